@@ -1,0 +1,12 @@
+import ArgumentParser
+
+@main
+struct ActionLab: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "actionlab",
+        abstract: "Label human-action video clips and train a ConvLSTM classifier on them.",
+        subcommands: [
+            Info.self,
+        ]
+    )
+}
