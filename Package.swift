@@ -54,7 +54,9 @@ let package = Package(
         .testTarget(name: "ActionNetTests", dependencies: ["ActionNet", "TestSupport"],
                     swiftSettings: optimisedInDebug),
         .testTarget(name: "ClipIOTests", dependencies: ["ClipIO", "TestSupport"]),
-        .testTarget(name: "ActionStoreTests", dependencies: ["ActionStore", "TestSupport"]),
+        .testTarget(name: "ActionStoreTests", dependencies: [
+            "ActionStore", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
         .testTarget(name: "ActionLabUITests", dependencies: ["ActionLabUI", "TestSupport"],
                     exclude: ["Snapshots"]),
         // Drives the built `actionlab` binary (CLI and a real terminal through tmux).

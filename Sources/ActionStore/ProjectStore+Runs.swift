@@ -1,0 +1,105 @@
+import Foundation
+import GRDB
+
+extension ProjectStore {
+    /// Starts a run record with status `.running`; returns it with its new id.
+    public func createRun(settingsJSON: String, splitJSON: String, startedAt: Date = Date()) throws -> RunRecord {
+        try wrapErrors {
+            try database.write { db in
+                try db.execute(sql: """
+                    INSERT INTO runs (started_at, settings_json, split_json, status) VALUES (?, ?, ?, ?)
+                    """, arguments: [startedAt.timeIntervalSince1970, settingsJSON, splitJSON,
+                                     RunStatus.running.rawValue])
+                return RunRecord(id: db.lastInsertedRowID, startedAt: startedAt, settingsJSON: settingsJSON,
+                                 splitJSON: splitJSON, status: .running)
+            }
+        }
+    }
+
+    /// Saves every field of `run` (found by its id).
+    public func updateRun(_ run: RunRecord) throws {
+        try wrapErrors {
+            try database.write { db in
+                try db.execute(sql: """
+                    UPDATE runs SET started_at = ?, settings_json = ?, split_json = ?, status = ?, status_detail = ?,
+                        epochs = ?, best_val_accuracy = ?, duration_seconds = ?, last_checkpoint_path = ?,
+                        best_checkpoint_path = ?
+                    WHERE id = ?
+                    """, arguments: [run.startedAt.timeIntervalSince1970, run.settingsJSON, run.splitJSON,
+                                     run.status.rawValue, run.statusDetail, run.epochs, run.bestValAccuracy,
+                                     run.durationSeconds, run.lastCheckpointPath, run.bestCheckpointPath, run.id])
+                if db.changesCount == 0 { throw RunNotFound(id: run.id) }
+            }
+        }
+    }
+
+    /// Every run, newest first.
+    public func runs() throws -> [RunRecord] {
+        try wrapErrors {
+            try database.read { db in
+                try Row.fetchAll(db, sql: "SELECT * FROM runs ORDER BY id DESC").map(Self.runRecord)
+            }
+        }
+    }
+
+    public func run(id: Int64) throws -> RunRecord? {
+        try wrapErrors {
+            try database.read { db in
+                try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE id = ?", arguments: [id]).map(Self.runRecord)
+            }
+        }
+    }
+
+    /// Deletes a run and its metrics (not its checkpoint files).
+    public func deleteRun(id: Int64) throws {
+        try wrapErrors {
+            try database.write { db in try db.execute(sql: "DELETE FROM runs WHERE id = ?", arguments: [id]) }
+        }
+    }
+
+    /// Records one epoch's metrics; recording the same epoch again replaces it.
+    public func appendMetrics(_ metrics: EpochMetrics) throws {
+        try wrapErrors {
+            try database.write { db in
+                guard try Bool.fetchOne(db, sql: "SELECT 1 FROM runs WHERE id = ?", arguments: [metrics.runID]) != nil
+                else { throw RunNotFound(id: metrics.runID) }
+                try db.execute(sql: """
+                    INSERT OR REPLACE INTO epoch_metrics
+                        (run_id, epoch, loss, accuracy, val_loss, val_accuracy, learning_rate, seconds)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [metrics.runID, metrics.epoch, metrics.loss, metrics.accuracy, metrics.valLoss,
+                                     metrics.valAccuracy, metrics.learningRate, metrics.seconds])
+            }
+        }
+    }
+
+    /// The metrics of run `runID`, by epoch.
+    public func metrics(runID: Int64) throws -> [EpochMetrics] {
+        try wrapErrors {
+            try database.read { db in
+                try Row.fetchAll(db, sql: "SELECT * FROM epoch_metrics WHERE run_id = ? ORDER BY epoch",
+                                 arguments: [runID]).map { row in
+                    EpochMetrics(runID: row["run_id"], epoch: row["epoch"], loss: row["loss"],
+                                 accuracy: row["accuracy"], valLoss: row["val_loss"], valAccuracy: row["val_accuracy"],
+                                 learningRate: row["learning_rate"], seconds: row["seconds"])
+                }
+            }
+        }
+    }
+
+    static func runRecord(_ row: Row) -> RunRecord {
+        RunRecord(id: row["id"], startedAt: Date(timeIntervalSince1970: row["started_at"]),
+                  settingsJSON: row["settings_json"], splitJSON: row["split_json"],
+                  status: RunStatus(rawValue: row["status"]) ?? .failed, statusDetail: row["status_detail"],
+                  epochs: row["epochs"], bestValAccuracy: row["best_val_accuracy"],
+                  durationSeconds: row["duration_seconds"], lastCheckpointPath: row["last_checkpoint_path"],
+                  bestCheckpointPath: row["best_checkpoint_path"])
+    }
+}
+
+/// A run id that is not in the database.
+public struct RunNotFound: Error, CustomStringConvertible, Equatable {
+    public let id: Int64
+    public init(id: Int64) { self.id = id }
+    public var description: String { "no training run with id \(id) in the project database" }
+}

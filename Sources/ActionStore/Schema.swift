@@ -1,0 +1,92 @@
+import GRDB
+
+/// The database schema, built by numbered migrations. Each migration also sets
+/// SQLite's `user_version` to its number, so any SQLite tool shows which version
+/// wrote a file and an older ActionLab can refuse a newer file before touching it.
+enum Schema {
+    /// The newest schema this build writes and understands.
+    static let version = 1
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: clips, classes, labels, history, runs, metrics") { db in
+            try db.execute(sql: """
+                CREATE TABLE clips (
+                    id INTEGER PRIMARY KEY,
+                    path TEXT NOT NULL UNIQUE,         -- relative to the project folder
+                    size INTEGER NOT NULL,             -- bytes, at the last scan
+                    mtime REAL NOT NULL,               -- seconds since 1970, at the last scan
+                    probed INTEGER NOT NULL DEFAULT 0, -- 1 once metadata/unreadable_reason match size+mtime
+                    codec TEXT,
+                    width INTEGER,
+                    height INTEGER,
+                    fps REAL,
+                    duration REAL,                     -- seconds
+                    frame_count INTEGER,
+                    frame_count_exact INTEGER,
+                    unreadable_reason TEXT,
+                    missing INTEGER NOT NULL DEFAULT 0
+                );
+                CREATE TABLE classes (
+                    id INTEGER PRIMARY KEY,
+                    name TEXT NOT NULL UNIQUE,
+                    position INTEGER UNIQUE,           -- index in actionlab.toml; NULL once no longer listed
+                    key TEXT,
+                    colour TEXT NOT NULL
+                );
+                CREATE TABLE labels (
+                    clip_id INTEGER PRIMARY KEY REFERENCES clips(id) ON DELETE CASCADE,
+                    class_id INTEGER NOT NULL REFERENCES classes(id),
+                    labelled_by TEXT NOT NULL,
+                    labelled_at REAL NOT NULL,
+                    watched_seconds REAL NOT NULL
+                );
+                CREATE INDEX labels_by_class ON labels(class_id);
+                -- Every change of a label. The old_* columns keep the label being replaced so
+                -- undo can restore it exactly; an undo is itself a row (kind 'undo', reverts = id).
+                CREATE TABLE label_history (
+                    id INTEGER PRIMARY KEY,
+                    clip_id INTEGER NOT NULL REFERENCES clips(id) ON DELETE CASCADE,
+                    kind TEXT NOT NULL CHECK (kind IN ('set', 'clear', 'imported', 'undo')),
+                    old_class_id INTEGER REFERENCES classes(id),
+                    old_labelled_by TEXT,
+                    old_labelled_at REAL,
+                    old_watched_seconds REAL,
+                    new_class_id INTEGER REFERENCES classes(id),
+                    who TEXT NOT NULL,
+                    at REAL NOT NULL,
+                    watched_seconds REAL NOT NULL,
+                    undone INTEGER NOT NULL DEFAULT 0,
+                    reverts INTEGER REFERENCES label_history(id)
+                );
+                CREATE INDEX label_history_by_clip ON label_history(clip_id);
+                CREATE TABLE runs (
+                    id INTEGER PRIMARY KEY,
+                    started_at REAL NOT NULL,
+                    settings_json TEXT NOT NULL,
+                    split_json TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    status_detail TEXT,
+                    epochs INTEGER NOT NULL DEFAULT 0,
+                    best_val_accuracy REAL,
+                    duration_seconds REAL NOT NULL DEFAULT 0,
+                    last_checkpoint_path TEXT,
+                    best_checkpoint_path TEXT
+                );
+                CREATE TABLE epoch_metrics (
+                    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+                    epoch INTEGER NOT NULL,
+                    loss REAL NOT NULL,
+                    accuracy REAL NOT NULL,
+                    val_loss REAL,
+                    val_accuracy REAL,
+                    learning_rate REAL NOT NULL,
+                    seconds REAL NOT NULL,
+                    PRIMARY KEY (run_id, epoch)
+                );
+                PRAGMA user_version = 1;
+                """)
+        }
+        return migrator
+    }
+}
