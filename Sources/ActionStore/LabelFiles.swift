@@ -24,6 +24,7 @@ public struct ImportReport: Sendable, Equatable {
 public struct LabelImportError: Error, Equatable, CustomStringConvertible, LocalizedError {
     /// One bad row.
     public struct Problem: Sendable, Equatable {
+        /// From 1; 0 for the file as a whole.
         public let line: Int
         public let message: String
         public init(line: Int, message: String) {
@@ -44,6 +45,8 @@ public struct LabelImportError: Error, Equatable, CustomStringConvertible, Local
     static let listed = 20
 
     public var description: String {
+        // Line 0 stands for the file as a whole (it cannot be read at all).
+        if problems.count == 1, problems[0].line == 0 { return "\(file): \(problems[0].message), nothing imported" }
         let count = problems.count == 1 ? "1 problem" : "\(problems.count) problems"
         var text = "\(file): \(count), nothing imported"
         for problem in problems.prefix(Self.listed) {
@@ -106,7 +109,8 @@ extension ProjectStore {
         do {
             data = try Data(contentsOf: url)
         } catch {
-            throw LabelImportError(file: url.path, problems: [.init(line: 0, message: "cannot be read")])
+            let reason = FileManager.default.fileExists(atPath: url.path) ? "cannot be read" : "no such file"
+            throw LabelImportError(file: url.path, problems: [.init(line: 0, message: reason)])
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw LabelImportError(file: url.path, problems: [.init(line: 1, message: "is not UTF-8 text")])

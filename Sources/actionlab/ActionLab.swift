@@ -7,6 +7,7 @@ struct ActionLab: ParsableCommand {
         abstract: "Label human-action video clips and train a ConvLSTM classifier on them.",
         subcommands: [
             Info.self,
+            Labels.self,
         ]
     )
 }

@@ -1,0 +1,108 @@
+import ActionStore
+import ArgumentParser
+import Foundation
+
+/// `actionlab labels export|import`: labels in and out of a project as files other tools read.
+struct Labels: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Export or import a project's labels (CSV path,label or UCF101-style lists).",
+        subcommands: [Export.self, Import.self])
+
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case csv
+        case ucf101
+    }
+
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write the labels of a project folder.",
+            discussion: """
+                csv: a `path,label` header and one row per labelled clip, paths relative to DIR; \
+                written to standard output unless --out is given.
+                ucf101: `classInd.txt` (one `index name` line per class, from 1) and a list of \
+                `path index` lines, written to --out (default DIR/.actionlab/export/trainlist.txt) \
+                with classInd.txt beside it.
+                """)
+
+        @Argument(help: "The project folder.")
+        var dir: String
+
+        @Option(help: "csv or ucf101.")
+        var format: Format = .csv
+
+        @Option(help: "The file to write (csv: standard output when omitted).")
+        var out: String?
+
+        func run() throws {
+            let store = try Labels.openProject(dir)
+            switch format {
+            case .csv:
+                let text = try store.exportCSV()
+                if let out {
+                    try Labels.writeAtomically(text, to: URL(fileURLWithPath: out))
+                } else {
+                    FileHandle.standardOutput.write(Data(text.utf8))
+                }
+            case .ucf101:
+                let export = try store.exportUCF101()
+                let listURL = out.map { URL(fileURLWithPath: $0) }
+                    ?? store.layout.stateDirectory.appendingPathComponent("export/trainlist.txt")
+                let classIndexURL = listURL.deletingLastPathComponent().appendingPathComponent("classInd.txt")
+                try Labels.writeAtomically(export.classIndex, to: classIndexURL)
+                try Labels.writeAtomically(export.list, to: listURL)
+                print("Wrote \(classIndexURL.path) and \(listURL.path)")
+            }
+        }
+    }
+
+    struct Import: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Apply the labels of a `path,label` CSV file to a project folder.",
+            discussion: """
+                Paths are relative to DIR (absolute paths inside DIR also work); a `path,label` \
+                header row is optional. Every row is checked first: if any names an unknown label \
+                or a missing file, all problems are listed with their line numbers and nothing is applied.
+                """)
+
+        @Argument(help: "The project folder.")
+        var dir: String
+
+        @Argument(help: "The CSV file to import.")
+        var file: String
+
+        func run() throws {
+            let store = try Labels.openProject(dir)
+            let report = try store.importCSV(URL(fileURLWithPath: file))
+            var summary = "Imported \(report.rows) rows from \(file): \(report.changed) labels changed, "
+                + "\(report.unchanged) already set"
+            if report.addedClips > 0 { summary += ", \(report.addedClips) new clips (probed when the project opens)" }
+            print(summary)
+        }
+    }
+}
+
+extension Labels {
+    /// A command-line failure whose message already names the file and the problem.
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// Opens the project database in `dir`, which must be an existing folder.
+    static func openProject(_ dir: String) throws -> ProjectStore {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw Failure(description: "\(dir): no such project folder")
+        }
+        return try ProjectStore.open(ProjectLayout(root: URL(fileURLWithPath: dir)))
+    }
+
+    /// Writes through a temporary file and a rename, so a reader never sees half a file.
+    static func writeAtomically(_ text: String, to url: URL) throws {
+        do {
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try Data(text.utf8).write(to: url, options: .atomic)
+        } catch {
+            throw Failure(description: "\(url.path): cannot be written (\(error.localizedDescription))")
+        }
+    }
+}
