@@ -8,6 +8,7 @@ struct ActionLab: ParsableCommand {
         subcommands: [
             Info.self,
             Labels.self,
+            Probe.self,
         ]
     )
 }
