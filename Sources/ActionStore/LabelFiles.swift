@@ -171,6 +171,11 @@ extension ProjectStore {
                 continue
             }
             firstLine[path] = (record.line, label)
+            guard ProjectLayout.isClipPath(path) else {
+                problems.append(.init(line: record.line, message: "\(path) is not a video clip (extensions: "
+                                      + ProjectLayout.clipExtensions.sorted().joined(separator: ", ") + ")"))
+                continue
+            }
             guard let stamp = Self.stamp(of: layout.root.appendingPathComponent(path)) else {
                 problems.append(.init(line: record.line, message: "file not found: \(path)"))
                 continue

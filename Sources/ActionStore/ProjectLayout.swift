@@ -16,6 +16,16 @@ public struct ProjectLayout: Sendable, Equatable {
     public var runsDirectory: URL { stateDirectory.appendingPathComponent("runs", isDirectory: true) }
     public var configURL: URL { root.appendingPathComponent("actionlab.toml") }
 
+    /// File extensions taken for video clips, lower case.
+    public static let clipExtensions: Set<String> = ["mp4", "m4v", "mov", "mkv", "webm", "avi", "mpg", "mpeg"]
+
+    /// True when `path` names a clip by its extension (any case).
+    public static func isClipPath(_ path: String) -> Bool {
+        let name = path.split(separator: "/", omittingEmptySubsequences: false).last ?? ""
+        guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return false }
+        return clipExtensions.contains(name[name.index(after: dot)...].lowercased())
+    }
+
     /// The path of `url` relative to the project root, as stored in the database.
     public func relativePath(of url: URL) -> String {
         let full = url.standardizedFileURL.path

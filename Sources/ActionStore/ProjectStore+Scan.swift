@@ -11,6 +11,12 @@ public struct FileStamp: Sendable, Equatable {
         self.size = size
         self.modified = modified
     }
+
+    /// True when both describe the same file version. Times are compared to a microsecond:
+    /// they pass through `Double` seconds in the database, which may round the last bit.
+    public func matches(_ other: FileStamp) -> Bool {
+        size == other.size && abs(modified.timeIntervalSince1970 - other.modified.timeIntervalSince1970) < 1e-6
+    }
 }
 
 /// What a scan needs to know about a clip already in the database.
