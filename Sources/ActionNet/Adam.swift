@@ -1,0 +1,58 @@
+/// Adam exactly as Keras 3 applies it, step s = iterations + 1:
+///
+///     alpha = lr * sqrt(1 - beta2^s) / (1 - beta1^s)
+///     m += (g - m) * (1 - beta1);  v += (g^2 - v) * (1 - beta2)
+///     w -= alpha * m / (sqrt(v) + eps)
+///
+/// The moments follow the model's parameter layout; only trainable parameters move.
+public struct Adam: Sendable, Equatable {
+    /// Mutable so that a schedule (reduce on plateau) can change it between steps.
+    public var learningRate: Float
+    public let beta1: Float
+    public let beta2: Float
+    public let epsilon: Float
+    /// Steps taken so far.
+    public internal(set) var iterations: Int = 0
+    /// First and second moments, one per parameter value (empty until the first step).
+    public internal(set) var m: [Float] = []
+    public internal(set) var v: [Float] = []
+
+    public init(learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-7) {
+        self.learningRate = learningRate
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
+    }
+
+    /// One update of `parameters` from `gradients` over the `trainable` ranges.
+    mutating func update(parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>,
+                         count: Int, trainable: [Range<Int>]) {
+        if m.count != count {
+            m = [Float](repeating: 0, count: count)
+            v = [Float](repeating: 0, count: count)
+        }
+        let step = Double(iterations + 1)
+        let alpha = Float(Double(learningRate) * (1 - pow(Double(beta2), step)).squareRoot()
+                          / (1 - pow(Double(beta1), step)))
+        let (b1, b2, eps) = (1 - beta1, 1 - beta2, epsilon)
+        m.withUnsafeMutableBufferPointer { mp in
+            v.withUnsafeMutableBufferPointer { vp in
+                for range in trainable {
+                    for i in range {
+                        let g = gradients[i]
+                        mp[i] += (g - mp[i]) * b1
+                        vp[i] += (g * g - vp[i]) * b2
+                        parameters[i] -= (mp[i] * alpha) / (vp[i].squareRoot() + eps)
+                    }
+                }
+            }
+        }
+        iterations += 1
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif

@@ -1,0 +1,70 @@
+// Shape letters used throughout ActionNet:
+//   B = batch, T = timesteps, H = height, W = width, C = input channels,
+//   F = filters of a ConvLSTM2D, P = B*H*W pixels of one timestep, K = columns of im2col.
+// Every tensor is row-major and channels-last.
+
+/// A named parameter of a layer, e.g. `kernel` of shape (3, 3, C, 4F).
+public struct ParameterSpec: Sendable, Equatable {
+    public let name: String
+    public let shape: [Int]
+    /// Trainable parameters get gradients and Adam updates; the others (BatchNorm's
+    /// moving statistics) change only in training-mode forward passes.
+    public let trainable: Bool
+    public let initializer: Initializer
+    public var count: Int { shape.reduce(1, *) }
+}
+
+/// How a parameter starts, as Keras initialises the same layer.
+public enum Initializer: Sendable, Equatable {
+    case zeros, ones
+    /// Uniform in ±sqrt(6 / (fanIn + fanOut)).
+    case glorotUniform(fanIn: Int, fanOut: Int)
+    /// An orthogonal matrix of (rows = product of all but the last axis, columns = last axis).
+    case orthogonal
+    /// The ConvLSTM bias: zeros except ones for the forget gate (unit_forget_bias).
+    case lstmBias(units: Int)
+}
+
+/// A layer with a forward pass and a backward pass over a batch, llm.c style: outputs
+/// first, then inputs. Parameters live in one buffer shared by the whole model; a layer
+/// finds its own at `parameterOffset`, in the order of `parameters`.
+public protocol Layer: AnyObject {
+    /// Model-unique name, e.g. "convlstm1".
+    var name: String { get }
+    /// Keras class name, e.g. "ConvLSTM2D".
+    var typeName: String { get }
+    /// One sample's input and output shapes (without the batch axis).
+    var inputShape: [Int] { get }
+    var outputShape: [Int] { get }
+    var parameters: [ParameterSpec] { get }
+    var parameterOffset: Int { get set }
+
+    /// Computes `output` (B, outputShape) from `input` (B, inputShape). In training mode
+    /// the layer keeps what its backward pass needs, and BatchNorm updates its moving
+    /// statistics in `parameters`.
+    func forward(output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, batch: Int,
+                 parameters: UnsafeMutablePointer<Float>, training: Bool)
+
+    /// After a training-mode forward pass on the same batch: adds d(loss)/d(input) into
+    /// `dInput` (when given) and d(loss)/d(parameters) into `gradients`.
+    func backward(dInput: UnsafeMutablePointer<Float>?, dOutput: UnsafePointer<Float>,
+                  input: UnsafePointer<Float>, output: UnsafePointer<Float>, batch: Int,
+                  parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>)
+}
+
+extension Layer {
+    public var parameterCount: Int { parameters.reduce(0) { $0 + $1.count } }
+    public var trainableParameterCount: Int { parameters.filter(\.trainable).reduce(0) { $0 + $1.count } }
+    var inputSize: Int { inputShape.reduce(1, *) }
+    var outputSize: Int { outputShape.reduce(1, *) }
+
+    /// Offset of the named parameter inside the model's parameter buffer.
+    func offset(of parameter: String) -> Int {
+        var offset = parameterOffset
+        for p in parameters {
+            if p.name == parameter { return offset }
+            offset += p.count
+        }
+        preconditionFailure("\(name) has no parameter \(parameter)")
+    }
+}

@@ -1,0 +1,344 @@
+import COpenBLAS
+
+/// ConvLSTM2D as Keras 3 computes it, with "same" padding, zero initial state, gate
+/// order i, f, c (here g), o in every weight, sigmoid gates and tanh activations:
+///
+///     z_t = conv([x_t, h_(t-1)], [kernel; recurrent_kernel]) + bias     (P, 4F)
+///     i, f, o = sigmoid(z_i, z_f, z_o);  g = tanh(z_g)
+///     c_t = f * c_(t-1) + i * g;         h_t = o * tanh(c_t)
+///
+/// The fast path: for each timestep, the im2col of [x_t, h_(t-1)] for the whole batch,
+/// (P, K) with K = k*k*C + k*k*F, times the stacked weights (K, 4F) in one sgemm. The
+/// kernel and recurrent kernel are adjacent in the parameter buffer, so the stacked
+/// weight matrix is those two tensors read as one. For backprop only the activated
+/// gates and the cell states are kept; the im2col of each step is rebuilt.
+///
+/// Dropout and recurrent dropout are variational: one mask per sequence, drawn at the
+/// start of a training-mode forward pass, shared by all timesteps and all four gates.
+public final class ConvLSTM2D: Layer {
+    public let name: String
+    public var typeName: String { "ConvLSTM2D" }
+    /// (T, H, W, C)
+    public let inputShape: [Int]
+    /// (T, H, W, F) with return sequences, else (H, W, F): the last timestep only.
+    public let outputShape: [Int]
+    public let filters: Int
+    public let kernelSize: Int
+    public let returnSequences: Bool
+    public var dropout: Float
+    public var recurrentDropout: Float
+    public var parameterOffset = 0
+
+    /// Masks to use in training instead of random ones: input (B, H, W, C) and
+    /// recurrent (B, H, W, F), already scaled by 1/(1 - rate). For testing the backward
+    /// pass with dropout.
+    public var fixedMasks: (input: [Float], recurrent: [Float])?
+
+    private var random: SeededGenerator
+    private let T: Int, H: Int, W: Int, C: Int, F: Int, k: Int
+    /// Columns of the input part (k*k*C), the recurrent part (k*k*F) and both (K).
+    private let kx: Int, kh: Int, kAll: Int
+
+    private var gates: FloatBuffer?       // (T, P, 4F) activated i, f, g, o (one step at inference)
+    private var cells: FloatBuffer?       // (T, P, F) cell states (two steps at inference)
+    private var hidden: FloatBuffer?      // (T, P, F) hidden states when the output holds only the last
+    private var columns: FloatBuffer?     // (P, K) im2col of [x_t, h_(t-1)]
+    private var dColumns: FloatBuffer?    // (P, K)
+    private var dGates: FloatBuffer?      // (P, 4F) d(loss)/d(pre-activation gates)
+    private var dHidden: FloatBuffer?     // (P, F) d(loss)/d(h_(t-1)) carried back in time
+    private var dCell: FloatBuffer?       // (P, F) d(loss)/d(c_(t-1)) carried back in time
+    private var inputMask: FloatBuffer?   // (B, H, W, C), nil without input dropout
+    private var recurrentMask: FloatBuffer? // (B, H, W, F), nil without recurrent dropout
+    private var lastForwardStored = false
+
+    public init(name: String, inputShape: [Int], filters: Int, kernelSize: Int = 3,
+                returnSequences: Bool, dropout: Float = 0, recurrentDropout: Float = 0, seed: UInt64 = 0) {
+        precondition(inputShape.count == 4, "ConvLSTM2D takes (T, H, W, C) sequences")
+        precondition(kernelSize % 2 == 1, "ConvLSTM2D with same padding needs an odd kernel")
+        self.name = name
+        self.inputShape = inputShape
+        self.filters = filters
+        self.kernelSize = kernelSize
+        self.returnSequences = returnSequences
+        self.dropout = dropout
+        self.recurrentDropout = recurrentDropout
+        random = SeededGenerator(seed: seed)
+        (T, H, W, C, F, k) = (inputShape[0], inputShape[1], inputShape[2], inputShape[3], filters, kernelSize)
+        kx = k * k * C
+        kh = k * k * F
+        kAll = kx + kh
+        outputShape = returnSequences ? [T, H, W, F] : [H, W, F]
+    }
+
+    public var parameters: [ParameterSpec] {
+        [ParameterSpec(name: "kernel", shape: [k, k, C, 4 * F], trainable: true,
+                       initializer: .glorotUniform(fanIn: k * k * C, fanOut: k * k * 4 * F)),
+         ParameterSpec(name: "recurrent_kernel", shape: [k, k, F, 4 * F], trainable: true,
+                       initializer: .orthogonal),
+         ParameterSpec(name: "bias", shape: [4 * F], trainable: true, initializer: .lstmBias(units: F))]
+    }
+
+    // MARK: im2col
+
+    /// Fills `columns` (P, K) for one timestep. Row p = (b, y, x) holds, for each kernel
+    /// offset (ky, kx), the C inputs x_t[b, y+ky-pad, x+kx-pad, :] (times the input mask),
+    /// then for each offset the F values of h_(t-1) (times the recurrent mask); zeros
+    /// outside the frame. `x` and `h` point at sample 0 of the timestep, samples
+    /// `xStride` and `hStride` apart; without `h` (t = 0) only the input part is written.
+    private func im2col(_ columns: UnsafeMutablePointer<Float>, batch: Int,
+                        x: UnsafePointer<Float>, xStride: Int,
+                        h: UnsafePointer<Float>?, hStride: Int) {
+        let pad = k / 2
+        let xm = inputMask?.pointer, hm = recurrentMask?.pointer
+        for b in 0..<batch {
+            let xb = x + b * xStride
+            let hb = h.map { $0 + b * hStride }
+            for y in 0..<H {
+                for xx in 0..<W {
+                    let row = columns + ((b * H + y) * W + xx) * kAll
+                    for ky in 0..<k {
+                        let sy = y + ky - pad
+                        for kxi in 0..<k {
+                            let sx = xx + kxi - pad
+                            let offset = ky * k + kxi
+                            let dx = row + offset * C
+                            let dh = row + kx + offset * F
+                            if sy < 0 || sy >= H || sx < 0 || sx >= W {
+                                dx.update(repeating: 0, count: C)
+                                if hb != nil { dh.update(repeating: 0, count: F) }
+                                continue
+                            }
+                            let pixel = sy * W + sx
+                            let src = xb + pixel * C
+                            if let xm {
+                                let m = xm + (b * H * W + pixel) * C
+                                for c in 0..<C { dx[c] = src[c] * m[c] }
+                            } else {
+                                dx.update(from: src, count: C)
+                            }
+                            if let hb {
+                                let hsrc = hb + pixel * F
+                                if let hm {
+                                    let m = hm + (b * H * W + pixel) * F
+                                    for c in 0..<F { dh[c] = hsrc[c] * m[c] }
+                                } else {
+                                    dh.update(from: hsrc, count: F)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The adjoint of `im2col`: adds the input part of `dColumns` into dx_t (when given)
+    /// and the recurrent part into dh_(t-1) (when given), each times its mask.
+    private func col2im(_ dColumns: UnsafePointer<Float>, batch: Int,
+                        dx: UnsafeMutablePointer<Float>?, xStride: Int,
+                        dh: UnsafeMutablePointer<Float>?, hStride: Int) {
+        let pad = k / 2
+        let xm = inputMask?.pointer, hm = recurrentMask?.pointer
+        for b in 0..<batch {
+            let dxb = dx.map { $0 + b * xStride }
+            let dhb = dh.map { $0 + b * hStride }
+            for y in 0..<H {
+                for xx in 0..<W {
+                    let row = dColumns + ((b * H + y) * W + xx) * kAll
+                    for ky in 0..<k {
+                        let sy = y + ky - pad
+                        if sy < 0 || sy >= H { continue }
+                        for kxi in 0..<k {
+                            let sx = xx + kxi - pad
+                            if sx < 0 || sx >= W { continue }
+                            let offset = ky * k + kxi
+                            let pixel = sy * W + sx
+                            if let dxb {
+                                let src = row + offset * C, dst = dxb + pixel * C
+                                if let xm {
+                                    let m = xm + (b * H * W + pixel) * C
+                                    for c in 0..<C { dst[c] += src[c] * m[c] }
+                                } else {
+                                    for c in 0..<C { dst[c] += src[c] }
+                                }
+                            }
+                            if let dhb {
+                                let src = row + kx + offset * F, dst = dhb + pixel * F
+                                if let hm {
+                                    let m = hm + (b * H * W + pixel) * F
+                                    for c in 0..<F { dst[c] += src[c] * m[c] }
+                                } else {
+                                    for c in 0..<F { dst[c] += src[c] }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: forward
+
+    private func prepareMasks(batch: Int, training: Bool) {
+        inputMask = nil
+        recurrentMask = nil
+        guard training else { return }
+        if let fixed = fixedMasks {
+            precondition(fixed.input.count == batch * H * W * C && fixed.recurrent.count == batch * H * W * F,
+                         "\(name): fixed masks must be (B, H, W, C) and (B, H, W, F)")
+            let xm = FloatBuffer(count: fixed.input.count), hm = FloatBuffer(count: fixed.recurrent.count)
+            xm.pointer.update(from: fixed.input, count: fixed.input.count)
+            hm.pointer.update(from: fixed.recurrent, count: fixed.recurrent.count)
+            (inputMask, recurrentMask) = (xm, hm)
+            return
+        }
+        func draw(_ count: Int, _ rate: Float) -> FloatBuffer? {
+            guard rate > 0 else { return nil }
+            let mask = FloatBuffer(count: count), keep = 1 / (1 - rate)
+            for i in 0..<count { mask.pointer[i] = Float(random.nextUnit()) < rate ? 0 : keep }
+            return mask
+        }
+        inputMask = draw(batch * H * W * C, dropout)
+        recurrentMask = draw(batch * H * W * F, recurrentDropout)
+    }
+
+    public func forward(output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, batch: Int,
+                        parameters: UnsafeMutablePointer<Float>, training: Bool) {
+        let P = batch * H * W, hw = H * W, G = 4 * F
+        let steps = training ? T : 1
+        let gates = ensure(&self.gates, steps * P * G).pointer
+        let cells = ensure(&self.cells, (training ? T : 2) * P * F).pointer
+        let hidden: UnsafeMutablePointer<Float>? = returnSequences ? nil
+            : ensure(&self.hidden, (training ? T : 2) * P * F).pointer
+        let columns = ensure(&self.columns, P * kAll).pointer
+        let weights = parameters + offset(of: "kernel")   // (K, 4F): kernel rows, then recurrent rows
+        let bias = parameters + offset(of: "bias")
+        prepareMasks(batch: batch, training: training)
+        lastForwardStored = training
+
+        // Where h_t lives: in the output (B, T, H, W, F) or in `hidden` (slots, P, F).
+        func hiddenState(_ t: Int) -> (UnsafeMutablePointer<Float>, stride: Int) {
+            if let hidden { return (hidden + (training ? t : t % 2) * P * F, hw * F) }
+            return (output + t * hw * F, T * hw * F)
+        }
+
+        for t in 0..<T {
+            let z = gates + (training ? t : 0) * P * G                 // (P, 4F)
+            let c = cells + (training ? t : t % 2) * P * F             // (P, F)
+            let cPrev: UnsafeMutablePointer<Float>? = t == 0 ? nil : cells + (training ? t - 1 : (t - 1) % 2) * P * F
+            let hPrev = t == 0 ? nil : hiddenState(t - 1)
+            for p in 0..<P { (z + p * G).update(from: bias, count: G) }
+            im2col(columns, batch: batch, x: input + t * hw * C, xStride: T * hw * C,
+                   h: hPrev.map { UnsafePointer($0.0) }, hStride: hPrev?.stride ?? 0)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(P), Int32(G),
+                        Int32(t == 0 ? kx : kAll), 1, columns, Int32(kAll), weights, Int32(G), 1, z, Int32(G))
+            let (h, hStride) = hiddenState(t)
+            for b in 0..<batch {
+                let hb = h + b * hStride
+                for q in 0..<hw {
+                    let p = b * hw + q
+                    let zp = z + p * G, cp = c + p * F, hp = hb + q * F
+                    let cpp = cPrev.map { $0 + p * F }
+                    for j in 0..<F {
+                        let i = sigmoid(zp[j]), f = sigmoid(zp[F + j])
+                        let g = tanhf(zp[2 * F + j]), o = sigmoid(zp[3 * F + j])
+                        zp[j] = i; zp[F + j] = f; zp[2 * F + j] = g; zp[3 * F + j] = o
+                        let cell = (cpp.map { f * $0[j] } ?? 0) + i * g
+                        cp[j] = cell
+                        hp[j] = o * tanhf(cell)
+                    }
+                }
+            }
+        }
+        if let hidden {
+            output.update(from: hidden + (training ? T - 1 : (T - 1) % 2) * P * F, count: P * F)
+        }
+    }
+
+    // MARK: backward
+
+    public func backward(dInput: UnsafeMutablePointer<Float>?, dOutput: UnsafePointer<Float>,
+                         input: UnsafePointer<Float>, output: UnsafePointer<Float>, batch: Int,
+                         parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>) {
+        precondition(lastForwardStored, "\(name): backward needs a training-mode forward pass first")
+        let P = batch * H * W, hw = H * W, G = 4 * F
+        let gates = self.gates!.pointer, cells = self.cells!.pointer
+        let columns = ensure(&self.columns, P * kAll).pointer
+        let dColumns = ensure(&self.dColumns, P * kAll).pointer
+        let dZ = ensure(&self.dGates, P * G).pointer
+        let dH = ensure(&self.dHidden, P * F).pointer     // d(loss)/d(h_t) from step t+1
+        let dC = ensure(&self.dCell, P * F).pointer       // d(loss)/d(c_t) from step t+1
+        dH.update(repeating: 0, count: P * F)
+        dC.update(repeating: 0, count: P * F)
+        let weights = parameters + offset(of: "kernel")
+        let dWeights = gradients + offset(of: "kernel")
+        let dBias = gradients + offset(of: "bias")
+        var biasSum = [Double](repeating: 0, count: G)
+
+        for t in stride(from: T - 1, through: 0, by: -1) {
+            let z = gates + t * P * G
+            let c = cells + t * P * F
+            let cPrev: UnsafeMutablePointer<Float>? = t == 0 ? nil : cells + (t - 1) * P * F
+            // d(loss)/d(h_t) from the output at t, if the output holds step t.
+            let dOut: UnsafePointer<Float>?
+            let dOutStride: Int
+            if returnSequences { (dOut, dOutStride) = (dOutput + t * hw * F, T * hw * F) }
+            else { (dOut, dOutStride) = (t == T - 1 ? dOutput : nil, hw * F) }
+            for b in 0..<batch {
+                for q in 0..<hw {
+                    let p = b * hw + q
+                    let zp = z + p * G, dzp = dZ + p * G, cp = c + p * F
+                    let dhp = dH + p * F, dcp = dC + p * F
+                    let cpp = cPrev.map { $0 + p * F }
+                    let dop = dOut.map { $0 + b * dOutStride + q * F }
+                    for j in 0..<F {
+                        let i = zp[j], f = zp[F + j], g = zp[2 * F + j], o = zp[3 * F + j]
+                        let dh = dhp[j] + (dop?[j] ?? 0)
+                        let tc = tanhf(cp[j])
+                        let dc = dcp[j] + dh * o * (1 - tc * tc)
+                        dzp[j] = dc * g * i * (1 - i)
+                        dzp[F + j] = dc * (cpp?[j] ?? 0) * f * (1 - f)
+                        dzp[2 * F + j] = dc * i * (1 - g * g)
+                        dzp[3 * F + j] = dh * tc * o * (1 - o)
+                        dcp[j] = dc * f
+                    }
+                }
+            }
+            for p in 0..<P {
+                let row = dZ + p * G
+                for j in 0..<G { biasSum[j] += Double(row[j]) }
+            }
+            // Rebuild this step's columns, then dW += columns^T dZ and dColumns = dZ W^T.
+            let hPrev: (UnsafePointer<Float>, Int)?
+            if t == 0 { hPrev = nil }
+            else if returnSequences { hPrev = (output + (t - 1) * hw * F, T * hw * F) }
+            else { hPrev = (UnsafePointer(hidden!.pointer + (t - 1) * P * F), hw * F) }
+            im2col(columns, batch: batch, x: input + t * hw * C, xStride: T * hw * C,
+                   h: hPrev?.0, hStride: hPrev?.1 ?? 0)
+            let rows = t == 0 ? kx : kAll
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(rows), Int32(G), Int32(P),
+                        1, columns, Int32(kAll), dZ, Int32(G), 1, dWeights, Int32(G))
+            // Only the parts someone needs: dx_t when the input wants a gradient, dh_(t-1) after t = 0.
+            let firstColumn = dInput == nil ? kx : 0
+            let lastColumn = t == 0 ? kx : kAll
+            if lastColumn > firstColumn {
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(P), Int32(lastColumn - firstColumn),
+                            Int32(G), 1, dZ, Int32(G), weights + firstColumn * G, Int32(G),
+                            0, dColumns + firstColumn, Int32(kAll))
+            }
+            dH.update(repeating: 0, count: P * F)
+            col2im(dColumns, batch: batch, dx: dInput.map { $0 + t * hw * C }, xStride: T * hw * C,
+                   dh: t == 0 ? nil : dH, hStride: hw * F)
+        }
+        for j in 0..<G { dBias[j] += Float(biasSum[j]) }
+    }
+}
+
+@inline(__always) func sigmoid(_ x: Float) -> Float { 1 / (1 + expf(-x)) }
+
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif

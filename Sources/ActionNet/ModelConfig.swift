@@ -1,0 +1,117 @@
+/// The sizes of a seed-stack model. Encoded as the checkpoint's `__metadata__.config`
+/// JSON: `{"frames","height","width","channels","filters":[f1,f2,f3],"dense_units","classes"}`
+/// plus ActionLab's `dropout` and `recurrent_dropout` (absent in Keras-made files: then
+/// the seed's 0.1 applies).
+public struct ModelConfig: Codable, Sendable, Equatable {
+    public var frames: Int
+    public var height: Int
+    public var width: Int
+    public var channels: Int
+    /// Filters of each ConvLSTM2D layer; all but the last return sequences.
+    public var filters: [Int]
+    public var denseUnits: Int
+    public var classes: Int
+    /// Input dropout of every ConvLSTM2D (a variational mask per sequence).
+    public var dropout: Float
+    /// Recurrent dropout of every ConvLSTM2D (a variational mask per sequence).
+    public var recurrentDropout: Float
+
+    public init(frames: Int, height: Int, width: Int, channels: Int, filters: [Int],
+                denseUnits: Int, classes: Int, dropout: Float = 0.1, recurrentDropout: Float = 0.1) {
+        self.frames = frames
+        self.height = height
+        self.width = width
+        self.channels = channels
+        self.filters = filters
+        self.denseUnits = denseUnits
+        self.classes = classes
+        self.dropout = dropout
+        self.recurrentDropout = recurrentDropout
+    }
+
+    /// The original network: 60 frames of 192x192 grey, filters 64/32/16, dense 256,
+    /// 5 classes, dropout and recurrent dropout 0.1.
+    public static let seed = ModelConfig(frames: 60, height: 192, width: 192, channels: 1,
+                                         filters: [64, 32, 16], denseUnits: 256, classes: 5)
+
+    enum CodingKeys: String, CodingKey {
+        case frames, height, width, channels, filters, classes, dropout
+        case denseUnits = "dense_units"
+        case recurrentDropout = "recurrent_dropout"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        frames = try c.decode(Int.self, forKey: .frames)
+        height = try c.decode(Int.self, forKey: .height)
+        width = try c.decode(Int.self, forKey: .width)
+        channels = try c.decode(Int.self, forKey: .channels)
+        filters = try c.decode([Int].self, forKey: .filters)
+        denseUnits = try c.decode(Int.self, forKey: .denseUnits)
+        classes = try c.decode(Int.self, forKey: .classes)
+        dropout = try c.decodeIfPresent(Float.self, forKey: .dropout) ?? ModelConfig.seed.dropout
+        recurrentDropout = try c.decodeIfPresent(Float.self, forKey: .recurrentDropout)
+            ?? ModelConfig.seed.recurrentDropout
+    }
+
+    /// One sample's input shape (T, H, W, C).
+    public var inputShape: [Int] { [frames, height, width, channels] }
+
+    /// The seed stack's layers at these sizes: each ConvLSTM2D is followed by a 2x2 max
+    /// pool and BatchNormalization; then Flatten, Dense(relu), Dense(softmax).
+    public var layers: [LayerSpec] {
+        var specs: [LayerSpec] = []
+        for (index, f) in filters.enumerated() {
+            specs.append(.convLSTM2D(filters: f, kernelSize: 3,
+                                     returnSequences: index < filters.count - 1,
+                                     dropout: dropout, recurrentDropout: recurrentDropout))
+            specs.append(.maxPool(size: 2))
+            specs.append(.batchNormalization(momentum: 0.99, epsilon: 1e-3))
+        }
+        specs.append(.flatten)
+        specs.append(.dense(units: denseUnits, activation: .relu))
+        specs.append(.dense(units: classes, activation: .softmax))
+        return specs
+    }
+
+    /// Checks that every size is usable, naming the first one that is not.
+    public func validate() throws(ModelError) {
+        for (name, value) in [("frames", frames), ("height", height), ("width", width),
+                              ("channels", channels), ("dense units", denseUnits)] where value < 1 {
+            throw ModelError("\(name) must be at least 1, got \(value)")
+        }
+        if classes < 2 { throw ModelError("classes must be at least 2, got \(classes)") }
+        if filters.isEmpty { throw ModelError("filters must list at least one ConvLSTM2D layer") }
+        if let bad = filters.first(where: { $0 < 1 }) { throw ModelError("filters must be at least 1, got \(bad)") }
+        for (name, p) in [("dropout", dropout), ("recurrent dropout", recurrentDropout)]
+            where !(p >= 0 && p < 1) {
+            throw ModelError("\(name) must be in [0, 1), got \(p)")
+        }
+    }
+}
+
+/// One layer of a model and its settings. A model is a list of these; variants of the
+/// seed stack are other lists, not other code.
+public enum LayerSpec: Codable, Sendable, Equatable {
+    /// ConvLSTM2D with a square odd kernel, "same" padding and zero initial state.
+    case convLSTM2D(filters: Int, kernelSize: Int, returnSequences: Bool, dropout: Float, recurrentDropout: Float)
+    /// Max pooling of height and width by `size` with "same" padding (MaxPool3D with pool
+    /// (1, size, size) on sequences, MaxPool2D on single frames).
+    case maxPool(size: Int)
+    /// BatchNormalization over the last axis.
+    case batchNormalization(momentum: Float, epsilon: Float)
+    case flatten
+    case dense(units: Int, activation: Activation)
+}
+
+/// The activation applied by a Dense layer. `softmax` is fused with the categorical
+/// cross-entropy in training, so the last layer's gradient is the stable `p - y`.
+public enum Activation: String, Codable, Sendable, Equatable {
+    case linear, relu, softmax
+}
+
+/// A model that cannot be built or run as asked: bad sizes, or an input of the wrong shape.
+public struct ModelError: Error, CustomStringConvertible, Equatable, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,209 @@
+import Foundation
+
+/// A problem with a tensor file: names the file, the tensor when there is one, and what is wrong.
+public struct TensorFileError: Error, CustomStringConvertible, Equatable, Sendable {
+    public let path: String
+    public let tensor: String?
+    public let problem: String
+
+    public init(_ url: URL, tensor: String? = nil, _ problem: String) {
+        path = url.path
+        self.tensor = tensor
+        self.problem = problem
+    }
+
+    public var description: String {
+        if let tensor { return "\(path): tensor '\(tensor)': \(problem)" }
+        return "\(path): \(problem)"
+    }
+}
+
+/// A safetensors file: an 8-byte little-endian header length, a JSON header naming each
+/// tensor's dtype, shape and byte range, then the raw little-endian data.
+///
+/// Everything the header claims is checked against the file before any use: sizes,
+/// offsets, overlaps and element counts. The data is memory-mapped, never copied whole.
+public struct SafeTensorsFile: @unchecked Sendable {
+    public enum DType: String, Sendable {
+        case f64 = "F64", f32 = "F32", i64 = "I64", i32 = "I32", i16 = "I16", i8 = "I8", u8 = "U8", bool = "BOOL"
+        var size: Int {
+            switch self {
+            case .f64, .i64: 8
+            case .f32, .i32: 4
+            case .i16: 2
+            case .i8, .u8, .bool: 1
+            }
+        }
+    }
+
+    public struct Entry: Sendable, Equatable {
+        public let dtype: DType
+        public let shape: [Int]
+        /// Byte range inside the data section.
+        public let range: Range<Int>
+    }
+
+    public let url: URL
+    public let metadata: [String: String]
+    public let entries: [String: Entry]
+    private let data: Data
+    private let dataStart: Int
+
+    /// The largest header accepted (the reference implementation's limit).
+    static let maximumHeaderLength = 100_000_000
+
+    public init(contentsOf url: URL) throws(TensorFileError) {
+        self.url = url
+        let data: Data
+        do { data = try Data(contentsOf: url, options: .alwaysMapped) }
+        catch { throw TensorFileError(url, "cannot read: \((error as NSError).localizedDescription)") }
+        guard data.count >= 8 else { throw TensorFileError(url, "not a safetensors file: \(data.count) bytes, shorter than the 8-byte header length") }
+        let headerLength = data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+        guard headerLength <= UInt64(Self.maximumHeaderLength) else {
+            throw TensorFileError(url, "not a safetensors file: header length \(headerLength) is implausible")
+        }
+        guard headerLength <= UInt64(data.count - 8) else {
+            throw TensorFileError(url, "truncated: the header claims \(headerLength) bytes but only \(data.count - 8) follow")
+        }
+        let start = 8 + Int(headerLength)
+        let json: Any
+        do { json = try JSONSerialization.jsonObject(with: data.subdata(in: 8 ..< start)) }
+        catch { throw TensorFileError(url, "not a safetensors file: the header is not JSON") }
+        guard let header = json as? [String: Any] else { throw TensorFileError(url, "not a safetensors file: the header is not a JSON object") }
+        let dataSize = data.count - start
+        var metadata: [String: String] = [:]
+        var entries: [String: Entry] = [:]
+        for (name, value) in header {
+            if name == "__metadata__" {
+                guard let m = value as? [String: Any] else { throw TensorFileError(url, "__metadata__ is not an object of strings") }
+                for (k, v) in m {
+                    guard let s = v as? String else { throw TensorFileError(url, "__metadata__.\(k) is not a string") }
+                    metadata[k] = s
+                }
+                continue
+            }
+            guard let info = value as? [String: Any], let dtypeName = info["dtype"] as? String,
+                  let shapeValues = info["shape"] as? [Any], let offsetValues = info["data_offsets"] as? [Any] else {
+                throw TensorFileError(url, tensor: name, "header entry needs dtype, shape and data_offsets")
+            }
+            guard let dtype = DType(rawValue: dtypeName) else {
+                throw TensorFileError(url, tensor: name, "unsupported dtype \(dtypeName)")
+            }
+            let shape = shapeValues.compactMap { ($0 as? NSNumber).flatMap { Int(exactly: $0.doubleValue) } }
+            guard shape.count == shapeValues.count, shape.allSatisfy({ $0 >= 0 }) else {
+                throw TensorFileError(url, tensor: name, "shape \(shapeValues) is not a list of non-negative integers")
+            }
+            let offsets = offsetValues.compactMap { ($0 as? NSNumber).flatMap { Int(exactly: $0.doubleValue) } }
+            guard offsets.count == 2, offsets.count == offsetValues.count, offsets[0] >= 0, offsets[0] <= offsets[1] else {
+                throw TensorFileError(url, tensor: name, "data_offsets \(offsetValues) are not a [begin, end] pair")
+            }
+            guard offsets[1] <= dataSize else {
+                throw TensorFileError(url, tensor: name, "data_offsets \(offsets) run past the end of the data (\(dataSize) bytes): the file is truncated or the header lies")
+            }
+            var elements = 1
+            for d in shape {
+                let (product, overflow) = elements.multipliedReportingOverflow(by: d)
+                guard !overflow else { throw TensorFileError(url, tensor: name, "shape \(shape) is too large") }
+                elements = product
+            }
+            let (bytes, overflow) = elements.multipliedReportingOverflow(by: dtype.size)
+            guard !overflow, bytes == offsets[1] - offsets[0] else {
+                throw TensorFileError(url, tensor: name, "shape \(Tensor.describe(shape)) of \(dtypeName) needs \(bytes) bytes but data_offsets span \(offsets[1] - offsets[0])")
+            }
+            entries[name] = Entry(dtype: dtype, shape: shape, range: offsets[0] ..< offsets[1])
+        }
+        let sorted = entries.sorted { $0.value.range.lowerBound < $1.value.range.lowerBound }
+        for (a, b) in zip(sorted, sorted.dropFirst()) where a.value.range.upperBound > b.value.range.lowerBound {
+            throw TensorFileError(url, tensor: b.key, "its data overlaps tensor '\(a.key)'")
+        }
+        self.metadata = metadata
+        self.entries = entries
+        self.data = data
+        dataStart = start
+    }
+
+    public var names: [String] { entries.keys.sorted() }
+
+    public func contains(_ name: String) -> Bool { entries[name] != nil }
+
+    /// The tensor called `name` as Float32 (integer and float64 data are converted).
+    public func tensor(_ name: String) throws(TensorFileError) -> Tensor {
+        guard let e = entries[name] else { throw TensorFileError(url, tensor: name, "missing") }
+        let count = e.shape.reduce(1, *)
+        let base = dataStart + e.range.lowerBound
+        let values = data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> [Float] in
+            let bytes = UnsafeRawBufferPointer(rebasing: raw[base ..< base + e.range.count])
+            switch e.dtype {
+            case .f32:
+                return [Float](unsafeUninitializedCapacity: count) { buffer, n in
+                    UnsafeMutableRawBufferPointer(buffer).copyMemory(from: bytes)
+                    n = count
+                }
+            case .f64: return (0..<count).map { Float(bytes.loadUnaligned(fromByteOffset: $0 * 8, as: Double.self)) }
+            case .i64: return (0..<count).map { Float(bytes.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self)) }
+            case .i32: return (0..<count).map { Float(bytes.loadUnaligned(fromByteOffset: $0 * 4, as: Int32.self)) }
+            case .i16: return (0..<count).map { Float(bytes.loadUnaligned(fromByteOffset: $0 * 2, as: Int16.self)) }
+            case .i8: return (0..<count).map { Float(bytes.load(fromByteOffset: $0, as: Int8.self)) }
+            case .u8, .bool: return (0..<count).map { Float(bytes[$0]) }
+            }
+        }
+        return Tensor(shape: e.shape, data: values)
+    }
+
+    /// The tensor called `name`, which must be Float32 of `shape`.
+    public func tensor(_ name: String, float32Shape shape: [Int]) throws(TensorFileError) -> Tensor {
+        guard let e = entries[name] else { throw TensorFileError(url, tensor: name, "missing") }
+        guard e.dtype == .f32 else { throw TensorFileError(url, tensor: name, "dtype is \(e.dtype.rawValue), expected F32") }
+        guard e.shape == shape else {
+            throw TensorFileError(url, tensor: name, "shape is \(Tensor.describe(e.shape)), expected \(Tensor.describe(shape))")
+        }
+        return try tensor(name)
+    }
+}
+
+public enum SafeTensors {
+    /// Writes Float32 `tensors` and string `metadata` to `url` as safetensors. The file is
+    /// written beside its destination under a temporary name and renamed into place, so
+    /// a reader never sees half a file.
+    public static func write(_ tensors: [(name: String, tensor: Tensor)], metadata: [String: String] = [:],
+                             to url: URL) throws(TensorFileError) {
+        var header: [String: Any] = [:]
+        if !metadata.isEmpty { header["__metadata__"] = metadata }
+        var offset = 0
+        for (name, tensor) in tensors {
+            guard header[name] == nil, name != "__metadata__" else { throw TensorFileError(url, tensor: name, "written twice") }
+            header[name] = ["dtype": "F32", "shape": tensor.shape, "data_offsets": [offset, offset + 4 * tensor.count]] as [String: Any]
+            offset += 4 * tensor.count
+        }
+        var json: Data
+        do { json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys]) }
+        catch { throw TensorFileError(url, "cannot encode the header: \(error)") }
+        // Pad the header with spaces so the data starts 8-byte aligned, as the reference writer does.
+        json.append(contentsOf: [UInt8](repeating: 0x20, count: (8 - json.count % 8) % 8))
+        var length = UInt64(json.count).littleEndian
+        let directory = url.deletingLastPathComponent()
+        let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).\(UInt32.random(in: 0 ... .max)).tmp")
+        guard FileManager.default.createFile(atPath: temporary.path, contents: nil),
+              let handle = try? FileHandle(forWritingTo: temporary) else {
+            throw TensorFileError(url, "cannot create a file in \(directory.path)")
+        }
+        do {
+            try handle.write(contentsOf: Data(bytes: &length, count: 8))
+            try handle.write(contentsOf: json)
+            for (_, tensor) in tensors {
+                try tensor.data.withUnsafeBytes { try handle.write(contentsOf: Data($0)) }
+            }
+            try handle.synchronize()
+            try handle.close()
+        } catch {
+            try? handle.close()
+            try? FileManager.default.removeItem(at: temporary)
+            throw TensorFileError(url, "cannot write: \((error as NSError).localizedDescription)")
+        }
+        guard rename(temporary.path, url.path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            try? FileManager.default.removeItem(at: temporary)
+            throw TensorFileError(url, "cannot move the finished file into place: \(reason)")
+        }
+    }
+}

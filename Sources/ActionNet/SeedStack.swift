@@ -1,0 +1,342 @@
+/// A named parameter tensor's place in the model's parameter buffer.
+public struct ParameterEntry: Sendable, Equatable {
+    /// Checkpoint name, e.g. "convlstm1.kernel".
+    public let name: String
+    public let shape: [Int]
+    public let offset: Int
+    public let trainable: Bool
+    public var count: Int { shape.reduce(1, *) }
+    public var range: Range<Int> { offset ..< offset + count }
+}
+
+/// Per-layer numbers after a training step, for watching a network learn.
+public struct LayerStatistics: Sendable, Equatable {
+    public let name: String
+    /// Mean and standard deviation of the layer's output over the batch.
+    public let activationMean: Float
+    public let activationStd: Float
+    /// L2 norm of the gradient of the layer's trainable parameters; nil without any.
+    public let gradientNorm: Float?
+}
+
+/// The result of one training step: the mean loss and the batch's probabilities (B, classes).
+public struct StepResult: Sendable {
+    public let loss: Float
+    public let probabilities: Tensor
+}
+
+/// The seed ConvLSTM stack (or any variant given as a list of layer specs): the layers,
+/// one buffer holding every parameter, one for their gradients, and the activations.
+///
+/// A model is used from one thread at a time; it may be handed to another thread (the
+/// background trainer) as a whole.
+public final class SeedStack: @unchecked Sendable {
+    public private(set) var config: ModelConfig
+    public private(set) var specs: [LayerSpec]
+    public let layers: [any Layer]
+    /// Every parameter, in layer order (a ConvLSTM's kernel and recurrent kernel adjacent).
+    public let parameterLayout: [ParameterEntry]
+    public let parameterCount: Int
+    /// Statistics of the last training step (empty before the first).
+    public private(set) var statistics: [LayerStatistics] = []
+
+    let values: FloatBuffer       // all parameters
+    let gradients: FloatBuffer    // d(loss)/d(parameters), same layout
+    private var activations: [FloatBuffer?]   // per layer: (B, outputShape)
+    private var dActivations: [FloatBuffer?]
+    private var batchCapacity = 0
+    private let entryIndex: [String: Int]
+
+    /// Builds the model for `config` from `specs` (the seed stack's layers by default),
+    /// with Keras's initialisers drawn from `seed`.
+    public init(config: ModelConfig, layers specs: [LayerSpec]? = nil, seed: UInt64 = 0) throws(ModelError) {
+        try config.validate()
+        self.config = config
+        let specs = specs ?? config.layers
+        self.specs = specs
+        let built = try SeedStack.buildLayers(config: config, specs: specs, seed: seed)
+        layers = built
+
+        var layout: [ParameterEntry] = []
+        var offset = 0
+        for layer in built {
+            layer.parameterOffset = offset
+            for p in layer.parameters {
+                layout.append(ParameterEntry(name: "\(layer.name).\(p.name)", shape: p.shape, offset: offset, trainable: p.trainable))
+                offset += p.count
+            }
+        }
+        parameterLayout = layout
+        parameterCount = offset
+        entryIndex = Dictionary(uniqueKeysWithValues: layout.enumerated().map { ($1.name, $0) })
+        values = FloatBuffer(count: offset)
+        gradients = FloatBuffer(count: offset)
+        activations = Array(repeating: nil, count: built.count)
+        dActivations = Array(repeating: nil, count: built.count)
+
+        var random = SeededGenerator(seed: seed)
+        for layer in built {
+            var at = layer.parameterOffset
+            for p in layer.parameters {
+                initialize(values.pointer + at, shape: p.shape, with: p.initializer, random: &random)
+                at += p.count
+            }
+        }
+    }
+
+    /// The layers for `config` and `specs`, named as Keras names them in the checkpoint
+    /// (convlstm1, maxpool1, batchnorm1, ..., flatten, dense1, dense2), without parameters.
+    static func buildLayers(config: ModelConfig, specs: [LayerSpec], seed: UInt64) throws(ModelError) -> [any Layer] {
+        var built: [any Layer] = []
+        var counters: [String: Int] = [:]
+        func name(_ kind: String) -> String {
+            counters[kind, default: 0] += 1
+            let n = counters[kind]!
+            return kind == "flatten" ? (n == 1 ? "flatten" : "flatten\(n)") : "\(kind)\(n)"
+        }
+        var shape = config.inputShape
+        for (index, spec) in specs.enumerated() {
+            let layer: any Layer
+            switch spec {
+            case let .convLSTM2D(filters, kernelSize, returnSequences, dropout, recurrentDropout):
+                guard shape.count == 4 else { throw ModelError("ConvLSTM2D needs (T, H, W, C) input, got \(Tensor.describe(shape))") }
+                guard filters > 0, kernelSize > 0, kernelSize % 2 == 1 else {
+                    throw ModelError("ConvLSTM2D needs filters >= 1 and an odd kernel size, got \(filters), \(kernelSize)")
+                }
+                layer = ConvLSTM2D(name: name("convlstm"), inputShape: shape, filters: filters,
+                                   kernelSize: kernelSize, returnSequences: returnSequences, dropout: dropout,
+                                   recurrentDropout: recurrentDropout, seed: seed &+ UInt64(index + 1) &* 0x9E37_79B9)
+            case let .maxPool(size):
+                guard shape.count == 3 || shape.count == 4, size > 0 else {
+                    throw ModelError("MaxPool needs (T, H, W, C) or (H, W, C) input, got \(Tensor.describe(shape))")
+                }
+                layer = MaxPool(name: name("maxpool"), inputShape: shape, size: size)
+            case let .batchNormalization(momentum, epsilon):
+                layer = BatchNormalization(name: name("batchnorm"), inputShape: shape, momentum: momentum, epsilon: epsilon)
+            case .flatten:
+                layer = Flatten(name: name("flatten"), inputShape: shape)
+            case let .dense(units, activation):
+                guard units > 0 else { throw ModelError("Dense needs at least 1 unit, got \(units)") }
+                guard shape.count == 1 else { throw ModelError("Dense needs flat input, got \(Tensor.describe(shape)); add a Flatten") }
+                layer = Dense(name: name("dense"), inputShape: shape, units: units, activation: activation)
+            }
+            built.append(layer)
+            shape = layer.outputShape
+        }
+        guard case .dense(_, .softmax)? = specs.last, shape == [config.classes] else {
+            throw ModelError("the last layer must be Dense(\(config.classes), softmax)")
+        }
+        return built
+    }
+
+    // MARK: parameters
+
+    public var trainableParameterCount: Int { parameterLayout.filter(\.trainable).reduce(0) { $0 + $1.count } }
+
+    /// The parameter called `name` (e.g. "dense1.kernel"), or nil.
+    public func parameter(_ name: String) -> Tensor? {
+        guard let i = entryIndex[name] else { return nil }
+        let e = parameterLayout[i]
+        return Tensor(shape: e.shape, data: Array(UnsafeBufferPointer(start: values.pointer + e.offset, count: e.count)))
+    }
+
+    /// The gradient of the parameter called `name` from the last training step, or nil.
+    public func gradient(_ name: String) -> Tensor? {
+        guard let i = entryIndex[name] else { return nil }
+        let e = parameterLayout[i]
+        return Tensor(shape: e.shape, data: Array(UnsafeBufferPointer(start: gradients.pointer + e.offset, count: e.count)))
+    }
+
+    /// Replaces the parameter called `name`; its shape must match.
+    public func setParameter(_ name: String, _ tensor: Tensor) throws(ModelError) {
+        guard let i = entryIndex[name] else { throw ModelError("the model has no parameter \(name)") }
+        let e = parameterLayout[i]
+        guard tensor.shape == e.shape else {
+            throw ModelError("\(name) must have shape \(Tensor.describe(e.shape)), got \(tensor.shapeDescription)")
+        }
+        (values.pointer + e.offset).update(from: tensor.data, count: e.count)
+    }
+
+    /// Every parameter by name.
+    public var namedParameters: [(name: String, tensor: Tensor)] {
+        parameterLayout.map { ($0.name, parameter($0.name)!) }
+    }
+
+    /// All parameter values in layout order (for averaging replicas or comparing runs).
+    public var flatParameters: [Float] { values.array }
+
+    /// All gradients of the last step in layout order; writable so that replicas can
+    /// average them before `applyGradients`.
+    public func withGradients<R>(_ body: (UnsafeMutableBufferPointer<Float>) throws -> R) rethrows -> R {
+        try body(UnsafeMutableBufferPointer(start: gradients.pointer, count: parameterCount))
+    }
+
+    /// Sets one reducer on every BatchNormalization layer (see `BatchNormalization.statisticsReducer`).
+    public func setBatchNormReducer(_ reducer: (@Sendable (UnsafeMutableBufferPointer<Double>) -> Void)?) {
+        for case let bn as BatchNormalization in layers { bn.statisticsReducer = reducer }
+    }
+
+    /// Sets the input and recurrent dropout of every ConvLSTM2D (a training setting; the
+    /// weights are unchanged).
+    public func setDropout(_ dropout: Float, recurrent recurrentDropout: Float) throws(ModelError) {
+        var changed = config
+        changed.dropout = dropout
+        changed.recurrentDropout = recurrentDropout
+        try changed.validate()
+        config = changed
+        specs = specs.map { spec in
+            guard case let .convLSTM2D(f, k, r, _, _) = spec else { return spec }
+            return .convLSTM2D(filters: f, kernelSize: k, returnSequences: r, dropout: dropout, recurrentDropout: recurrentDropout)
+        }
+        for case let layer as ConvLSTM2D in layers {
+            layer.dropout = dropout
+            layer.recurrentDropout = recurrentDropout
+        }
+    }
+
+    /// Sets `MaxPool.nearTieTolerance` of every MaxPool3D layer: 0 (the default, Keras's
+    /// compiled training step) or 1e-5 (TensorFlow's eager GradientTape).
+    public func setMaxPool3DTieTolerance(_ tolerance: Float) {
+        for case let pool as MaxPool in layers where pool.inputShape.count == 4 { pool.nearTieTolerance = tolerance }
+    }
+
+    // MARK: running
+
+    /// Checks that `x` is (N, T, H, W, C) for this model.
+    public func checkInput(_ x: Tensor) throws(ModelError) {
+        guard x.shape.count == 5, Array(x.shape.dropFirst()) == config.inputShape else {
+            throw ModelError("input has shape \(x.shapeDescription); the model takes (N, T, H, W, C) = "
+                             + Tensor.describe([-1] + config.inputShape).replacingOccurrences(of: "-1", with: "N"))
+        }
+    }
+
+    private func reserve(batch: Int) {
+        guard batch > batchCapacity else { return }
+        batchCapacity = batch
+        for (i, layer) in layers.enumerated() {
+            activations[i] = FloatBuffer(count: batch * layer.outputSize)
+            dActivations[i] = FloatBuffer(count: batch * layer.outputSize)
+        }
+    }
+
+    /// Runs every layer on `batch` samples at `input`; returns the last layer's output.
+    private func forward(_ input: UnsafePointer<Float>, batch: Int, training: Bool) -> UnsafeMutablePointer<Float> {
+        reserve(batch: batch)
+        var x = input
+        for (i, layer) in layers.enumerated() {
+            let out = activations[i]!.pointer
+            layer.forward(output: out, input: x, batch: batch, parameters: values.pointer, training: training)
+            x = UnsafePointer(out)
+        }
+        return activations[layers.count - 1]!.pointer
+    }
+
+    /// Class probabilities (N, classes) for `x` (N, T, H, W, C) in inference mode
+    /// (BatchNorm uses its moving statistics, no dropout), `batchSize` samples at a time.
+    public func predict(_ x: Tensor, batchSize: Int = 8) throws(ModelError) -> Tensor {
+        try checkInput(x)
+        let n = x.shape[0], per = x.count / max(n, 1), classes = config.classes
+        var out = [Float](repeating: 0, count: n * classes)
+        var start = 0
+        while start < n {
+            let b = min(max(batchSize, 1), n - start)
+            x.data.withUnsafeBufferPointer { xp in
+                let probabilities = forward(xp.baseAddress! + start * per, batch: b, training: false)
+                for i in 0..<(b * classes) { out[start * classes + i] = probabilities[i] }
+            }
+            start += b
+        }
+        return Tensor(shape: [n, classes], data: out)
+    }
+
+    /// Every layer's output (N, outputShape) for `x` in inference mode, in layer order.
+    public func layerOutputs(_ x: Tensor) throws(ModelError) -> [Tensor] {
+        try checkInput(x)
+        let n = x.shape[0]
+        return x.data.withUnsafeBufferPointer { xp in
+            _ = forward(xp.baseAddress!, batch: n, training: false)
+            return layers.enumerated().map { i, layer in
+                Tensor(shape: [n] + layer.outputShape,
+                       data: Array(UnsafeBufferPointer(start: activations[i]!.pointer, count: n * layer.outputSize)))
+            }
+        }
+    }
+
+    /// Training-mode forward and backward pass on one batch: x (B, T, H, W, C), targets
+    /// y (B, classes) one-hot (or any rows summing to one). Leaves d(mean loss)/d(parameters)
+    /// in the gradient buffer and moves BatchNorm's moving statistics; the weights are
+    /// unchanged until `applyGradients`. `lossNormalizer` is the number of samples the
+    /// mean runs over (the global batch when replicas share one).
+    public func computeGradients(x: Tensor, y: Tensor, lossNormalizer: Int? = nil,
+                                 collectStatistics: Bool = true) throws(ModelError) -> StepResult {
+        try checkInput(x)
+        let batch = x.shape[0], classes = config.classes
+        guard batch > 0 else { throw ModelError("the batch is empty") }
+        guard y.shape == [batch, classes] else {
+            throw ModelError("targets have shape \(y.shapeDescription); expected (\(batch), \(classes))")
+        }
+        gradients.zero()
+        let last = layers.count - 1
+        let (loss, probabilities): (Float, [Float]) = x.data.withUnsafeBufferPointer { xp in
+            let input = xp.baseAddress!
+            let probs = forward(input, batch: batch, training: true)
+            let logits = (layers[last] as! Dense).logits
+            for i in 0..<layers.count { dActivations[i]!.pointer.update(repeating: 0, count: batch * layers[i].outputSize) }
+            let loss = logits.withUnsafeBufferPointer { lp in
+                y.data.withUnsafeBufferPointer { yp in
+                    softmaxCrossEntropy(dLogits: dActivations[last]!.pointer, logits: lp.baseAddress!,
+                                        targets: yp.baseAddress!, batch: batch, classes: classes,
+                                        normalizer: lossNormalizer)
+                }
+            }
+            for i in stride(from: last, through: 0, by: -1) {
+                let layerInput = i == 0 ? input : UnsafePointer(activations[i - 1]!.pointer)
+                layers[i].backward(dInput: i == 0 ? nil : dActivations[i - 1]!.pointer,
+                                   dOutput: dActivations[i]!.pointer, input: layerInput,
+                                   output: activations[i]!.pointer, batch: batch,
+                                   parameters: values.pointer, gradients: gradients.pointer)
+            }
+            return (loss, Array(UnsafeBufferPointer(start: probs, count: batch * classes)))
+        }
+        if collectStatistics { statistics = measure(batch: batch) }
+        return StepResult(loss: loss, probabilities: Tensor(shape: [batch, classes], data: probabilities))
+    }
+
+    /// One Adam step from the gradients of the last `computeGradients`.
+    public func applyGradients(optimizer: inout Adam) {
+        let trainable = parameterLayout.filter(\.trainable).map(\.range)
+        optimizer.update(parameters: values.pointer, gradients: gradients.pointer,
+                         count: parameterCount, trainable: trainable)
+    }
+
+    /// One training step: forward, loss, backward, Adam.
+    @discardableResult
+    public func trainStep(x: Tensor, y: Tensor, optimizer: inout Adam) throws(ModelError) -> StepResult {
+        let result = try computeGradients(x: x, y: y)
+        applyGradients(optimizer: &optimizer)
+        return result
+    }
+
+    private func measure(batch: Int) -> [LayerStatistics] {
+        layers.enumerated().map { i, layer in
+            let n = batch * layer.outputSize, a = activations[i]!.pointer
+            var sum = 0.0, squares = 0.0
+            for j in 0..<n { let v = Double(a[j]); sum += v; squares += v * v }
+            let mean = sum / Double(max(n, 1))
+            let std = max(squares / Double(max(n, 1)) - mean * mean, 0).squareRoot()
+            var norm: Float? = nil
+            if layer.trainableParameterCount > 0 {
+                var s = 0.0
+                for e in parameterLayout where e.trainable && e.name.hasPrefix(layer.name + ".") {
+                    for j in e.range { s += Double(gradients.pointer[j]) * Double(gradients.pointer[j]) }
+                }
+                norm = Float(s.squareRoot())
+            }
+            return LayerStatistics(name: layer.name, activationMean: Float(mean), activationStd: Float(std), gradientNorm: norm)
+        }
+    }
+}
+
+#if canImport(Foundation)
+import Foundation
+#endif
