@@ -57,6 +57,7 @@ let package = Package(
         .testTarget(name: "ActionStoreTests", dependencies: [
             "ActionStore", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport"]),
         .testTarget(name: "ActionLabUITests", dependencies: ["ActionLabUI", "TestSupport"],
                     exclude: ["Snapshots"]),
         // Drives the built `actionlab` binary (CLI and a real terminal through tmux).

@@ -1,0 +1,237 @@
+import ActionStore
+import ClipIO
+import Foundation
+import Testing
+import Training
+
+/// A project folder of fake clip files and a probe that records which files it was asked about.
+private final class ScanFixture: @unchecked Sendable {
+    let root = FileManager.default.temporaryDirectory.appendingPathComponent("scan-\(UUID().uuidString)")
+    let store: ProjectStore
+    private let lock = NSLock()
+    private var probedPaths: [String] = []
+
+    init() throws {
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        store = try ProjectStore.open(ProjectLayout(root: root), user: "tester")
+    }
+
+    deinit { try? FileManager.default.removeItem(at: root) }
+
+    func write(_ path: String, _ contents: String = "frames") throws {
+        let url = root.appendingPathComponent(path)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data(contents.utf8).write(to: url)
+    }
+
+    /// Files whose contents start with "broken" are unreadable; others are 2-second clips.
+    var probe: ProjectScanner.Probe {
+        { url in
+            self.lock.withLock { self.probedPaths.append(url.lastPathComponent) }
+            let text = (try? String(contentsOf: url, encoding: .utf8)) ?? ""
+            if text.hasPrefix("broken") { return .unreadable("no video stream") }
+            return .readable(ClipProbe(codec: "h264", width: 32, height: 24, fps: 25, duration: 2,
+                                       frameCount: 50, frameCountIsExact: true))
+        }
+    }
+
+    func scanner(batchSize: Int = 32) -> ProjectScanner {
+        ProjectScanner(store: store, batchSize: batchSize, probe: probe)
+    }
+
+    /// The file names probed since the last call.
+    func takeProbed() -> [String] {
+        lock.withLock {
+            defer { probedPaths = [] }
+            return probedPaths.sorted()
+        }
+    }
+}
+
+@Suite struct ProjectScannerTests {
+    @Test func firstScanProbesClipFilesOnlyAndRecordsUnreadableOnes() throws {
+        let fixture = try ScanFixture()
+        try fixture.write("run/a.mp4")
+        try fixture.write("walk/deeper/b.MOV")
+        try fixture.write("c.webm", "broken header")
+        try fixture.write("notes.txt")
+        try fixture.write(".hidden/d.mp4")
+        try fixture.write(".actionlab/cache/e.mp4")
+
+        let summary = try fixture.scanner().scan()
+        #expect(fixture.takeProbed() == ["a.mp4", "b.MOV", "c.webm"])
+        #expect(summary.files == 3)
+        #expect(summary.probed == 3)
+        #expect(summary.added == 3)
+        #expect(summary.unreadable == 1)
+
+        let clips = try fixture.store.clips()
+        #expect(clips.map(\.path) == ["c.webm", "run/a.mp4", "walk/deeper/b.MOV"])
+        #expect(clips[0].unreadableReason == "no video stream")
+        #expect(clips[1].probe?.frameCount == 50)
+        #expect(clips[1].size == 6)
+    }
+
+    @Test func rescanProbesOnlyNewAndChangedFilesAndKeepsLabels() throws {
+        let fixture = try ScanFixture()
+        for name in ["a", "b", "c"] { try fixture.write("\(name).mp4") }
+        try fixture.scanner().scan()
+        _ = fixture.takeProbed()
+        try fixture.store.setLabel(clipID: fixture.store.clip(path: "b.mp4")!.id, classIndex: 2)
+
+        let again = try fixture.scanner().scan()
+        #expect(fixture.takeProbed().isEmpty)
+        #expect(again.unchanged == 3)
+        #expect(again.probed == 0)
+
+        try fixture.write("b.mp4", "broken now, and longer")
+        try fixture.write("d.mp4")
+        let changed = try fixture.scanner().scan()
+        #expect(fixture.takeProbed() == ["b.mp4", "d.mp4"])
+        #expect(changed.added == 1)
+        let b = try fixture.store.clip(path: "b.mp4")
+        #expect(b?.unreadableReason == "no video stream")
+        #expect(b?.label?.className == "jump")
+    }
+
+    @Test func vanishedClipsAreMarkedMissingAndFoundAgainWithoutProbing() throws {
+        let fixture = try ScanFixture()
+        try fixture.write("a.mp4")
+        try fixture.write("b.mp4")
+        try fixture.scanner().scan()
+        _ = fixture.takeProbed()
+        let saved = fixture.root.appendingPathComponent("saved.bin")
+        try FileManager.default.moveItem(at: fixture.root.appendingPathComponent("a.mp4"), to: saved)
+
+        var events: [String] = []
+        let gone = try fixture.scanner().scan(onEvent: { event in
+            if case let .missingChanged(nowMissing, foundAgain) = event { events.append("\(nowMissing)/\(foundAgain)") }
+        })
+        #expect(gone.missing == 1)
+        #expect(events == [#"["a.mp4"]/[]"#])
+        #expect(try fixture.store.clip(path: "a.mp4")?.isMissing == true)
+
+        try FileManager.default.moveItem(at: saved, to: fixture.root.appendingPathComponent("a.mp4"))
+        let back = try fixture.scanner().scan()
+        #expect(back.foundAgain == 1)
+        #expect(fixture.takeProbed().isEmpty)
+        #expect(try fixture.store.clip(path: "a.mp4")?.isMissing == false)
+    }
+
+    @Test func aCancelledScanKeepsWhatItProbedAndTheNextScanFinishes() throws {
+        let fixture = try ScanFixture()
+        for index in 0..<10 { try fixture.write("clip\(index).mp4") }
+        var asked = 0
+        let partial = try fixture.scanner(batchSize: 2).scan(isCancelled: {
+            asked += 1
+            return asked > 3
+        })
+        #expect(partial.cancelled)
+        #expect(partial.probed == 3)
+        #expect(try fixture.store.clips().count == 3)
+        _ = fixture.takeProbed()
+
+        let rest = try fixture.scanner().scan()
+        #expect(rest.probed == 7)
+        #expect(rest.unchanged == 3)
+    }
+
+    @Test func backgroundScanReportsProgressInOrder() throws {
+        let fixture = try ScanFixture()
+        for index in 0..<25 { try fixture.write(String(format: "clip%02d.mp4", index)) }
+        let log = EventLog()
+        let task = fixture.scanner(batchSize: 10).start { log.append($0) }
+        let summary = try task.wait()
+        #expect(summary.probed == 25)
+
+        let events = log.events
+        guard case let .walked(start) = events.first else {
+            Issue.record("first event is not walked: \(events)")
+            return
+        }
+        #expect(start == ScanProgress(probed: 0, toProbe: 25))
+        let batches = events.compactMap { event -> ([ClipRecord], ScanProgress)? in
+            if case let .recorded(records, progress) = event { return (records, progress) }
+            return nil
+        }
+        #expect(batches.flatMap(\.0).map(\.path) == (0..<25).map { String(format: "clip%02d.mp4", $0) })
+        #expect(batches.map(\.1.probed) == batches.map(\.1.probed).sorted())
+        #expect(batches.last?.1 == ScanProgress(probed: 25, toProbe: 25))
+        guard case let .finished(finished) = events.last else {
+            Issue.record("last event is not finished: \(events)")
+            return
+        }
+        #expect(finished == summary)
+    }
+
+    @Test func aMissingFolderFailsWithItsName() throws {
+        let fixture = try ScanFixture()
+        try FileManager.default.removeItem(at: fixture.root)
+        let log = EventLog()
+        let task = fixture.scanner().start { log.append($0) }
+        #expect(throws: ScanError.self) { try task.wait() }
+        guard case let .failed(message) = log.events.last else {
+            Issue.record("no failed event: \(log.events)")
+            return
+        }
+        #expect(message == "\(fixture.root.path): no such project folder")
+    }
+
+    @Test func ffmpegProbeGivesTheReasonWithoutThePath() throws {
+        let fixture = try ScanFixture()
+        try fixture.write("fake.mp4", "this is text, not a video")
+        let outcome = ProjectScanner.probeWithFFmpeg(fixture.root.appendingPathComponent("fake.mp4"))
+        guard case let .unreadable(reason) = outcome else {
+            Issue.record("a text file probed as a video: \(outcome)")
+            return
+        }
+        #expect(!reason.isEmpty)
+        #expect(!reason.contains("fake.mp4"))
+    }
+
+    @Test func realClipsAreProbedWithFFmpeg() throws {
+        let fixture = try ScanFixture()
+        let writer = try MP4Writer(url: fixture.root.appendingPathComponent("moving.mp4"), width: 32, height: 24, fps: 12)
+        for frame in 0..<12 {
+            try writer.append((0..<(32 * 24)).map { UInt8(truncatingIfNeeded: $0 &+ frame * 20) }, channels: 1)
+        }
+        try writer.finish()
+        try fixture.write("truncated.mp4", "broken")
+
+        let summary = try ProjectScanner(store: fixture.store).scan()
+        #expect(summary.probed == 2)
+        #expect(summary.unreadable == 1)
+        let moving = try fixture.store.clip(path: "moving.mp4")
+        #expect(moving?.isUsable == true)
+        #expect(moving?.probe?.width == 32)
+        #expect(moving?.probe?.height == 24)
+        #expect(moving?.probe?.fps == 12)
+        #expect(moving?.probe?.frameCount == 12)
+        let truncated = try fixture.store.clip(path: "truncated.mp4")
+        #expect(truncated?.probe == nil)
+        #expect(truncated?.unreadableReason?.isEmpty == false)
+    }
+
+    /// A project of many clips reopens by walking the folder and comparing stamps only:
+    /// nothing is probed again. (Its time is reported by `actionlab bench`, not asserted.)
+    @Test func reopeningALargeScannedProjectProbesNothing() throws {
+        let fixture = try ScanFixture()
+        let count = 2_000
+        for index in 0..<count { try fixture.write(String(format: "set%02d/clip%05d.mp4", index % 20, index)) }
+        try fixture.scanner(batchSize: 500).scan()
+        _ = fixture.takeProbed()
+        let reopened = try ProjectStore.open(ProjectLayout(root: fixture.root))
+        let summary = try ProjectScanner(store: reopened, probe: fixture.probe).scan()
+        #expect(summary.unchanged == count)
+        #expect(summary.probed == 0)
+        #expect(fixture.takeProbed().isEmpty)
+        #expect(try reopened.clips().count == count)
+    }
+}
+
+private final class EventLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: [ScanEvent] = []
+    func append(_ event: ScanEvent) { lock.withLock { stored.append(event) } }
+    var events: [ScanEvent] { lock.withLock { stored } }
+}
