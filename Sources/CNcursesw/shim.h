@@ -41,4 +41,26 @@ static inline int cncurses_key_btab(void) { return KEY_BTAB; }
 static inline int cncurses_key_enter(void) { return KEY_ENTER; }
 static inline int cncurses_key_f(int n) { return KEY_F(n); }
 
+// COLORS and COLOR_PAIRS may be macros (reentrant builds); read them through functions.
+static inline int cncurses_color_count(void) { return COLORS; }
+static inline int cncurses_pair_count(void) { return COLOR_PAIRS; }
+
+// Draws one cell. Building a cchar_t is awkward from Swift, and pairs above 32767
+// need setcchar's extended-pair argument, so that happens here.
+static inline int cncurses_put_cell(int row, int column, wchar_t character,
+                                    unsigned int attributes, int pair) {
+    wchar_t text[2] = { character, 0 };
+    cchar_t cell;
+    if (setcchar(&cell, text, (attr_t)attributes, 0, &pair) != OK) return ERR;
+    return mvadd_wch(row, column, &cell);
+}
+
+// stdscr is a global Swift 6 cannot read safely; ncurses only uses it on the main thread.
+static inline WINDOW *cncurses_stdscr(void) { return stdscr; }
+
+// ERR and KEY_CODE_YES are macros.
+static inline int cncurses_err(void) { return ERR; }
+static inline int cncurses_key_code_yes(void) { return KEY_CODE_YES; }
+static inline int cncurses_key_dc(void) { return KEY_DC; }
+
 #endif

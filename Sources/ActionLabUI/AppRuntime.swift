@@ -1,0 +1,208 @@
+import Foundation
+
+/// Where labels are kept. Every call commits before it returns: the app shows a
+/// label change only after that.
+public protocol LabelStore: AnyObject {
+    func setLabel(clipID: ClipID, classIndex: Int, watchedSeconds: Double) throws
+    func clearLabel(clipID: ClipID) throws
+    /// Reverts the most recent label change; returns the clip and its restored
+    /// label (class index or nil), or nil when there is nothing to undo.
+    func undoLastChange() throws -> (clipID: ClipID, classIndex: Int?)?
+}
+
+/// Decodes a clip into preview frames of the given pixel size. Called on a
+/// background queue.
+public protocol PreviewDecoder: Sendable {
+    func previewFrames(of url: URL, width: Int, height: Int) throws -> [PreviewImage]
+}
+
+/// Events that background work posts for the main thread to apply.
+public final class EventInbox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var pending: [AppEvent] = []
+
+    public init() {}
+
+    public func post(_ event: AppEvent) {
+        lock.lock()
+        pending.append(event)
+        lock.unlock()
+    }
+
+    /// Everything posted so far, oldest first.
+    public func drain() -> [AppEvent] {
+        lock.lock()
+        defer { lock.unlock() }
+        let events = pending
+        pending.removeAll()
+        return events
+    }
+}
+
+/// Decodes previews on a serial background queue and keeps the last few.
+/// Requests that are no longer wanted when their turn comes are skipped, so
+/// scrolling quickly through the list does not queue up decodes.
+final class PreviewLoader: @unchecked Sendable {
+    private let decoder: PreviewDecoder
+    private let queue = DispatchQueue(label: "actionlab.preview", qos: .userInitiated)
+    private let lock = NSLock()
+    private var wanted: PreviewRequest?
+    /// Most recently used last.
+    private var cache: [(PreviewRequest, [PreviewImage])] = []
+    private let cacheLimit = 8
+
+    init(decoder: PreviewDecoder) {
+        self.decoder = decoder
+    }
+
+    /// Returns the frames at once when cached; otherwise decodes in the
+    /// background and posts `previewLoaded` or `previewFailed` to `inbox`.
+    func load(_ request: PreviewRequest, inbox: EventInbox) -> AppEvent? {
+        lock.lock()
+        defer { lock.unlock() }
+        wanted = request
+        if let hit = cache.firstIndex(where: { $0.0 == request }) {
+            let entry = cache.remove(at: hit)
+            cache.append(entry)
+            return .previewLoaded(request, entry.1)
+        }
+        queue.async { [self] in
+            guard isStillWanted(request) else { return }
+            do {
+                let frames = try decoder.previewFrames(of: request.url, width: request.width, height: request.height)
+                store(request, frames)
+                inbox.post(.previewLoaded(request, frames))
+            } catch {
+                inbox.post(.previewFailed(request, "\(error)"))
+            }
+        }
+        return nil
+    }
+
+    private func isStillWanted(_ request: PreviewRequest) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return wanted == request
+    }
+
+    private func store(_ request: PreviewRequest, _ frames: [PreviewImage]) {
+        lock.lock()
+        defer { lock.unlock() }
+        cache.removeAll { $0.0 == request }
+        cache.append((request, frames))
+        if cache.count > cacheLimit { cache.removeFirst(cache.count - cacheLimit) }
+    }
+}
+
+/// The app without a terminal: applies events to the state and carries out the
+/// effects `update` asks for. The terminal loop and the benchmark both drive it.
+public final class AppCore {
+    public private(set) var state: AppState
+    public let inbox = EventInbox()
+    private let store: LabelStore
+    private let previews: PreviewLoader
+    private let preferencesURL: URL?
+
+    /// `preferencesURL`: where the chosen theme is remembered (nil: not remembered).
+    public init(state: AppState, store: LabelStore, decoder: PreviewDecoder, preferencesURL: URL?) {
+        self.state = state
+        self.store = store
+        self.previews = PreviewLoader(decoder: decoder)
+        self.preferencesURL = preferencesURL
+    }
+
+    /// Applies `event` and everything it leads to; returns true if the screen must be redrawn.
+    @discardableResult
+    public func handle(_ event: AppEvent) -> Bool {
+        var queue = [event]
+        var redraw = false
+        while !queue.isEmpty {
+            let result = state.update(queue.removeFirst())
+            redraw = redraw || result.redraw
+            for effect in result.effects {
+                queue += perform(effect)
+            }
+        }
+        return redraw
+    }
+
+    /// Applies whatever background work has posted.
+    public func drainInbox() -> Bool {
+        var redraw = false
+        for event in inbox.drain() { redraw = handle(event) || redraw }
+        return redraw
+    }
+
+    /// Carries out one effect; returns the events it produced at once.
+    private func perform(_ effect: Effect) -> [AppEvent] {
+        switch effect {
+        case .setLabel(let clipID, let classIndex, let watched):
+            do {
+                try store.setLabel(clipID: clipID, classIndex: classIndex, watchedSeconds: watched)
+                return [.labelCommitted(clipID: clipID, classIndex: classIndex, cause: .label)]
+            } catch {
+                return [.labelNotChanged("Label not saved: \(error)")]
+            }
+        case .clearLabel(let clipID):
+            do {
+                try store.clearLabel(clipID: clipID)
+                return [.labelCommitted(clipID: clipID, classIndex: nil, cause: .clear)]
+            } catch {
+                return [.labelNotChanged("Label not cleared: \(error)")]
+            }
+        case .undoLastLabel:
+            do {
+                guard let change = try store.undoLastChange() else { return [.labelNotChanged("Nothing to undo")] }
+                return [.labelCommitted(clipID: change.clipID, classIndex: change.classIndex, cause: .undo)]
+            } catch {
+                return [.labelNotChanged("Undo failed: \(error)")]
+            }
+        case .loadPreview(let request):
+            return previews.load(request, inbox: inbox).map { [$0] } ?? []
+        case .saveTheme(let name):
+            guard let preferencesURL else { return [] }
+            do {
+                try UserPreferences(themeName: name).save(to: preferencesURL)
+                return []
+            } catch {
+                return [.warning("Theme choice not saved to \(preferencesURL.path): \(error.localizedDescription)")]
+            }
+        case .quit:
+            return []
+        }
+    }
+
+    /// Runs the app in the terminal until the user quits. The terminal is restored
+    /// before this returns or throws.
+    public func runInTerminal() throws {
+        let terminal = try TerminalScreen()
+        defer { terminal.close() }
+        state.has256Colors = terminal.colorCount >= 256
+        let clock = ContinuousClock()
+        let start = clock.now
+        func now() -> Double {
+            let elapsed = clock.now - start
+            return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        }
+        handle(.tick(now: now()))
+        handle(.resize(width: terminal.width, height: terminal.height))
+        terminal.draw(AppView.render(state), theme: state.theme)
+        while !state.quitRequested {
+            var redraw = false
+            // Wait briefly for a key, then take every key already typed so a burst
+            // (key repeat, pasted text) costs one redraw.
+            var input = terminal.read(timeoutMilliseconds: 30)
+            while let next = input {
+                switch next {
+                case .key(let key): redraw = handle(.key(key)) || redraw
+                case .resize(let width, let height): redraw = handle(.resize(width: width, height: height)) || redraw
+                }
+                if state.quitRequested { return }
+                input = terminal.read(timeoutMilliseconds: 0)
+            }
+            redraw = drainInbox() || redraw
+            redraw = handle(.tick(now: now())) || redraw
+            if redraw { terminal.draw(AppView.render(state), theme: state.theme) }
+        }
+    }
+}

@@ -1,0 +1,203 @@
+import Foundation
+
+/// The database id of a clip.
+public typealias ClipID = Int64
+
+/// One clip as the list shows it.
+public struct ClipRow: Sendable, Equatable {
+    public var id: ClipID
+    /// Path relative to the project folder, shown in the list and used by the filter.
+    public var path: String
+    /// Where the file is, for decoding its preview.
+    public var url: URL
+    public var duration: Double?
+    public var fps: Double?
+    public var frameCount: Int?
+    public var width: Int?
+    public var height: Int?
+    public var codec: String?
+    /// The class index of the current label (0 = first class), if labelled.
+    public var label: Int?
+    /// Why the clip cannot be decoded, if it cannot.
+    public var unreadableReason: String?
+    /// True when the file has disappeared from the project folder.
+    public var isMissing: Bool
+
+    public init(id: ClipID, path: String, url: URL, duration: Double? = nil, fps: Double? = nil,
+                frameCount: Int? = nil, width: Int? = nil, height: Int? = nil, codec: String? = nil,
+                label: Int? = nil, unreadableReason: String? = nil, isMissing: Bool = false) {
+        self.id = id
+        self.path = path
+        self.url = url
+        self.duration = duration
+        self.fps = fps
+        self.frameCount = frameCount
+        self.width = width
+        self.height = height
+        self.codec = codec
+        self.label = label
+        self.unreadableReason = unreadableReason
+        self.isMissing = isMissing
+    }
+
+    /// Whether the clip can be watched and labelled.
+    public var isUsable: Bool { unreadableReason == nil && !isMissing }
+}
+
+/// An action class: its name and the key that assigns it.
+public struct ClassInfo: Sendable, Equatable {
+    public var name: String
+    public var key: Character
+
+    public init(name: String, key: Character) {
+        self.name = name
+        self.key = key
+    }
+}
+
+/// The screens of the app, in Tab order. Each has its function key (F1 = first).
+public enum Screen: String, Sendable, CaseIterable {
+    case clips = "Clips"
+}
+
+/// One decoded preview frame: `rgb` holds `height` rows of `width` pixels, 3 bytes
+/// each (R, G, B), row-major. `timestamp` is seconds from the clip's start.
+public struct PreviewImage: Sendable, Equatable {
+    public var width: Int
+    public var height: Int
+    public var rgb: [UInt8]
+    public var timestamp: Double
+
+    public init(width: Int, height: Int, rgb: [UInt8], timestamp: Double) {
+        precondition(rgb.count == width * height * 3, "rgb must hold width * height * 3 bytes")
+        self.width = width
+        self.height = height
+        self.rgb = rgb
+        self.timestamp = timestamp
+    }
+}
+
+/// Which preview the app wants: a clip decoded to fit `width` x `height` pixels.
+public struct PreviewRequest: Sendable, Hashable {
+    public var clipID: ClipID
+    public var url: URL
+    public var width: Int
+    public var height: Int
+}
+
+/// The preview pane's content.
+public enum PreviewStatus: Sendable, Equatable {
+    case none
+    case loading(PreviewRequest)
+    case ready(PreviewRequest, [PreviewImage])
+    case failed(PreviewRequest, String)
+
+    var request: PreviewRequest? {
+        switch self {
+        case .none: nil
+        case .loading(let r), .ready(let r, _), .failed(let r, _): r
+        }
+    }
+}
+
+/// Playback of the selected clip's preview.
+public struct Playback: Sendable, Equatable {
+    /// Speeds that + and - step through.
+    public static let speeds: [Double] = [0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4]
+
+    public var isPlaying = true
+    public var speed: Double = 1
+    /// Seconds into the clip.
+    public var position: Double = 0
+    /// The preview frame on screen.
+    public var frameIndex = 0
+}
+
+/// A line for the status bar that disappears after a while.
+public struct StatusMessage: Sendable, Equatable {
+    public enum Kind: Sendable { case info, warning, error }
+    public var text: String
+    public var kind: Kind
+    /// Clock time when it was shown (see `AppState.clock`).
+    public var shownAt: Double
+
+    /// How long a message stays, in seconds; errors stay longer.
+    var lifetime: Double { kind == .info ? 4 : 10 }
+}
+
+/// How far the background scan of the project folder has got.
+public struct ScanStatus: Sendable, Equatable {
+    public var scanned: Int
+    public var total: Int?
+    public var isFinished: Bool
+
+    public init(scanned: Int, total: Int?, isFinished: Bool) {
+        self.scanned = scanned
+        self.total = total
+        self.isFinished = isFinished
+    }
+}
+
+/// The Clips screen: the list, the filter and the preview.
+public struct ClipsState: Sendable, Equatable {
+    /// Every clip, sorted by path.
+    public internal(set) var clips: [ClipRow] = []
+    /// Indices into `clips` of the rows the filter lets through, in list order.
+    public internal(set) var visible: [Int] = []
+    /// The selected row, as a position in `visible`.
+    public internal(set) var selection = 0
+    /// The first visible row shown at the top of the list.
+    public internal(set) var scrollTop = 0
+    public internal(set) var filter = ""
+    public internal(set) var isEditingFilter = false
+    public internal(set) var preview: PreviewStatus = .none
+    public internal(set) var playback = Playback()
+    /// Clock time when the selected clip was selected: watching time is recorded with a label.
+    public internal(set) var selectedSince: Double = 0
+    public internal(set) var scan = ScanStatus(scanned: 0, total: nil, isFinished: true)
+
+    public var selectedClip: ClipRow? {
+        visible.indices.contains(selection) ? clips[visible[selection]] : nil
+    }
+}
+
+/// Everything the app shows, as one plain value. Only `update` changes it.
+public struct AppState: Sendable, Equatable {
+    /// The smallest terminal the screens are laid out for.
+    public static let minimumSize = (width: 80, height: 24)
+
+    public internal(set) var screen: Screen = .clips
+    public internal(set) var width: Int
+    public internal(set) var height: Int
+    /// The project's name for the title bar.
+    public internal(set) var projectName: String
+    public internal(set) var classes: [ClassInfo]
+    public internal(set) var clips = ClipsState()
+    public internal(set) var themes: [Theme]
+    public internal(set) var themeIndex: Int
+    public internal(set) var showingHelp = false
+    public internal(set) var message: StatusMessage?
+    /// Seconds on a monotonic clock, advanced by tick events.
+    public internal(set) var clock: Double = 0
+    /// True when the terminal has 256 colours: the preview then uses the xterm
+    /// gray ramp and colour cube, otherwise shade characters.
+    public var has256Colors: Bool
+    public internal(set) var quitRequested = false
+
+    public init(projectName: String, classes: [ClassInfo], themes: [Theme] = [Theme.monochrome],
+                themeIndex: Int = 0, width: Int = 100, height: Int = 30, has256Colors: Bool = true) {
+        self.projectName = projectName
+        self.classes = classes
+        self.themes = themes.isEmpty ? [Theme.monochrome] : themes
+        self.themeIndex = min(max(0, themeIndex), self.themes.count - 1)
+        self.width = width
+        self.height = height
+        self.has256Colors = has256Colors
+    }
+
+    public var theme: Theme { themes[themeIndex] }
+
+    public var isTooSmall: Bool {
+        width < Self.minimumSize.width || height < Self.minimumSize.height
+    }
+}

@@ -1,0 +1,202 @@
+import CNcursesw
+import Foundation
+
+/// What the terminal delivered while the app waited for input.
+enum TerminalInput: Equatable {
+    case key(Key)
+    case resize(width: Int, height: Int)
+}
+
+/// The ncurses driver: owns the real terminal while the app runs, reads keys and
+/// copies cell grids to the screen with the theme's colours. Only the main
+/// thread uses it.
+final class TerminalScreen {
+    private(set) var width: Int
+    private(set) var height: Int
+    /// Colours the terminal offers (8, 16, 256, ...); 0 when it has none.
+    let colorCount: Int
+    private let pairCount: Int
+
+    /// The grid on screen now, to redraw only the cells that changed.
+    private var shown: CellGrid?
+    private var shownTheme: Theme?
+    /// Colour pairs handed out so far, by (foreground, background).
+    private var pairs: [Int64: Int32] = [:]
+    private var nextPair: Int32 = 1
+    /// Resolved (pair, attributes) for each style under the current theme.
+    private var resolved: [CellStyle: (pair: Int32, attributes: UInt32)] = [:]
+
+    /// Takes over the terminal. Fails if stdin/stdout is not a terminal ncurses can use.
+    init() throws {
+        setlocale(LC_ALL, "")
+        guard isatty(STDIN_FILENO) == 1, isatty(STDOUT_FILENO) == 1 else {
+            throw TerminalError("the terminal UI needs an interactive terminal (stdin and stdout are not one)")
+        }
+        // newterm reports a bad TERM as a null screen instead of exiting like initscr.
+        guard let output = fdopen(STDOUT_FILENO, "w"), let input = fdopen(STDIN_FILENO, "r"),
+              let screen = newterm(nil, output, input) else {
+            throw TerminalError("cannot use terminal type \"\(ProcessInfo.processInfo.environment["TERM"] ?? "")\"")
+        }
+        set_term(screen)
+        TerminalRestore.install()
+        cbreak()
+        noecho()
+        nonl()
+        keypad(cncurses_stdscr(), true)
+        curs_set(0)
+        set_escdelay(25)
+        if has_colors() {
+            start_color()
+            use_default_colors()
+            colorCount = Int(cncurses_color_count())
+            pairCount = Int(cncurses_pair_count())
+        } else {
+            colorCount = 0
+            pairCount = 0
+        }
+        var rows: Int32 = 0, columns: Int32 = 0
+        cncurses_screen_size(&rows, &columns)
+        width = Int(columns)
+        height = Int(rows)
+    }
+
+    /// Gives the terminal back. Safe to call more than once.
+    func close() {
+        TerminalRestore.restore()
+    }
+
+    /// Waits up to `timeoutMilliseconds` for input (0: just checks).
+    func read(timeoutMilliseconds: Int32) -> TerminalInput? {
+        timeout(timeoutMilliseconds)
+        var character: wint_t = 0
+        let status = get_wch(&character)
+        if status == cncurses_err() { return nil }
+        if status == cncurses_key_code_yes() {
+            let code = Int32(character)
+            if code == cncurses_key_resize() {
+                var rows: Int32 = 0, columns: Int32 = 0
+                cncurses_screen_size(&rows, &columns)
+                width = Int(columns)
+                height = Int(rows)
+                shown = nil
+                return .resize(width: width, height: height)
+            }
+            return Self.functionKey(code).map { .key($0) }
+        }
+        switch character {
+        case 9: return .key(.tab)
+        case 10, 13: return .key(.enter)
+        case 27: return .key(.escape)
+        case 8, 127: return .key(.backspace)
+        default:
+            guard let scalar = Unicode.Scalar(UInt32(character)) else { return nil }
+            return .key(.character(Character(scalar)))
+        }
+    }
+
+    private static func functionKey(_ code: Int32) -> Key? {
+        switch code {
+        case cncurses_key_up(): .up
+        case cncurses_key_down(): .down
+        case cncurses_key_left(): .left
+        case cncurses_key_right(): .right
+        case cncurses_key_ppage(): .pageUp
+        case cncurses_key_npage(): .pageDown
+        case cncurses_key_home(): .home
+        case cncurses_key_end(): .end
+        case cncurses_key_backspace(): .backspace
+        case cncurses_key_dc(): .delete
+        case cncurses_key_btab(): .backTab
+        case cncurses_key_enter(): .enter
+        default:
+            (1...12).first { cncurses_key_f(Int32($0)) == code }.map { .function($0) }
+        }
+    }
+
+    /// Copies `grid` to the screen: only the cells that differ from what is shown.
+    func draw(_ grid: CellGrid, theme: Theme) {
+        var full = shown == nil || shown!.width != grid.width || shown!.height != grid.height || shownTheme != theme
+        if colorCount > 0 && Int(nextPair) >= pairCount {
+            // Out of colour pairs: start over, which needs every cell redrawn.
+            pairs.removeAll()
+            resolved.removeAll()
+            nextPair = 1
+            full = true
+        }
+        if shownTheme != theme { resolved.removeAll() }
+        if full { erase() }
+        let previous = full ? nil : shown
+        for row in 0..<grid.height {
+            for column in 0..<grid.width {
+                let cell = grid[row, column]
+                if let previous, previous[row, column] == cell { continue }
+                let (pair, attributes) = resolve(cell.style, theme: theme)
+                let scalar = cell.character.unicodeScalars.first!.value
+                _ = cncurses_put_cell(Int32(row), Int32(column), wchar_t(bitPattern: scalar), attributes, pair)
+            }
+        }
+        refresh()
+        shown = grid
+        shownTheme = theme
+    }
+
+    private func resolve(_ style: CellStyle, theme: Theme) -> (pair: Int32, attributes: UInt32) {
+        if let known = resolved[style] { return known }
+        var attributes = cncurses_attr_normal()
+        var foreground: TerminalColor, background: TerminalColor
+        switch style.foreground {
+        case .role(let role):
+            let colors = theme.colors(for: role)
+            foreground = colors.foreground
+            background = colors.background
+            if colors.bold { attributes |= cncurses_attr_bold() }
+            if colors.reverse { attributes |= cncurses_attr_reverse() }
+        case .classColor(let index):
+            foreground = theme.color(forClass: index)
+            background = theme.colors(for: .text).background
+        case .xterm(let index):
+            foreground = .xterm(index)
+            background = theme.colors(for: .text).background
+        }
+        switch style.background {
+        case nil: break
+        case .role(let role)?: background = theme.colors(for: role).background
+        case .classColor(let index)?: background = theme.color(forClass: index)
+        case .xterm(let index)?: background = .xterm(index)
+        }
+        if style.bold { attributes |= cncurses_attr_bold() }
+        if style.reverse { attributes ^= cncurses_attr_reverse() }
+        if style.underline { attributes |= cncurses_attr_underline() }
+        let result = (pair(foreground, background), attributes)
+        resolved[style] = result
+        return result
+    }
+
+    private func pair(_ foreground: TerminalColor, _ background: TerminalColor) -> Int32 {
+        guard colorCount > 0 else { return 0 }
+        let fg = terminalIndex(foreground), bg = terminalIndex(background)
+        if fg == -1 && bg == -1 { return 0 }
+        let key = Int64(fg) << 32 | Int64(UInt32(bitPattern: bg))
+        if let known = pairs[key] { return known }
+        guard Int(nextPair) < pairCount else { return 0 }
+        let number = nextPair
+        nextPair += 1
+        init_extended_pair(number, fg, bg)
+        pairs[key] = number
+        return number
+    }
+
+    private func terminalIndex(_ color: TerminalColor) -> Int32 {
+        switch color {
+        case .terminalDefault: return -1
+        case .xterm(let index):
+            return Int(index) < colorCount ? Int32(index) : Int32(XtermPalette.nearestBasic(index, count: colorCount))
+        }
+    }
+}
+
+/// Why the terminal could not be used.
+public struct TerminalError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}

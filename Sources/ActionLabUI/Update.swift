@@ -1,0 +1,401 @@
+import Foundation
+
+extension AppState {
+    var layout: ClipsLayout { ClipsLayout(width: width, height: height) }
+
+    /// Applies one event. The only place the state changes; it never draws and
+    /// never touches the database, it returns effects for that instead.
+    public mutating func update(_ event: AppEvent) -> UpdateResult {
+        switch event {
+        case .key(let key):
+            return handleKey(key)
+        case .tick(let now):
+            return tick(now: now)
+        case .resize(let newWidth, let newHeight):
+            guard newWidth != width || newHeight != height else { return .unchanged }
+            width = newWidth
+            height = newHeight
+            var result = UpdateResult.redraw
+            scrollToSelection()
+            result.merge(requestPreviewIfNeeded())
+            return result
+        case .clipsChanged(let rows):
+            return mergeClips(rows)
+        case .scanProgress(let status):
+            clips.scan = status
+            return .redraw
+        case .labelCommitted(let clipID, let classIndex, let cause):
+            return applyCommittedLabel(clipID: clipID, classIndex: classIndex, cause: cause)
+        case .labelNotChanged(let reason):
+            show(reason, .warning)
+            return .redraw
+        case .previewLoaded(let request, let frames):
+            guard clips.preview.request == request else { return .unchanged }
+            if frames.isEmpty {
+                clips.preview = .failed(request, "no frames could be decoded")
+            } else {
+                clips.preview = .ready(request, frames)
+                clips.playback.position = min(clips.playback.position, frames.last!.timestamp)
+                clips.playback.frameIndex = Self.frameIndex(at: clips.playback.position, in: frames)
+            }
+            return .redraw
+        case .previewFailed(let request, let reason):
+            guard clips.preview.request == request else { return .unchanged }
+            clips.preview = .failed(request, reason)
+            return .redraw
+        case .warning(let text):
+            show(text, .warning)
+            return .redraw
+        }
+    }
+
+    // MARK: Keys
+
+    private mutating func handleKey(_ key: Key) -> UpdateResult {
+        if isTooSmall {
+            // Nothing is visible to act on; only quitting makes sense.
+            return key == .character("q") ? quit() : .unchanged
+        }
+        if showingHelp {
+            showingHelp = false
+            return .redraw
+        }
+        if clips.isEditingFilter {
+            return editFilter(key)
+        }
+        switch key {
+        case .character("q"): return quit()
+        case .character("?"):
+            showingHelp = true
+            return .redraw
+        case .character("T"): return cycleTheme()
+        case .tab: return switchScreen(by: 1)
+        case .backTab: return switchScreen(by: -1)
+        case .function(let n) where (1...4).contains(n):
+            return switchScreen(to: n - 1)
+        default:
+            break
+        }
+        switch screen {
+        case .clips: return handleClipsKey(key)
+        }
+    }
+
+    private mutating func quit() -> UpdateResult {
+        quitRequested = true
+        return UpdateResult(redraw: false, effects: [.quit])
+    }
+
+    private mutating func cycleTheme() -> UpdateResult {
+        themeIndex = (themeIndex + 1) % themes.count
+        show("Theme: \(theme.name)", .info)
+        return UpdateResult(redraw: true, effects: [.saveTheme(name: theme.name)])
+    }
+
+    private mutating func switchScreen(by step: Int) -> UpdateResult {
+        let all = Screen.allCases
+        let index = all.firstIndex(of: screen)!
+        return switchScreen(to: (index + step + all.count) % all.count)
+    }
+
+    private mutating func switchScreen(to index: Int) -> UpdateResult {
+        let all = Screen.allCases
+        guard all.indices.contains(index), all[index] != screen else { return .unchanged }
+        screen = all[index]
+        return .redraw
+    }
+
+    private mutating func handleClipsKey(_ key: Key) -> UpdateResult {
+        switch key {
+        case .up, .character("k"): return moveSelection(to: clips.selection - 1)
+        case .down, .character("j"): return moveSelection(to: clips.selection + 1)
+        case .pageUp: return moveSelection(to: clips.selection - layout.listRows)
+        case .pageDown: return moveSelection(to: clips.selection + layout.listRows)
+        case .home, .character("g"): return moveSelection(to: 0)
+        case .end, .character("G"): return moveSelection(to: clips.visible.count - 1)
+        case .character("0"), .backspace, .delete: return clearLabel()
+        case .character("u"): return UpdateResult(effects: [.undoLastLabel])
+        case .character("n"): return selectNextUnlabelled()
+        case .character(" "):
+            clips.playback.isPlaying.toggle()
+            return .redraw
+        case .character("+"), .character("="): return changeSpeed(by: 1)
+        case .character("-"), .character("_"): return changeSpeed(by: -1)
+        case .character(","): return stepFrame(by: -1)
+        case .character("."): return stepFrame(by: 1)
+        case .character("/"):
+            clips.isEditingFilter = true
+            return .redraw
+        case .escape where !clips.filter.isEmpty:
+            return setFilter("")
+        case .character(let c):
+            if let classIndex = classes.firstIndex(where: { $0.key == c }) {
+                return label(classIndex)
+            }
+            return .unchanged
+        default:
+            return .unchanged
+        }
+    }
+
+    // MARK: Labels
+
+    private mutating func label(_ classIndex: Int) -> UpdateResult {
+        guard let clip = clips.selectedClip else { return .unchanged }
+        guard clip.isUsable else {
+            show("\(clip.path) cannot be labelled: \(clip.isMissing ? "file is missing" : clip.unreadableReason ?? "")", .warning)
+            return .redraw
+        }
+        let watched = max(0, clock - clips.selectedSince)
+        return UpdateResult(effects: [.setLabel(clipID: clip.id, classIndex: classIndex, watchedSeconds: watched)])
+    }
+
+    private mutating func clearLabel() -> UpdateResult {
+        guard let clip = clips.selectedClip else { return .unchanged }
+        guard clip.label != nil else {
+            show("\(clip.path) has no label to clear", .info)
+            return .redraw
+        }
+        return UpdateResult(effects: [.clearLabel(clipID: clip.id)])
+    }
+
+    private mutating func applyCommittedLabel(clipID: ClipID, classIndex: Int?, cause: LabelCause) -> UpdateResult {
+        guard let index = clips.clips.firstIndex(where: { $0.id == clipID }) else { return .unchanged }
+        let selectedID = clips.selectedClip?.id
+        clips.clips[index].label = classIndex
+        let path = clips.clips[index].path
+        // The filter may match label names, so a label change can show or hide rows.
+        recomputeVisible(keeping: selectedID)
+        var result = UpdateResult.redraw
+        switch cause {
+        case .label:
+            if selectedID == clipID, let position = clips.visible.firstIndex(of: index) {
+                result.merge(moveSelection(to: position + 1))
+            }
+        case .clear:
+            break
+        case .undo:
+            let name = classIndex.map { classes.indices.contains($0) ? classes[$0].name : "class \($0 + 1)" }
+            show("Undone: \(path) is \(name ?? "unlabelled") again", .info)
+            if let position = clips.visible.firstIndex(of: index) {
+                result.merge(moveSelection(to: position))
+            }
+        }
+        return result
+    }
+
+    private mutating func selectNextUnlabelled() -> UpdateResult {
+        let count = clips.visible.count
+        guard count > 0 else { return .unchanged }
+        for offset in 1...count {
+            let position = (clips.selection + offset) % count
+            let clip = clips.clips[clips.visible[position]]
+            if clip.label == nil && clip.isUsable {
+                return moveSelection(to: position)
+            }
+        }
+        show("Every clip in the list is labelled", .info)
+        return .redraw
+    }
+
+    // MARK: Selection and scrolling
+
+    /// Selects the row at `position` (clamped), restarting its playback.
+    mutating func moveSelection(to position: Int) -> UpdateResult {
+        let clamped = max(0, min(position, clips.visible.count - 1))
+        guard !clips.visible.isEmpty, clamped != clips.selection else {
+            return scrollToSelection() ? .redraw : .unchanged
+        }
+        clips.selection = clamped
+        selectionChanged()
+        var result = UpdateResult.redraw
+        result.merge(requestPreviewIfNeeded())
+        return result
+    }
+
+    private mutating func selectionChanged() {
+        scrollToSelection()
+        clips.selectedSince = clock
+        clips.playback.position = 0
+        clips.playback.frameIndex = 0
+    }
+
+    /// Scrolls the list so the selection is on screen; true if it scrolled.
+    @discardableResult
+    mutating func scrollToSelection() -> Bool {
+        let rows = layout.listRows
+        var top = clips.scrollTop
+        if clips.selection < top { top = clips.selection }
+        if clips.selection >= top + rows { top = clips.selection - rows + 1 }
+        top = max(0, min(top, max(0, clips.visible.count - rows)))
+        defer { clips.scrollTop = top }
+        return top != clips.scrollTop
+    }
+
+    /// Asks for the selected clip's preview when it is not already shown or coming.
+    mutating func requestPreviewIfNeeded() -> UpdateResult {
+        guard !isTooSmall, let clip = clips.selectedClip, clip.isUsable else {
+            if clips.preview != .none {
+                clips.preview = .none
+                return .redraw
+            }
+            return .unchanged
+        }
+        let pixels = layout.previewPixels(clipWidth: clip.width, clipHeight: clip.height)
+        let request = PreviewRequest(clipID: clip.id, url: clip.url, width: pixels.width, height: pixels.height)
+        guard clips.preview.request != request else { return .unchanged }
+        clips.preview = .loading(request)
+        return UpdateResult(redraw: true, effects: [.loadPreview(request)])
+    }
+
+    // MARK: The clip list and the filter
+
+    private mutating func mergeClips(_ rows: [ClipRow]) -> UpdateResult {
+        guard !rows.isEmpty else { return .unchanged }
+        let selectedID = clips.selectedClip?.id
+        var positionByID: [ClipID: Int] = [:]
+        positionByID.reserveCapacity(clips.clips.count)
+        for (i, clip) in clips.clips.enumerated() { positionByID[clip.id] = i }
+        var added = false
+        for row in rows {
+            if let i = positionByID[row.id] {
+                clips.clips[i] = row
+            } else {
+                positionByID[row.id] = clips.clips.count
+                clips.clips.append(row)
+                added = true
+            }
+        }
+        if added { clips.clips.sort { $0.path < $1.path } }
+        recomputeVisible(keeping: selectedID)
+        var result = UpdateResult.redraw
+        result.merge(requestPreviewIfNeeded())
+        return result
+    }
+
+    /// Rebuilds the filtered rows, keeping the clip `selectedID` selected if it is still listed.
+    private mutating func recomputeVisible(keeping selectedID: ClipID?) {
+        let needle = clips.filter.lowercased()
+        if needle.isEmpty {
+            clips.visible = Array(clips.clips.indices)
+        } else {
+            let matchingClasses = Set(classes.indices.filter { classes[$0].name.lowercased().contains(needle) })
+            clips.visible = clips.clips.indices.filter { i in
+                let clip = clips.clips[i]
+                if let label = clip.label, matchingClasses.contains(label) { return true }
+                return clip.path.lowercased().contains(needle)
+            }
+        }
+        if let selectedID, let position = clips.visible.firstIndex(where: { clips.clips[$0].id == selectedID }) {
+            clips.selection = position
+        } else {
+            clips.selection = max(0, min(clips.selection, clips.visible.count - 1))
+            if clips.selectedClip?.id != selectedID { selectionChanged() }
+        }
+        scrollToSelection()
+    }
+
+    private mutating func editFilter(_ key: Key) -> UpdateResult {
+        switch key {
+        case .enter:
+            clips.isEditingFilter = false
+            return .redraw
+        case .escape:
+            clips.isEditingFilter = false
+            return setFilter("")
+        case .backspace, .delete:
+            if clips.filter.isEmpty {
+                clips.isEditingFilter = false
+                return .redraw
+            }
+            return setFilter(String(clips.filter.dropLast()))
+        case .up: return moveSelection(to: clips.selection - 1)
+        case .down: return moveSelection(to: clips.selection + 1)
+        case .character(let c) where !c.isNewline:
+            return setFilter(clips.filter + String(c))
+        default:
+            return .unchanged
+        }
+    }
+
+    private mutating func setFilter(_ text: String) -> UpdateResult {
+        let selectedID = clips.selectedClip?.id
+        clips.filter = text
+        recomputeVisible(keeping: selectedID)
+        var result = UpdateResult.redraw
+        result.merge(requestPreviewIfNeeded())
+        return result
+    }
+
+    // MARK: Playback
+
+    private mutating func changeSpeed(by step: Int) -> UpdateResult {
+        let speeds = Playback.speeds
+        let current = speeds.firstIndex(of: clips.playback.speed) ?? speeds.firstIndex(of: 1)!
+        let next = max(0, min(speeds.count - 1, current + step))
+        guard next != current else {
+            show("Speed is already \(Self.speedText(speeds[next]))", .info)
+            return .redraw
+        }
+        clips.playback.speed = speeds[next]
+        return .redraw
+    }
+
+    private mutating func stepFrame(by step: Int) -> UpdateResult {
+        clips.playback.isPlaying = false
+        guard case .ready(_, let frames) = clips.preview else { return .redraw }
+        let index = (clips.playback.frameIndex + step + frames.count) % frames.count
+        clips.playback.frameIndex = index
+        clips.playback.position = frames[index].timestamp
+        return .redraw
+    }
+
+    private mutating func tick(now: Double) -> UpdateResult {
+        // Cap the step so a stall (a slow disk, a suspended process) does not jump the video.
+        let elapsed = min(max(0, now - clock), 0.25)
+        clock = now
+        var result = UpdateResult.unchanged
+        if let message, now - message.shownAt > message.lifetime {
+            self.message = nil
+            result.redraw = true
+        }
+        guard clips.playback.isPlaying, case .ready(_, let frames) = clips.preview, frames.count > 1 else {
+            return result
+        }
+        let length = Self.playLength(of: frames)
+        var position = clips.playback.position + elapsed * clips.playback.speed
+        if position >= length { position = position.truncatingRemainder(dividingBy: length) }
+        clips.playback.position = position
+        let index = Self.frameIndex(at: position, in: frames)
+        if index != clips.playback.frameIndex {
+            clips.playback.frameIndex = index
+            result.redraw = true
+        }
+        return result
+    }
+
+    /// A clip plays until its last frame has been shown for one frame interval.
+    static func playLength(of frames: [PreviewImage]) -> Double {
+        guard let last = frames.last else { return 0 }
+        let interval = frames.count > 1 ? (last.timestamp - frames[0].timestamp) / Double(frames.count - 1) : 0.04
+        return last.timestamp + max(interval, 0.001)
+    }
+
+    /// The last frame whose timestamp is at or before `position`.
+    static func frameIndex(at position: Double, in frames: [PreviewImage]) -> Int {
+        var low = 0, high = frames.count - 1
+        while low < high {
+            let mid = (low + high + 1) / 2
+            if frames[mid].timestamp <= position { low = mid } else { high = mid - 1 }
+        }
+        return max(0, low)
+    }
+
+    static func speedText(_ speed: Double) -> String {
+        String(format: "%.2gx", speed)
+    }
+
+    mutating func show(_ text: String, _ kind: StatusMessage.Kind) {
+        message = StatusMessage(text: text, kind: kind, shownAt: clock)
+    }
+}

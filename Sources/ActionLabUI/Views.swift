@@ -1,0 +1,344 @@
+import Foundation
+
+/// The views: pure functions from the app state to a grid of cells.
+public enum AppView {
+    /// Draws the whole screen for `state`.
+    public static func render(_ state: AppState) -> CellGrid {
+        var grid = CellGrid(width: state.width, height: state.height)
+        if state.isTooSmall {
+            drawTooSmall(state, into: &grid)
+            return grid
+        }
+        drawTitleBar(state, into: &grid)
+        switch state.screen {
+        case .clips: ClipsView.draw(state, into: &grid)
+        }
+        if state.showingHelp { HelpView.draw(state, into: &grid) }
+        return grid
+    }
+
+    static func drawTooSmall(_ state: AppState, into grid: inout CellGrid) {
+        let minimum = AppState.minimumSize
+        let lines = [
+            "ActionLab needs a terminal of at least \(minimum.width)x\(minimum.height).",
+            "This one is \(state.width)x\(state.height): please make it larger.",
+            "",
+            "q quits",
+        ]
+        let top = max(0, (state.height - lines.count) / 2)
+        for (i, line) in lines.enumerated() {
+            let column = max(0, (state.width - line.count) / 2)
+            grid.put(line, row: top + i, column: column, style: i == 0 ? .role(.warning, bold: true) : .plain)
+        }
+    }
+
+    static func drawTitleBar(_ state: AppState, into grid: inout CellGrid) {
+        let header = CellStyle.role(.header)
+        grid.fill(row: 0, column: 0, width: grid.width, height: 1, with: Cell(" ", style: header))
+        var x = grid.put(" ActionLab ", row: 0, column: 0, style: CellStyle(.role(.header), bold: true))
+        for (index, screen) in Screen.allCases.enumerated() {
+            let tab = " F\(index + 1) \(screen.rawValue) "
+            let style = screen == state.screen
+                ? CellStyle(.role(.header), bold: true, reverse: true) : header
+            x = grid.put(tab, row: 0, column: x + 1, style: style)
+        }
+        let right = "\(state.projectName) · theme \(state.theme.name) · ? help "
+        let rightColumn = max(x + 2, grid.width - right.count)
+        grid.put(right, row: 0, column: rightColumn, style: header)
+    }
+
+    /// "2.0s" below a minute, "1:05" above.
+    static func durationText(_ seconds: Double?) -> String {
+        guard let seconds, seconds.isFinite, seconds >= 0 else { return "?" }
+        if seconds < 60 { return String(format: "%.1fs", seconds) }
+        let whole = Int(seconds.rounded())
+        return "\(whole / 60):" + String(format: "%02d", whole % 60)
+    }
+}
+
+/// The Clips screen: list, preview, class bar, status line and hints.
+enum ClipsView {
+    static func draw(_ state: AppState, into grid: inout CellGrid) {
+        let layout = state.layout
+        drawList(state, layout, into: &grid)
+        drawPreview(state, layout, into: &grid)
+        drawClassBar(state, layout, into: &grid)
+        drawStatusLine(state, layout, into: &grid)
+        drawHintLine(state, layout, into: &grid)
+    }
+
+    static func className(_ state: AppState, _ index: Int) -> String {
+        state.classes.indices.contains(index) ? state.classes[index].name : "class \(index + 1)"
+    }
+
+    // MARK: List
+
+    static func drawList(_ state: AppState, _ layout: ClipsLayout, into grid: inout CellGrid) {
+        let clips = state.clips
+        var title = "Clips \(clips.visible.isEmpty ? 0 : clips.selection + 1)/\(clips.visible.count)"
+        if !clips.filter.isEmpty { title += " · filter \"\(clips.filter)\" of \(clips.clips.count)" }
+        grid.box(row: layout.bodyTop, column: 0, width: layout.listWidth, height: layout.bodyHeight, title: title)
+
+        let inner = layout.listInnerWidth
+        let labelWidth = min(12, max(10, state.classes.map(\.name.count).max() ?? 0))
+        let durationWidth = 6
+        let nameWidth = max(4, inner - 2 - 1 - durationWidth - 2 - labelWidth)
+        let headerText = "  " + "Clip".padded(to: nameWidth) + " " + "Length".leftPadded(to: durationWidth)
+            + "  " + "Label".padded(to: labelWidth)
+        grid.put(headerText, row: layout.bodyTop + 1, column: 1, style: .role(.dim, bold: true), maxWidth: inner)
+
+        if clips.visible.isEmpty {
+            let text = clips.clips.isEmpty
+                ? (clips.scan.isFinished ? "No clips found in this folder." : "Scanning for clips…")
+                : "No clip matches the filter (Esc clears it)."
+            grid.put(text, row: layout.listFirstRow, column: 3, style: .role(.dim), maxWidth: inner - 2)
+            return
+        }
+        for line in 0..<layout.listRows {
+            let position = clips.scrollTop + line
+            guard position < clips.visible.count else { break }
+            let clip = clips.clips[clips.visible[position]]
+            let row = layout.listFirstRow + line
+            let selected = position == clips.selection
+            let base: CellStyle = selected ? .role(.selection) : .plain
+            let rowBackground: CellColor? = selected ? .role(.selection) : nil
+            grid.fill(row: row, column: 1, width: inner, height: 1, with: Cell(" ", style: base))
+
+            var x = 1
+            let marker = !clip.isUsable ? "✗ " : selected ? "▸ " : "  "
+            x = grid.put(marker, row: row, column: x,
+                         style: clip.isUsable ? base : CellStyle(.role(.error), background: rowBackground, bold: true))
+            x = grid.put(clip.path.padded(to: nameWidth), row: row, column: x,
+                         style: clip.isUsable ? base : CellStyle(.role(.error), background: rowBackground))
+            x = grid.put(" " + AppView.durationText(clip.duration).leftPadded(to: durationWidth) + "  ",
+                         row: row, column: x, style: selected ? base : .role(.dim))
+            let labelText: String, labelStyle: CellStyle
+            if clip.isMissing {
+                (labelText, labelStyle) = ("missing", CellStyle(.role(.error), background: rowBackground, bold: true))
+            } else if clip.unreadableReason != nil {
+                (labelText, labelStyle) = ("unreadable", CellStyle(.role(.error), background: rowBackground, bold: true))
+            } else if let label = clip.label {
+                (labelText, labelStyle) = (className(state, label),
+                                           CellStyle(.classColor(label), background: rowBackground, bold: true))
+            } else {
+                (labelText, labelStyle) = ("·", selected ? base : .role(.dim))
+            }
+            grid.put(labelText.padded(to: labelWidth), row: row, column: x, style: labelStyle, maxWidth: inner + 1 - x)
+        }
+    }
+
+    // MARK: Preview
+
+    static func drawPreview(_ state: AppState, _ layout: ClipsLayout, into grid: inout CellGrid) {
+        let clip = state.clips.selectedClip
+        grid.box(row: layout.bodyTop, column: layout.previewColumn, width: layout.previewWidth,
+                 height: layout.bodyHeight, title: clip?.path ?? "Preview")
+        guard let clip else { return }
+        let area = layout.imageCells
+        let infoRow = layout.imageRow + area.height
+        let innerWidth = layout.previewWidth - 2
+
+        func centred(_ text: String, style: CellStyle) {
+            let lines = wrap(text, width: innerWidth - 2)
+            let top = layout.imageRow + max(0, (area.height - lines.count) / 2)
+            for (i, line) in lines.enumerated() where i < area.height {
+                grid.put(line, row: top + i, column: layout.imageColumn + max(0, (innerWidth - line.count) / 2), style: style)
+            }
+        }
+
+        if clip.isMissing {
+            centred("The file is missing from the project folder.", style: .role(.error))
+        } else if let reason = clip.unreadableReason {
+            centred("Unreadable: \(reason)", style: .role(.error))
+        } else {
+            switch state.clips.preview {
+            case .none, .loading:
+                centred("Decoding preview…", style: .role(.dim))
+            case .failed(_, let reason):
+                centred("No preview: \(reason)", style: .role(.error))
+            case .ready(_, let frames):
+                let index = min(state.clips.playback.frameIndex, frames.count - 1)
+                PreviewRenderer.draw(frames[index], into: &grid, row: layout.imageRow, column: layout.imageColumn,
+                                     cellsWide: area.width, cellsHigh: area.height, use256Colors: state.has256Colors)
+            }
+        }
+
+        var facts: [String] = []
+        if let w = clip.width, let h = clip.height { facts.append("\(w)x\(h)") }
+        if let codec = clip.codec { facts.append(codec) }
+        if let fps = clip.fps { facts.append(String(format: "%.4g fps", fps)) }
+        if let frames = clip.frameCount { facts.append("\(frames) frames") }
+        facts.append(AppView.durationText(clip.duration))
+        grid.put(" " + facts.joined(separator: " · "), row: infoRow, column: layout.imageColumn,
+                 style: .role(.dim), maxWidth: innerWidth)
+
+        let playback = state.clips.playback
+        var playLine = playback.isPlaying ? " ▶ playing" : " ‖ paused"
+        playLine += " at \(AppState.speedText(playback.speed))"
+        if case .ready(_, let frames) = state.clips.preview {
+            playLine += " · frame \(playback.frameIndex + 1)/\(frames.count)"
+            playLine += String(format: " · %.2fs", frames[min(playback.frameIndex, frames.count - 1)].timestamp)
+        }
+        grid.put(playLine, row: infoRow + 1, column: layout.imageColumn, style: .plain, maxWidth: innerWidth)
+
+        var x = grid.put(" Label: ", row: infoRow + 2, column: layout.imageColumn, style: .role(.dim))
+        if let label = clip.label {
+            grid.put(className(state, label), row: infoRow + 2, column: x,
+                     style: CellStyle(.classColor(label), bold: true), maxWidth: innerWidth - 8)
+        } else if clip.isUsable {
+            let keys = state.classes.isEmpty ? "" : " (press \(state.classes.first!.key)-\(state.classes.last!.key))"
+            x = grid.put("none" + keys, row: infoRow + 2, column: x, style: .role(.dim), maxWidth: innerWidth - 8)
+        } else {
+            grid.put("cannot be labelled", row: infoRow + 2, column: x, style: .role(.error))
+        }
+    }
+
+    /// Splits `text` into lines of at most `width` characters at spaces.
+    static func wrap(_ text: String, width: Int) -> [String] {
+        guard width > 0 else { return [] }
+        var lines: [String] = [], current = ""
+        for word in text.split(separator: " ", omittingEmptySubsequences: true) {
+            var word = String(word)
+            while word.count > width {
+                if !current.isEmpty { lines.append(current); current = "" }
+                lines.append(String(word.prefix(width)))
+                word = String(word.dropFirst(width))
+            }
+            if current.isEmpty { current = word } else if current.count + 1 + word.count <= width {
+                current += " " + word
+            } else {
+                lines.append(current)
+                current = word
+            }
+        }
+        if !current.isEmpty { lines.append(current) }
+        return lines
+    }
+
+    // MARK: Bars
+
+    static func drawClassBar(_ state: AppState, _ layout: ClipsLayout, into grid: inout CellGrid) {
+        let row = layout.classBarRow
+        var x = 1
+        for (index, info) in state.classes.enumerated() {
+            x = grid.put(String(info.key), row: row, column: x, style: .role(.key, bold: true))
+            x = grid.put(" \(info.name)  ", row: row, column: x, style: CellStyle(.classColor(index), bold: true))
+        }
+        x += 1
+        for (key, action) in [("0", "clear"), ("u", "undo"), ("n", "next unlabelled")] {
+            x = grid.put(key, row: row, column: x, style: .role(.key, bold: true))
+            x = grid.put(" \(action)  ", row: row, column: x, style: .role(.dim))
+        }
+    }
+
+    static func drawStatusLine(_ state: AppState, _ layout: ClipsLayout, into grid: inout CellGrid) {
+        let row = layout.statusRow
+        let status = CellStyle.role(.status)
+        grid.fill(row: row, column: 0, width: grid.width, height: 1, with: Cell(" ", style: status))
+        var counts = Array(repeating: 0, count: state.classes.count)
+        var labelled = 0, usable = 0
+        for clip in state.clips.clips where clip.isUsable {
+            usable += 1
+            if let label = clip.label {
+                labelled += 1
+                if counts.indices.contains(label) { counts[label] += 1 }
+            }
+        }
+        let total = state.clips.clips.count
+        var text = " Labelled \(labelled)/\(usable)"
+        if total != usable { text += " (\(total - usable) unusable)" }
+        var x = grid.put(text + "  │ ", row: row, column: 0, style: CellStyle(.role(.status), bold: true))
+        for (index, info) in state.classes.enumerated() {
+            x = grid.put("\(info.name) \(counts[index])", row: row, column: x,
+                         style: CellStyle(.classColor(index), background: .role(.status), bold: true))
+            x = grid.put("  ", row: row, column: x, style: status)
+        }
+        let scan = state.clips.scan
+        if !scan.isFinished {
+            let progress = scan.total.map { "\(scan.scanned)/\($0)" } ?? "\(scan.scanned)"
+            grid.put("│ Scanning \(progress)…", row: row, column: x, style: status)
+        }
+    }
+
+    static func drawHintLine(_ state: AppState, _ layout: ClipsLayout, into grid: inout CellGrid) {
+        let row = layout.hintRow
+        if state.clips.isEditingFilter {
+            var x = grid.put(" Filter: ", row: row, column: 0, style: .role(.accent, bold: true))
+            x = grid.put(state.clips.filter, row: row, column: x, style: .plain)
+            x = grid.put("█", row: row, column: x, style: .role(.accent))
+            grid.put("  Enter keeps it · Esc clears it · matches names and labels", row: row, column: x + 1, style: .role(.dim))
+            return
+        }
+        if let message = state.message {
+            let role: ColorRole = message.kind == .info ? .accent : message.kind == .warning ? .warning : .error
+            grid.put(" " + message.text, row: row, column: 0, style: .role(role), maxWidth: grid.width)
+            return
+        }
+        var x = 1
+        for (key, action) in [("↑↓", "move"), ("space", "play"), ("+-", "speed"), (",.", "step"),
+                              ("/", "filter"), ("T", "theme"), ("?", "help"), ("q", "quit")] {
+            x = grid.put(key, row: row, column: x, style: .role(.key, bold: true))
+            x = grid.put(" \(action)  ", row: row, column: x, style: .role(.dim))
+        }
+    }
+}
+
+/// The overlay that lists every key.
+enum HelpView {
+    /// (keys, what they do) per section; nil keys start a section.
+    static func entries(_ state: AppState) -> [(String?, String)] {
+        let classKeys = state.classes.enumerated().map { "\($0.element.key) \($0.element.name)" }.joined(separator: ", ")
+        var entries: [(String?, String)] = [
+            (nil, "Clips"),
+            ("↑ ↓  j k", "previous / next clip"),
+            ("PgUp PgDn", "one page up / down"),
+            ("Home End  g G", "first / last clip"),
+            ("1-9", "label the clip and go to the next one"),
+            ("", classKeys),
+            ("0  Backspace", "clear the clip's label"),
+            ("u", "undo the last label change (again for earlier ones)"),
+            ("n", "next unlabelled clip"),
+            ("space", "play / pause"),
+            ("+  -", "faster / slower (0.25x to 4x)"),
+            (",  .", "one frame back / forward (pauses)"),
+            ("/", "filter by name or label; Enter keeps it, Esc clears it"),
+            (nil, "Everywhere"),
+        ]
+        if Screen.allCases.count > 1 {
+            entries.append(("Tab  Shift-Tab", "next / previous screen"))
+        }
+        let functionKeys = Screen.allCases.enumerated().map { "F\($0.offset + 1) \($0.element.rawValue)" }
+        entries.append(("F1" + (Screen.allCases.count > 1 ? "-F\(Screen.allCases.count)" : ""),
+                        functionKeys.joined(separator: ", ")))
+        entries += [
+            ("T", "next colour theme (remembered)"),
+            ("?", "this help"),
+            ("q  Ctrl-C", "quit (every label is already saved)"),
+        ]
+        return entries
+    }
+
+    static func draw(_ state: AppState, into grid: inout CellGrid) {
+        let entries = entries(state)
+        let keyWidth = 16
+        let textWidth = entries.map { $0.1.count }.max() ?? 0
+        let boxWidth = min(grid.width - 4, keyWidth + textWidth + 6)
+        let boxHeight = min(grid.height - 2, entries.count + 4)
+        let left = (grid.width - boxWidth) / 2, top = (grid.height - boxHeight) / 2
+        let overlay = CellStyle.role(.overlay)
+        grid.fill(row: top, column: left, width: boxWidth, height: boxHeight, with: Cell(" ", style: overlay))
+        grid.box(row: top, column: left, width: boxWidth, height: boxHeight, title: "Keys",
+                 style: CellStyle(.role(.overlay)), titleStyle: CellStyle(.role(.accent), background: .role(.overlay), bold: true))
+        for (i, entry) in entries.enumerated() where i < boxHeight - 4 {
+            let row = top + 1 + i
+            if let keys = entry.0 {
+                grid.put(keys, row: row, column: left + 3, style: CellStyle(.role(.key), background: .role(.overlay), bold: true))
+                grid.put(entry.1, row: row, column: left + 3 + keyWidth, style: overlay, maxWidth: boxWidth - keyWidth - 5)
+            } else {
+                grid.put(entry.1, row: row, column: left + 2, style: CellStyle(.role(.accent), background: .role(.overlay), bold: true))
+            }
+        }
+        grid.put("Any key closes this help.", row: top + boxHeight - 2, column: left + 2,
+                 style: CellStyle(.role(.dim), background: .role(.overlay)))
+    }
+}
