@@ -1,3 +1,4 @@
+import ActionStore
 import Foundation
 
 /// The database id of a clip.
@@ -42,17 +43,6 @@ public struct ClipRow: Sendable, Equatable {
 
     /// Whether the clip can be watched and labelled.
     public var isUsable: Bool { unreadableReason == nil && !isMissing }
-}
-
-/// An action class: its name and the key that assigns it.
-public struct ClassInfo: Sendable, Equatable {
-    public var name: String
-    public var key: Character
-
-    public init(name: String, key: Character) {
-        self.name = name
-        self.key = key
-    }
 }
 
 /// The screens of the app, in Tab order. Each has its function key (F1 = first).

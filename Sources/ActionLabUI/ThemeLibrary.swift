@@ -47,14 +47,19 @@ public struct ThemeLibrary: Sendable {
         self.problems = problems
     }
 
+    /// The themes shipped with ActionLab.
+    public static var bundledDirectory: URL {
+        Bundle.module.resourceURL!.appendingPathComponent("Themes")
+    }
+
+    /// The user's own themes.
+    public static func userDirectory(environment: [String: String] = ProcessInfo.processInfo.environment) -> URL {
+        UserPreferences.configDirectory(environment: environment).appendingPathComponent("themes")
+    }
+
     /// The bundled themes plus the user's own.
     public static func standard(environment: [String: String] = ProcessInfo.processInfo.environment) -> ThemeLibrary {
-        var directories: [URL] = []
-        if let bundled = Bundle.module.resourceURL?.appendingPathComponent("Themes") {
-            directories.append(bundled)
-        }
-        directories.append(UserPreferences.configDirectory(environment: environment).appendingPathComponent("themes"))
-        return ThemeLibrary(directories: directories)
+        ThemeLibrary(directories: [bundledDirectory, userDirectory(environment: environment)])
     }
 
     /// The position of the theme called `name`, or of the default.

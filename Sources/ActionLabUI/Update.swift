@@ -1,3 +1,4 @@
+import ActionStore
 import Foundation
 
 extension AppState {

@@ -1,3 +1,4 @@
+import ActionStore
 import Foundation
 
 /// The views: pure functions from the app state to a grid of cells.
@@ -307,9 +308,9 @@ enum HelpView {
         if Screen.allCases.count > 1 {
             entries.append(("Tab  Shift-Tab", "next / previous screen"))
         }
-        let functionKeys = Screen.allCases.enumerated().map { "F\($0.offset + 1) \($0.element.rawValue)" }
-        entries.append(("F1" + (Screen.allCases.count > 1 ? "-F\(Screen.allCases.count)" : ""),
-                        functionKeys.joined(separator: ", ")))
+        for (index, screen) in Screen.allCases.enumerated() {
+            entries.append(("F\(index + 1)", "the \(screen.rawValue) screen"))
+        }
         entries += [
             ("T", "next colour theme (remembered)"),
             ("?", "this help"),

@@ -1,0 +1,73 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import ActionLabUI
+
+// The screens rendered at 100x30 into a cell grid and compared line by line with
+// Snapshots/*.txt (ACTIONLAB_RECORD_SNAPSHOTS=1 re-records them).
+
+/// A project in mid-labelling: labelled, unlabelled, unreadable and missing clips,
+/// the third clip selected and its preview on frame 2.
+private func labellingState() -> AppState {
+    var clips = Sample.clips(30)
+    for (i, label) in [0, 1, 2, 3, 4, 0, 1].enumerated() { clips[i].label = label }
+    clips[9].unreadableReason = "clip_09.mp4: invalid data found when processing input"
+    clips[10].isMissing = true
+    clips[11].duration = 75
+    clips[12].path = "a folder with a very long name/and a clip with a long name too.mp4"
+    var state = Sample.state(clips)
+    Sample.send(&state, [.key(.down), .key(.down)])
+    Sample.deliverPreview(&state)
+    Sample.send(&state, [.tick(now: 0.05), .tick(now: 0.09)])
+    return state
+}
+
+private func expectSnapshot(_ state: AppState, _ name: String) {
+    let grid = AppView.render(state)
+    #expect(grid.width == state.width && grid.height == state.height)
+    let mismatch = Snapshot.mismatch(grid.lines, named: name)
+    #expect(mismatch == nil, "\(mismatch ?? "")")
+}
+
+@Test func clipsScreenSnapshot() {
+    expectSnapshot(labellingState(), "clips-100x30")
+}
+
+@Test func clipsScreenPausedAtTheLastClipSnapshot() {
+    var state = labellingState()
+    Sample.send(&state, [.key(.end), .key(.character("+")), .key(.character("+"))])
+    Sample.deliverPreview(&state, frames: Sample.frames(8, width: 42, height: 42))
+    Sample.send(&state, [.key(.character(".")), .key(.character("."))])
+    expectSnapshot(state, "clips-end-paused-100x30")
+}
+
+@Test func helpOverlaySnapshot() {
+    var state = labellingState()
+    _ = state.update(.key(.character("?")))
+    expectSnapshot(state, "help-100x30")
+}
+
+@Test func filterSnapshot() {
+    var state = labellingState()
+    Sample.send(&state, [.key(.character("/"))] + Key.typing("wa").map { .key($0) })
+    expectSnapshot(state, "filter-editing-100x30")
+}
+
+@Test func unreadableClipSnapshot() {
+    var state = labellingState()
+    Sample.send(&state, [.key(.pageDown), .key(.home)] + Array(repeating: .key(.down), count: 10))
+    _ = state.update(.warning("/home/me/.config/actionlab/themes/mine.toml: line 3: expected a value"))
+    expectSnapshot(state, "unreadable-clip-100x30")
+}
+
+@Test func emptyProjectWhileScanningSnapshot() {
+    var state = Sample.state([])
+    _ = state.update(.scanProgress(ScanStatus(scanned: 0, total: nil, isFinished: false)))
+    expectSnapshot(state, "scanning-empty-100x30")
+}
+
+@Test func terminalTooSmallSnapshot() {
+    var state = labellingState()
+    _ = state.update(.resize(width: 70, height: 20))
+    expectSnapshot(state, "too-small-70x20")
+}
