@@ -27,8 +27,8 @@ public enum TerminalColor: Sendable, Hashable {
         guard hex.count == 6, let rgb = UInt32(hex, radix: 16) else {
             throw ThemeError("\"\(text)\" is not a colour (use 0-255, \"#rrggbb\" or \"default\")")
         }
-        self = .xterm(XtermPalette.nearest(red: UInt8(rgb >> 16 & 0xff), green: UInt8(rgb >> 8 & 0xff),
-                                           blue: UInt8(rgb & 0xff), allowColor: true))
+        self = .xterm(XtermPalette.closest(red: Int(rgb >> 16 & 0xff), green: Int(rgb >> 8 & 0xff),
+                                           blue: Int(rgb & 0xff)))
     }
 }
 
@@ -182,6 +182,18 @@ public enum XtermPalette {
         let grayLevel = 8 + 10 * Int(grayIndex - 232)
         let grayDistance = square(grayLevel - r) + square(grayLevel - g) + square(grayLevel - b)
         return grayDistance < cubeDistance ? grayIndex : UInt8(16 + 36 * ri + 6 * gi + bi)
+    }
+
+    /// The xterm colour 16-255 closest to an RGB value, searching the cube and the
+    /// ramp alike (for theme colours given as "#rrggbb").
+    public static func closest(red: Int, green: Int, blue: Int) -> UInt8 {
+        var best: UInt8 = 16, bestDistance = Int.max
+        for index in 16...255 {
+            let (r, g, b) = rgb(UInt8(index))
+            let distance = square(r - red) + square(g - green) + square(b - blue)
+            if distance < bestDistance { best = UInt8(index); bestDistance = distance }
+        }
+        return best
     }
 
     /// The RGB value of an xterm colour 16-255 (0-15 depend on the terminal; an
