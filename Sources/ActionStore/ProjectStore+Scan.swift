@@ -80,26 +80,28 @@ extension ProjectStore {
         guard !scanned.isEmpty else { return [] }
         return try wrapErrors {
             try database.write { db in
-                try scanned.map { clip in
+                let upsert = try db.cachedStatement(sql: """
+                    INSERT INTO clips (path, size, mtime, probed, codec, width, height, fps, duration,
+                                       frame_count, frame_count_exact, unreadable_reason, missing)
+                    VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, 0)
+                    ON CONFLICT(path) DO UPDATE SET size = excluded.size, mtime = excluded.mtime, probed = 1,
+                        codec = excluded.codec, width = excluded.width, height = excluded.height,
+                        fps = excluded.fps, duration = excluded.duration, frame_count = excluded.frame_count,
+                        frame_count_exact = excluded.frame_count_exact,
+                        unreadable_reason = excluded.unreadable_reason, missing = 0
+                    RETURNING id
+                    """)
+                return try scanned.map { clip in
                     var probe: ClipProbe?
                     var reason: String?
                     switch clip.outcome {
                     case let .readable(found): probe = found
                     case let .unreadable(why): reason = why
                     }
-                    try db.execute(sql: """
-                        INSERT INTO clips (path, size, mtime, probed, codec, width, height, fps, duration,
-                                           frame_count, frame_count_exact, unreadable_reason, missing)
-                        VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, 0)
-                        ON CONFLICT(path) DO UPDATE SET size = excluded.size, mtime = excluded.mtime, probed = 1,
-                            codec = excluded.codec, width = excluded.width, height = excluded.height,
-                            fps = excluded.fps, duration = excluded.duration, frame_count = excluded.frame_count,
-                            frame_count_exact = excluded.frame_count_exact,
-                            unreadable_reason = excluded.unreadable_reason, missing = 0
-                        """, arguments: [clip.path, clip.stamp.size, clip.stamp.modified.timeIntervalSince1970,
-                                         probe?.codec, probe?.width, probe?.height, probe?.fps, probe?.duration,
-                                         probe?.frameCount, probe?.frameCountIsExact, reason])
-                    let id = try Int64.fetchOne(db, sql: "SELECT id FROM clips WHERE path = ?", arguments: [clip.path])!
+                    let id = try Int64.fetchOne(upsert, arguments: [
+                        clip.path, clip.stamp.size, clip.stamp.modified.timeIntervalSince1970, probe?.codec,
+                        probe?.width, probe?.height, probe?.fps, probe?.duration, probe?.frameCount,
+                        probe?.frameCountIsExact, reason])!
                     return try Self.clip(db, id: id)!
                 }
             }
