@@ -12,7 +12,7 @@ public final class ProjectStore: Sendable {
     public let layout: ProjectLayout
     /// The classes of `actionlab.toml`, in key order.
     public let classes: [ClassInfo]
-    /// Recorded as the author of label changes: `USER` from the environment.
+    /// Recorded as the author of label changes: `USER` from the environment (else the login name).
     public let user: String
     let database: DatabasePool
 
@@ -33,6 +33,10 @@ public final class ProjectStore: Sendable {
     /// - Parameter user: the author recorded on label changes; defaults to `USER`.
     public static func open(_ layout: ProjectLayout, config: ProjectConfig? = nil,
                             user: String? = nil) throws -> ProjectStore {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: layout.root.path, isDirectory: &isDirectory),
+              isDirectory.boolValue
+        else { throw StoreError.noSuchProjectFolder(layout.root.path) }
         let config = try config ?? ProjectConfig.load(layout)
         let file = layout.databaseURL.path
         if FileManager.default.fileExists(atPath: file) {
@@ -67,7 +71,7 @@ public final class ProjectStore: Sendable {
                       colour: ClassInfo.palette[index % ClassInfo.palette.count])
         }
         let store = ProjectStore(layout: layout, classes: classes,
-                                 user: user ?? ProcessInfo.processInfo.environment["USER"] ?? "unknown",
+                                 user: user ?? ProcessInfo.processInfo.environment["USER"] ?? NSUserName(),
                                  database: database)
         try store.wrapErrors {
             try database.write { db in

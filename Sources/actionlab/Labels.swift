@@ -89,11 +89,7 @@ extension Labels {
 
     /// Opens the project database in `dir`, which must be an existing folder.
     static func openProject(_ dir: String) throws -> ProjectStore {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw Failure(description: "\(dir): no such project folder")
-        }
-        return try ProjectStore.open(ProjectLayout(root: URL(fileURLWithPath: dir)))
+        try ProjectStore.open(ProjectLayout(root: URL(fileURLWithPath: dir)))
     }
 
     /// Writes through a temporary file and a rename, so a reader never sees half a file.

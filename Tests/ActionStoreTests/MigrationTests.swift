@@ -65,6 +65,15 @@ import Testing
                                       supported: ProjectStore.schemaVersion))
     }
 
+    @Test func aMissingProjectFolderIsRefusedNotCreated() throws {
+        let project = try TemporaryProject()
+        let nowhere = project.root.appendingPathComponent("nowhere")
+        #expect(throws: StoreError.noSuchProjectFolder(nowhere.path)) {
+            try ProjectStore.open(ProjectLayout(root: nowhere))
+        }
+        #expect(!FileManager.default.fileExists(atPath: nowhere.path))
+    }
+
     @Test func aFileThatIsNotADatabaseIsReportedByName() throws {
         let project = try TemporaryProject()
         try project.write(".actionlab/project.sqlite", String(repeating: "not sqlite ", count: 100))
