@@ -216,6 +216,10 @@ extension ProjectStore {
         if relative.hasPrefix("/") || relative == ".." || relative.hasPrefix("../") || relative.isEmpty {
             return .failure(PathProblem(message: "\(path) is outside the project folder \(layout.root.path)"))
         }
+        if relative.split(separator: "/").contains(where: { $0.hasPrefix(".") }) {
+            // The scan skips hidden files and folders, so such a clip could never be shown.
+            return .failure(PathProblem(message: "\(path) is hidden (ActionLab skips names starting with '.')"))
+        }
         return .success(relative)
     }
 

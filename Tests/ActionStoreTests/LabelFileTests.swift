@@ -55,9 +55,10 @@ import Testing
             ,run
             c.mp4,
             notes.txt,run
+            .actionlab/cache/x.mp4,run
             """
         let error = #expect(throws: LabelImportError.self) { try store.importCSV(text: text, file: "in.csv") }
-        #expect(error?.problems.map(\.line) == [3, 4, 5, 6, 7, 8, 9, 10])
+        #expect(error?.problems.map(\.line) == [3, 4, 5, 6, 7, 8, 9, 10, 11])
         #expect(error?.problems[0].message == "unknown label 'dance' (classes: run, walk, jump, wave, spin)")
         #expect(error?.problems[1].message == "file not found: gone.mp4")
         #expect(error?.problems[2].message == "expected 2 fields (path,label), found 1")
@@ -66,7 +67,8 @@ import Testing
         #expect(error?.problems[5].message == "no path")
         #expect(error?.problems[6].message.hasPrefix("no label") == true)
         #expect(error?.problems[7].message.hasPrefix("notes.txt is not a video clip (extensions: avi, m4v") == true)
-        #expect(error?.description.hasPrefix("in.csv: 8 problems, nothing imported\n  line 3: unknown label") == true)
+        #expect(error?.problems[8].message == ".actionlab/cache/x.mp4 is hidden (ActionLab skips names starting with '.')")
+        #expect(error?.description.hasPrefix("in.csv: 9 problems, nothing imported\n  line 3: unknown label") == true)
 
         #expect(try store.exportCSV() == exportBefore)
         #expect(try store.recentChanges() == historyBefore)
