@@ -249,6 +249,33 @@ public final class SeedStack: @unchecked Sendable {
         return Tensor(shape: [n, classes], data: out)
     }
 
+    /// Mean loss and accuracy of `x` against one-hot `y` in inference mode.
+    public func evaluate(x: Tensor, y: Tensor, batchSize: Int = 8) throws(ModelError) -> (loss: Float, accuracy: Float) {
+        try checkInput(x)
+        let n = x.shape[0], per = x.count / max(n, 1), classes = config.classes
+        guard y.shape == [n, classes] else {
+            throw ModelError("targets have shape \(y.shapeDescription); expected (\(n), \(classes))")
+        }
+        guard n > 0 else { return (0, 0) }
+        var total = 0.0, correct = 0
+        var start = 0
+        while start < n {
+            let b = min(max(batchSize, 1), n - start)
+            x.data.withUnsafeBufferPointer { xp in
+                let probabilities = forward(xp.baseAddress! + start * per, batch: b, training: false)
+                let logits = (layers[layers.count - 1] as! Dense).logits
+                y.data.withUnsafeBufferPointer { yp in
+                    let targets = yp.baseAddress! + start * classes
+                    total += Double(softmaxCrossEntropy(dLogits: nil, logits: logits, targets: targets,
+                                                        batch: b, classes: classes)) * Double(b)
+                    correct += countCorrect(probabilities, targets, batch: b, classes: classes)
+                }
+            }
+            start += b
+        }
+        return (Float(total / Double(n)), Float(correct) / Float(n))
+    }
+
     /// Every layer's output (N, outputShape) for `x` in inference mode, in layer order.
     public func layerOutputs(_ x: Tensor) throws(ModelError) -> [Tensor] {
         try checkInput(x)
@@ -315,6 +342,21 @@ public final class SeedStack: @unchecked Sendable {
         let result = try computeGradients(x: x, y: y)
         applyGradients(optimizer: &optimizer)
         return result
+    }
+
+    /// Samples whose largest probability is at their target's largest value.
+    func countCorrect(_ probabilities: UnsafePointer<Float>, _ targets: UnsafePointer<Float>, batch: Int, classes: Int) -> Int {
+        var correct = 0
+        for b in 0..<batch {
+            let p = probabilities + b * classes, t = targets + b * classes
+            var best = 0, target = 0
+            for k in 1..<classes {
+                if p[k] > p[best] { best = k }
+                if t[k] > t[target] { target = k }
+            }
+            if best == target { correct += 1 }
+        }
+        return correct
     }
 
     private func measure(batch: Int) -> [LayerStatistics] {

@@ -9,6 +9,9 @@ struct ActionLab: ParsableCommand {
             Info.self,
             Labels.self,
             Probe.self,
+            Summary.self,
+            Predict.self,
+            Train.self,
         ]
     )
 }

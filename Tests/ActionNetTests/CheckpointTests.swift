@@ -1,0 +1,178 @@
+import ActionNet
+import Foundation
+import TestSupport
+import Testing
+
+@Suite struct CheckpointTests {
+    @Test func fixturesLoadAsCheckpoints() throws {
+        let gray = try Checkpoint.load(Fixtures.kerasGray)
+        #expect(gray.config == ModelConfig(frames: 5, height: 12, width: 12, channels: 1, filters: [4, 3, 2],
+                                           denseUnits: 16, classes: 5))
+        #expect(gray.labels == nil)
+        #expect(gray.optimizer == nil)
+        let file = try SafeTensorsFile(contentsOf: Fixtures.kerasGray)
+        #expect(gray.model.parameter("convlstm2.recurrent_kernel") == (try file.tensor("convlstm2.recurrent_kernel")))
+        let rgb = try Checkpoint.load(Fixtures.kerasRGB)
+        #expect(rgb.config.channels == 3 && rgb.config.filters == [3, 2, 2])
+    }
+
+    @Test func saveAndLoadRoundTripIsBitExact() throws {
+        let folder = TemporaryFolder()
+        let model = try SeedStack(config: ModelConfig(frames: 3, height: 7, width: 5, channels: 2, filters: [3, 2],
+                                                      denseUnits: 4, classes: 3), seed: 42)
+        // Train one step so that the optimizer has state and BatchNorm moved.
+        var adam = Adam(learningRate: 0.01)
+        var random = SeededGenerator(seed: 1)
+        let x = Tensor(shape: [2, 3, 7, 5, 2], data: (0..<420).map { _ in Float(random.nextUnit()) })
+        try model.trainStep(x: x, y: Tensor(shape: [2, 3], data: [1, 0, 0, 0, 0, 1]), optimizer: &adam)
+        let url = folder.file("model.safetensors")
+        try Checkpoint.save(model, labels: ["run", "walk", "jump"], optimizer: adam, to: url)
+        let loaded = try Checkpoint.load(url)
+        #expect(loaded.config == model.config)
+        #expect(loaded.labels == ["run", "walk", "jump"])
+        #expect(loaded.model.flatParameters == model.flatParameters)
+        #expect(loaded.optimizer == adam)
+        // No temporary file is left beside it.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.url.path) == ["model.safetensors"])
+    }
+
+    @Test func variantLayersRoundTrip() throws {
+        let folder = TemporaryFolder()
+        let config = ModelConfig(frames: 2, height: 4, width: 4, channels: 1, filters: [2], denseUnits: 3, classes: 2)
+        let specs: [LayerSpec] = [.convLSTM2D(filters: 2, kernelSize: 5, returnSequences: false, dropout: 0, recurrentDropout: 0),
+                                  .flatten, .dense(units: 2, activation: .softmax)]
+        let model = try SeedStack(config: config, layers: specs, seed: 3)
+        try Checkpoint.save(model, to: folder.file("v.safetensors"))
+        let loaded = try Checkpoint.load(folder.file("v.safetensors"))
+        #expect(loaded.model.specs == specs)
+        #expect(loaded.model.flatParameters == model.flatParameters)
+    }
+
+    /// The gray fixture's bytes with its header changed by `edit`.
+    func fixtureWithHeader(_ edit: (inout [String: Any]) -> Void, folder: TemporaryFolder, name: String = "bad.safetensors") throws -> URL {
+        let bytes = try Data(contentsOf: Fixtures.kerasGray)
+        let length = Int(bytes.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) })
+        var header = try JSONSerialization.jsonObject(with: bytes.subdata(in: 8 ..< 8 + length)) as! [String: Any]
+        edit(&header)
+        let url = folder.file(name)
+        try writeRawSafeTensors(header: header, data: bytes.subdata(in: 8 + length ..< bytes.count), to: url)
+        return url
+    }
+
+    func expectError(_ url: URL, mentions parts: [String]) {
+        do {
+            _ = try Checkpoint.load(url)
+            Issue.record("\(url.lastPathComponent) loaded but should not")
+        } catch {
+            let text = "\(error)"
+            #expect(text.contains(url.path), "\(text)")
+            for part in parts { #expect(text.contains(part), "\(text) should mention \(part)") }
+        }
+    }
+
+    @Test func truncatedFilesAreRefused() throws {
+        let folder = TemporaryFolder()
+        let bytes = try Data(contentsOf: Fixtures.kerasGray)
+        let cut = folder.file("cut.safetensors")
+        try bytes.prefix(bytes.count - 100).write(to: cut)
+        expectError(cut, mentions: ["truncated"])
+        let tiny = folder.file("tiny.safetensors")
+        try bytes.prefix(5).write(to: tiny)
+        expectError(tiny, mentions: ["8-byte"])
+        let headerCut = folder.file("headercut.safetensors")
+        try bytes.prefix(200).write(to: headerCut)
+        expectError(headerCut, mentions: ["truncated"])
+    }
+
+    @Test func lyingHeadersAreRefusedBeforeAnyAllocation() throws {
+        let folder = TemporaryFolder()
+        // A header length of 2^62: must be refused, not allocated.
+        let huge = folder.file("huge.safetensors")
+        try writeRawSafeTensors(header: ["a": ["dtype": "F32", "shape": [1], "data_offsets": [0, 4]]], data: Data(count: 4),
+                                to: huge, headerLength: 1 << 62)
+        expectError(huge, mentions: ["header length"])
+        // A shape that claims far more data than the offsets hold.
+        let big = try fixtureWithHeader({ $0["dense1.kernel"] = ["dtype": "F32", "shape": [1 << 40, 1 << 30], "data_offsets": [7696, 8208]] }, folder: folder)
+        expectError(big, mentions: ["dense1.kernel"])
+        // Offsets past the end of the data.
+        let past = try fixtureWithHeader({ $0["dense1.kernel"] = ["dtype": "F32", "shape": [8, 16], "data_offsets": [200_000, 200_512]] }, folder: folder, name: "past.safetensors")
+        expectError(past, mentions: ["dense1.kernel", "past the end"])
+        // Offsets that overlap another tensor.
+        let overlap = try fixtureWithHeader({ $0["dense2.bias"] = ["dtype": "F32", "shape": [5], "data_offsets": [8200, 8220]] }, folder: folder, name: "overlap.safetensors")
+        expectError(overlap, mentions: ["overlaps"])
+        // Not JSON at all.
+        let garbage = folder.file("garbage.safetensors")
+        var length = UInt64(4).littleEndian
+        var bytes = Data(bytes: &length, count: 8)
+        bytes.append(contentsOf: [0x7B, 0x7B, 0x7D, 0x21])
+        try bytes.write(to: garbage)
+        expectError(garbage, mentions: ["not JSON"])
+    }
+
+    @Test func missingWrongShapeAndWrongDtypeNameTheTensor() throws {
+        let folder = TemporaryFolder()
+        let missing = try fixtureWithHeader({ $0["convlstm2.bias"] = nil }, folder: folder, name: "missing.safetensors")
+        expectError(missing, mentions: ["convlstm2.bias", "missing"])
+        let shape = try fixtureWithHeader({ $0["dense2.bias"] = ["dtype": "F32", "shape": [1, 5], "data_offsets": [8208, 8228]] }, folder: folder, name: "shape.safetensors")
+        expectError(shape, mentions: ["dense2.bias", "(1, 5)", "(5,)"])
+        let dtype = try fixtureWithHeader({ $0["dense2.bias"] = ["dtype": "I32", "shape": [5], "data_offsets": [8208, 8228]] }, folder: folder, name: "dtype.safetensors")
+        expectError(dtype, mentions: ["dense2.bias", "I32"])
+    }
+
+    @Test func configThatDoesNotFitTheWeightsIsRefused() throws {
+        let folder = TemporaryFolder()
+        let url = try fixtureWithHeader({ header in
+            var metadata = header["__metadata__"] as! [String: String]
+            metadata["config"] = #"{"frames": 5, "height": 12, "width": 12, "channels": 1, "filters": [8, 3, 2], "dense_units": 16, "classes": 5}"#
+            header["__metadata__"] = metadata
+        }, folder: folder)
+        expectError(url, mentions: ["convlstm1.kernel", "(3, 3, 1, 16)", "(3, 3, 1, 32)", "config"])
+        let noConfig = try fixtureWithHeader({ $0["__metadata__"] = nil }, folder: folder, name: "noconfig.safetensors")
+        expectError(noConfig, mentions: ["config"])
+        let badConfig = try fixtureWithHeader({ $0["__metadata__"] = ["config": "{\"frames\": 5}"] }, folder: folder, name: "badconfig.safetensors")
+        expectError(badConfig, mentions: ["config"])
+    }
+
+    @Test func missingFileIsReported() {
+        let url = URL(fileURLWithPath: "/nonexistent/model.safetensors")
+        expectError(url, mentions: ["cannot read"])
+    }
+}
+
+@Suite struct SummaryTests {
+    @Test func seedSummaryHasTheSeedNumbers() throws {
+        let summary = try ModelSummary(config: .seed)
+        #expect(summary.rows.map(\.parameters) == [150_016, 0, 256, 110_720, 0, 128, 27_712, 0, 64, 0, 2_359_552, 1_285])
+        #expect(summary.totalParameters == 2_649_733)
+        #expect(summary.trainableParameters == 2_649_509)
+        #expect(summary.nonTrainableParameters == 224)
+        #expect(summary.rows.map(\.type) == ["ConvLSTM2D", "MaxPool3D", "BatchNormalization", "ConvLSTM2D", "MaxPool3D",
+                                             "BatchNormalization", "ConvLSTM2D", "MaxPool2D", "BatchNormalization",
+                                             "Flatten", "Dense", "Dense"])
+        let text = summary.render()
+        for piece in ["convlstm1 (ConvLSTM2D)", "(None, 60, 192, 192, 64)", "(None, 60, 96, 96, 64)", "(None, 48, 48, 16)",
+                      "(None, 9216)", "2,359,552", "Total params: 2,649,733", "Trainable params: 2,649,509",
+                      "Non-trainable params: 224"] {
+            #expect(text.contains(piece), "\(piece)")
+        }
+    }
+
+    /// Odd sizes, checked against Keras 3.15's model.summary() for the same stack.
+    @Test func oddSizesAreComputed() throws {
+        let config = ModelConfig(frames: 7, height: 33, width: 21, channels: 3, filters: [5, 3, 2], denseUnits: 10, classes: 4)
+        let summary = try ModelSummary(config: config)
+        #expect(summary.rows.map(\.outputShape) == [[7, 33, 21, 5], [7, 17, 11, 5], [7, 17, 11, 5], [7, 17, 11, 3],
+                                                    [7, 9, 6, 3], [7, 9, 6, 3], [9, 6, 2], [5, 3, 2], [5, 3, 2],
+                                                    [30], [10], [4]])
+        #expect(summary.rows.map(\.parameters) == [1460, 0, 20, 876, 0, 12, 368, 0, 8, 0, 310, 44])
+        #expect(summary.totalParameters == 3098)
+        // The built model agrees with the shape-only summary.
+        #expect(try SeedStack(config: config).summary() == summary)
+    }
+
+    @Test func badSizesAreRefused() {
+        #expect(throws: ModelError.self) { try ModelSummary(config: ModelConfig(frames: 0, height: 8, width: 8, channels: 1, filters: [2], denseUnits: 2, classes: 2)) }
+        #expect(throws: ModelError.self) { try ModelSummary(config: ModelConfig(frames: 2, height: 8, width: 8, channels: 1, filters: [], denseUnits: 2, classes: 2)) }
+        #expect(throws: ModelError.self) { try ModelSummary(config: ModelConfig(frames: 2, height: 8, width: 8, channels: 1, filters: [2], denseUnits: 2, classes: 1)) }
+    }
+}

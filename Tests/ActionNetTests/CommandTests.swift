@@ -1,0 +1,78 @@
+import ActionNet
+import Foundation
+import TestSupport
+import Testing
+
+/// `actionlab summary`, `predict` and `train` through the built binary.
+@Suite struct CommandTests {
+    @Test func summaryAtTheDefaultsPrintsTheSeedNumbers() throws {
+        let result = try ActionLabBinary.run(["summary"])
+        #expect(result.status == 0)
+        for piece in ["150,016", "110,720", "27,712", "2,359,552", "1,285", "(None, 60, 192, 192, 64)",
+                      "Total params: 2,649,733", "Trainable params: 2,649,509", "Non-trainable params: 224"] {
+            #expect(result.stdout.contains(piece), "\(piece)")
+        }
+        let odd = try ActionLabBinary.run(["summary", "--frames", "7", "--height", "33", "--width", "21", "--channels", "3",
+                                           "--filters", "5,3,2", "--dense", "10", "--classes", "4"])
+        #expect(odd.stdout.contains("(None, 7, 17, 11, 5)") && odd.stdout.contains("Total params: 3,098"))
+        let bad = try ActionLabBinary.run(["summary", "--filters", "64,x"])
+        #expect(bad.status != 0 && bad.stderr.contains("--filters"))
+    }
+
+    struct PredictOutput: Decodable {
+        struct Prediction: Decodable { let sample: Int; let label: String; let probabilities: [Float] }
+        let labels: [String]
+        let predictions: [Prediction]
+    }
+
+    @Test(arguments: [Fixtures.kerasGray, Fixtures.kerasRGB]) func predictReproducesKerasInference(url: URL) throws {
+        let result = try ActionLabBinary.run(["predict", "--checkpoint", url.path, "--tensors", url.path, "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let output = try JSONDecoder().decode(PredictOutput.self, from: Data(result.stdout.utf8))
+        let expected = try SafeTensorsFile(contentsOf: url).tensor("infer.dense2")
+        #expect(maxAbsDifference(output.predictions.flatMap(\.probabilities), expected.data) <= 2e-5)
+        let text = try ActionLabBinary.run(["predict", "--checkpoint", url.path, "--tensors", url.path])
+        #expect(text.stdout.split(separator: "\n").count == expected.shape[0])
+    }
+
+    @Test func trainFromAFixtureEqualsKerasThreeSteps() throws {
+        let folder = TemporaryFolder()
+        let url = Fixtures.kerasGray
+        let out = folder.file("trained.safetensors")
+        let result = try ActionLabBinary.run(["train", "--tensors", url.path, "--init", url.path, "--epochs", "3",
+                                              "--batch-size", "3", "--lr", "1e-3", "--dropout", "0", "--validation-split", "0",
+                                              "--no-shuffle", "--seed", "1", "--out", out.path])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("epoch 3/3"))
+        let trained = try Checkpoint.load(out)
+        let file = try SafeTensorsFile(contentsOf: url)
+        for entry in trained.model.parameterLayout {
+            let error = maxAbsDifference(trained.model.parameter(entry.name)!.data, try file.tensor("step3.\(entry.name)").data)
+            #expect(error <= 1e-4, "\(entry.name): \(error)")
+        }
+        #expect(trained.optimizer?.iterations == 3)
+    }
+
+    @Test func trainRefusesTimeLastWithTheNumpyFix() throws {
+        let folder = TemporaryFolder()
+        let data = folder.file("wrong.safetensors")
+        try SafeTensors.write([(name: "x", tensor: Tensor(shape: [4, 12, 12, 5])), (name: "y", tensor: Tensor(shape: [4], data: [0, 1, 2, 3]))], to: data)
+        let result = try ActionLabBinary.run(["train", "--tensors", data.path, "--epochs", "1", "--out", folder.file("m.safetensors").path])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains(data.path))
+        #expect(result.stderr.contains("(4, 12, 12, 5)"))
+        #expect(result.stderr.contains("(N, T, H, W, C)"))
+        #expect(result.stderr.contains("np.moveaxis(x, -1, 1)[..., None]"))
+        #expect(!FileManager.default.fileExists(atPath: folder.file("m.safetensors").path))
+    }
+
+    @Test func predictWithACorruptCheckpointNamesTheFile() throws {
+        let folder = TemporaryFolder()
+        let bad = folder.file("bad.safetensors")
+        try Data("not a checkpoint".utf8).write(to: bad)
+        let result = try ActionLabBinary.run(["predict", "--checkpoint", bad.path, "--tensors", Fixtures.kerasGray.path])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains(bad.path))
+        #expect(result.stderr.split(separator: "\n").count == 1)
+    }
+}
