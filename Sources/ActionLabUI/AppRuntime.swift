@@ -68,6 +68,11 @@ final class PreviewLoader: @unchecked Sendable {
         }
         queue.async { [self] in
             guard isStillWanted(request) else { return }
+            // A prefetch of the same clip may have finished while this waited.
+            if let frames = cachedFrames(request) {
+                inbox.post(.previewLoaded(request, frames))
+                return
+            }
             do {
                 let frames = try decoder.previewFrames(of: request.url, width: request.width, height: request.height)
                 store(request, frames)
@@ -79,10 +84,27 @@ final class PreviewLoader: @unchecked Sendable {
         return nil
     }
 
+    /// Decodes `request` in the background into the cache, unless it is there already.
+    func prefetch(_ request: PreviewRequest) {
+        guard cachedFrames(request) == nil else { return }
+        queue.async { [self] in
+            guard cachedFrames(request) == nil,
+                  let frames = try? decoder.previewFrames(of: request.url, width: request.width, height: request.height)
+            else { return }
+            store(request, frames)
+        }
+    }
+
     private func isStillWanted(_ request: PreviewRequest) -> Bool {
         lock.lock()
         defer { lock.unlock() }
         return wanted == request
+    }
+
+    private func cachedFrames(_ request: PreviewRequest) -> [PreviewImage]? {
+        lock.lock()
+        defer { lock.unlock() }
+        return cache.first { $0.0 == request }?.1
     }
 
     private func store(_ request: PreviewRequest, _ frames: [PreviewImage]) {
@@ -159,6 +181,9 @@ public final class AppCore {
             }
         case .loadPreview(let request):
             return previews.load(request, inbox: inbox).map { [$0] } ?? []
+        case .prefetchPreview(let request):
+            previews.prefetch(request)
+            return []
         case .saveTheme(let name):
             guard let preferencesURL else { return [] }
             do {

@@ -23,10 +23,13 @@ public struct ClipRow: Sendable, Equatable {
     public var unreadableReason: String?
     /// True when the file has disappeared from the project folder.
     public var isMissing: Bool
+    /// False until the scan has opened the file (its facts are unknown until then).
+    public var isProbed: Bool
 
     public init(id: ClipID, path: String, url: URL, duration: Double? = nil, fps: Double? = nil,
                 frameCount: Int? = nil, width: Int? = nil, height: Int? = nil, codec: String? = nil,
-                label: Int? = nil, unreadableReason: String? = nil, isMissing: Bool = false) {
+                label: Int? = nil, unreadableReason: String? = nil, isMissing: Bool = false,
+                isProbed: Bool = true) {
         self.id = id
         self.path = path
         self.url = url
@@ -39,10 +42,11 @@ public struct ClipRow: Sendable, Equatable {
         self.label = label
         self.unreadableReason = unreadableReason
         self.isMissing = isMissing
+        self.isProbed = isProbed
     }
 
     /// Whether the clip can be watched and labelled.
-    public var isUsable: Bool { unreadableReason == nil && !isMissing }
+    public var isUsable: Bool { isProbed && unreadableReason == nil && !isMissing }
 }
 
 /// The screens of the app, in Tab order. Each has its function key (F1 = first).
@@ -52,11 +56,14 @@ public enum Screen: String, Sendable, CaseIterable {
 
 /// One decoded preview frame: `rgb` holds `height` rows of `width` pixels, 3 bytes
 /// each (R, G, B), row-major. `timestamp` is seconds from the clip's start.
+/// `xtermColors` holds each pixel's nearest xterm-256 colour (see `XtermPalette`),
+/// worked out once here, off the main thread, so drawing a frame is only lookups.
 public struct PreviewImage: Sendable, Equatable {
-    public var width: Int
-    public var height: Int
-    public var rgb: [UInt8]
-    public var timestamp: Double
+    public let width: Int
+    public let height: Int
+    public let rgb: [UInt8]
+    public let timestamp: Double
+    public let xtermColors: [UInt8]
 
     public init(width: Int, height: Int, rgb: [UInt8], timestamp: Double) {
         precondition(rgb.count == width * height * 3, "rgb must hold width * height * 3 bytes")
@@ -64,6 +71,15 @@ public struct PreviewImage: Sendable, Equatable {
         self.height = height
         self.rgb = rgb
         self.timestamp = timestamp
+        xtermColors = [UInt8](unsafeUninitializedCapacity: width * height) { colors, count in
+            rgb.withUnsafeBufferPointer { pixels in
+                for i in 0..<(width * height) {
+                    colors[i] = XtermPalette.nearest(red: pixels[3 * i], green: pixels[3 * i + 1],
+                                                     blue: pixels[3 * i + 2], allowColor: true)
+                }
+            }
+            count = width * height
+        }
     }
 }
 

@@ -34,6 +34,9 @@ public enum Effect: Sendable, Equatable {
     case clearLabel(clipID: ClipID)
     case undoLastLabel
     case loadPreview(PreviewRequest)
+    /// Decode a preview ahead of need (the clip that labelling moves to next) and keep
+    /// it cached; nothing is posted.
+    case prefetchPreview(PreviewRequest)
     case saveTheme(name: String)
     case quit
 }

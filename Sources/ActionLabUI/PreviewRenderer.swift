@@ -16,25 +16,25 @@ enum PreviewRenderer {
         let left = column + (cellsWide - pixelsWide) / 2
         let top = row + (cellsHigh - pixelsHigh / 2) / 2
         image.rgb.withUnsafeBufferPointer { rgb in
+        image.xtermColors.withUnsafeBufferPointer { colors in
             for cellY in 0..<(pixelsHigh / 2) {
                 let topY = (2 * cellY) * image.height / pixelsHigh
                 let bottomY = (2 * cellY + 1) * image.height / pixelsHigh
                 for x in 0..<pixelsWide {
                     let sourceX = x * image.width / pixelsWide
-                    let upper = (topY * image.width + sourceX) * 3
-                    let lower = (bottomY * image.width + sourceX) * 3
+                    let upper = topY * image.width + sourceX
+                    let lower = bottomY * image.width + sourceX
                     let cell: Cell
                     if use256Colors {
-                        let fg = XtermPalette.nearest(red: rgb[upper], green: rgb[upper + 1], blue: rgb[upper + 2], allowColor: true)
-                        let bg = XtermPalette.nearest(red: rgb[lower], green: rgb[lower + 1], blue: rgb[lower + 2], allowColor: true)
-                        cell = Cell("▀", style: CellStyle(.xterm(fg), background: .xterm(bg)))
+                        cell = Cell("▀", style: CellStyle(.xterm(colors[upper]), background: .xterm(colors[lower])))
                     } else {
-                        let brightness = (luma(rgb, upper) + luma(rgb, lower)) / 2
+                        let brightness = (luma(rgb, upper * 3) + luma(rgb, lower * 3)) / 2
                         cell = Cell(shades[min(shades.count - 1, brightness * shades.count / 256)])
                     }
                     grid[top + cellY, left + x] = cell
                 }
             }
+        }
         }
     }
 

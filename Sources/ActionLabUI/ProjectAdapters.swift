@@ -10,9 +10,8 @@ extension ClipRow {
                   frameCount: record.probe?.frameCount, width: record.probe?.width,
                   height: record.probe?.height, codec: record.probe?.codec,
                   label: record.label?.classIndex,
-                  unreadableReason: record.unreadableReason
-                    ?? (record.probe == nil && !record.isMissing ? "not probed yet" : nil),
-                  isMissing: record.isMissing)
+                  unreadableReason: record.unreadableReason, isMissing: record.isMissing,
+                  isProbed: record.probe != nil || record.unreadableReason != nil)
     }
 }
 

@@ -39,6 +39,10 @@ extension AppState {
                 clips.playback.position = min(clips.playback.position, frames.last!.timestamp)
                 clips.playback.frameIndex = Self.frameIndex(at: clips.playback.position, in: frames)
             }
+            // Labelling moves on to the next clip: have its preview ready by then.
+            if let next = previewRequest(forPosition: clips.selection + 1) {
+                return UpdateResult(redraw: true, effects: [.prefetchPreview(next)])
+            }
             return .redraw
         case .previewFailed(let request, let reason):
             guard clips.preview.request == request else { return .unchanged }
@@ -144,7 +148,9 @@ extension AppState {
     private mutating func label(_ classIndex: Int) -> UpdateResult {
         guard let clip = clips.selectedClip else { return .unchanged }
         guard clip.isUsable else {
-            show("\(clip.path) cannot be labelled: \(clip.isMissing ? "file is missing" : clip.unreadableReason ?? "")", .warning)
+            let reason = clip.isMissing ? "the file is missing"
+                : clip.unreadableReason ?? "it has not been opened yet; wait for the scan"
+            show("\(clip.path) cannot be labelled: \(reason)", .warning)
             return .redraw
         }
         let watched = max(0, clock - clips.selectedSince)
@@ -235,18 +241,25 @@ extension AppState {
 
     /// Asks for the selected clip's preview when it is not already shown or coming.
     mutating func requestPreviewIfNeeded() -> UpdateResult {
-        guard !isTooSmall, let clip = clips.selectedClip, clip.isUsable else {
+        guard !isTooSmall, let request = previewRequest(forPosition: clips.selection) else {
             if clips.preview != .none {
                 clips.preview = .none
                 return .redraw
             }
             return .unchanged
         }
-        let pixels = layout.previewPixels(clipWidth: clip.width, clipHeight: clip.height)
-        let request = PreviewRequest(clipID: clip.id, url: clip.url, width: pixels.width, height: pixels.height)
         guard clips.preview.request != request else { return .unchanged }
         clips.preview = .loading(request)
         return UpdateResult(redraw: true, effects: [.loadPreview(request)])
+    }
+
+    /// The preview of the clip at `position` in the list at the current size, if it has one.
+    private func previewRequest(forPosition position: Int) -> PreviewRequest? {
+        guard clips.visible.indices.contains(position) else { return nil }
+        let clip = clips.clips[clips.visible[position]]
+        guard clip.isUsable else { return nil }
+        let pixels = layout.previewPixels(clipWidth: clip.width, clipHeight: clip.height)
+        return PreviewRequest(clipID: clip.id, url: clip.url, width: pixels.width, height: pixels.height)
     }
 
     // MARK: The clip list and the filter

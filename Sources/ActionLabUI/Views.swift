@@ -106,11 +106,12 @@ enum ClipsView {
             grid.fill(row: row, column: 1, width: inner, height: 1, with: Cell(" ", style: base))
 
             var x = 1
-            let marker = !clip.isUsable ? "✗ " : selected ? "▸ " : "  "
+            let isBroken = clip.isMissing || clip.unreadableReason != nil
+            let marker = isBroken ? "✗ " : selected ? "▸ " : "  "
             x = grid.put(marker, row: row, column: x,
-                         style: clip.isUsable ? base : CellStyle(.role(.error), background: rowBackground, bold: true))
+                         style: isBroken ? CellStyle(.role(.error), background: rowBackground, bold: true) : base)
             x = grid.put(clip.path.padded(to: nameWidth), row: row, column: x,
-                         style: clip.isUsable ? base : CellStyle(.role(.error), background: rowBackground))
+                         style: isBroken ? CellStyle(.role(.error), background: rowBackground) : base)
             x = grid.put(" " + AppView.durationText(clip.duration).leftPadded(to: durationWidth) + "  ",
                          row: row, column: x, style: selected ? base : .role(.dim))
             let labelText: String, labelStyle: CellStyle
@@ -118,6 +119,8 @@ enum ClipsView {
                 (labelText, labelStyle) = ("missing", CellStyle(.role(.error), background: rowBackground, bold: true))
             } else if clip.unreadableReason != nil {
                 (labelText, labelStyle) = ("unreadable", CellStyle(.role(.error), background: rowBackground, bold: true))
+            } else if !clip.isProbed {
+                (labelText, labelStyle) = ("probing…", selected ? base : .role(.dim))
             } else if let label = clip.label {
                 (labelText, labelStyle) = (className(state, label),
                                            CellStyle(.classColor(label), background: rowBackground, bold: true))
@@ -151,6 +154,8 @@ enum ClipsView {
             centred("The file is missing from the project folder.", style: .role(.error))
         } else if let reason = clip.unreadableReason {
             centred("Unreadable: \(reason)", style: .role(.error))
+        } else if !clip.isProbed {
+            centred("Not opened yet: the scan will reach it shortly.", style: .role(.dim))
         } else {
             switch state.clips.preview {
             case .none, .loading:
@@ -164,31 +169,34 @@ enum ClipsView {
             }
         }
 
-        var facts: [String] = []
-        if let w = clip.width, let h = clip.height { facts.append("\(w)x\(h)") }
-        if let codec = clip.codec { facts.append(codec) }
-        if let fps = clip.fps { facts.append(String(format: "%.4g fps", fps)) }
-        if let frames = clip.frameCount { facts.append("\(frames) frames") }
-        facts.append(AppView.durationText(clip.duration))
-        grid.put(" " + facts.joined(separator: " · "), row: infoRow, column: layout.imageColumn,
-                 style: .role(.dim), maxWidth: innerWidth)
+        if clip.isUsable {
+            var facts: [String] = []
+            if let w = clip.width, let h = clip.height { facts.append("\(w)x\(h)") }
+            if let codec = clip.codec { facts.append(codec) }
+            if let fps = clip.fps { facts.append(String(format: "%.4g fps", fps)) }
+            if let frames = clip.frameCount { facts.append("\(frames) frames") }
+            facts.append(AppView.durationText(clip.duration))
+            grid.put(" " + facts.joined(separator: " · "), row: infoRow, column: layout.imageColumn,
+                     style: .role(.dim), maxWidth: innerWidth)
 
-        let playback = state.clips.playback
-        var playLine = playback.isPlaying ? " ▶ playing" : " ‖ paused"
-        playLine += " at \(AppState.speedText(playback.speed))"
-        if case .ready(_, let frames) = state.clips.preview {
-            playLine += " · frame \(playback.frameIndex + 1)/\(frames.count)"
-            playLine += String(format: " · %.2fs", frames[min(playback.frameIndex, frames.count - 1)].timestamp)
+            let playback = state.clips.playback
+            var playLine = playback.isPlaying ? " ▶ playing" : " ‖ paused"
+            playLine += " at \(AppState.speedText(playback.speed))"
+            if case .ready(_, let frames) = state.clips.preview {
+                playLine += " · frame \(playback.frameIndex + 1)/\(frames.count)"
+                playLine += String(format: " · %.2fs", frames[min(playback.frameIndex, frames.count - 1)].timestamp)
+            }
+            grid.put(playLine, row: infoRow + 1, column: layout.imageColumn, style: .plain, maxWidth: innerWidth)
         }
-        grid.put(playLine, row: infoRow + 1, column: layout.imageColumn, style: .plain, maxWidth: innerWidth)
-
-        var x = grid.put(" Label: ", row: infoRow + 2, column: layout.imageColumn, style: .role(.dim))
+        let x = grid.put(" Label: ", row: infoRow + 2, column: layout.imageColumn, style: .role(.dim))
         if let label = clip.label {
             grid.put(className(state, label), row: infoRow + 2, column: x,
                      style: CellStyle(.classColor(label), bold: true), maxWidth: innerWidth - 8)
         } else if clip.isUsable {
             let keys = state.classes.isEmpty ? "" : " (press \(state.classes.first!.key)-\(state.classes.last!.key))"
-            x = grid.put("none" + keys, row: infoRow + 2, column: x, style: .role(.dim), maxWidth: innerWidth - 8)
+            grid.put("none" + keys, row: infoRow + 2, column: x, style: .role(.dim), maxWidth: innerWidth - 8)
+        } else if !clip.isProbed {
+            grid.put("not yet (the clip is being opened)", row: infoRow + 2, column: x, style: .role(.dim))
         } else {
             grid.put("cannot be labelled", row: infoRow + 2, column: x, style: .role(.error))
         }

@@ -6,12 +6,14 @@ struct ActionLab: ParsableCommand {
         commandName: "actionlab",
         abstract: "Label human-action video clips and train a ConvLSTM classifier on them.",
         subcommands: [
+            Open.self,
             Info.self,
             Labels.self,
             Probe.self,
             Summary.self,
             Predict.self,
             Train.self,
-        ]
+        ],
+        defaultSubcommand: Open.self
     )
 }

@@ -425,3 +425,33 @@ import Testing
         #expect(state.message == nil)
     }
 }
+
+@Suite struct PreviewPrefetch {
+    @Test func aReadyPreviewPrefetchesTheNextClips() {
+        var state = Sample.state(Sample.clips(3))
+        guard case .loading(let request) = state.clips.preview else {
+            Issue.record("the first clip's preview should be loading")
+            return
+        }
+        let result = state.update(.previewLoaded(request, Sample.frames()))
+        guard case .prefetchPreview(let next) = result.effects.first else {
+            Issue.record("expected a prefetch of the next clip, got \(result.effects)")
+            return
+        }
+        #expect(next.clipID == 2)
+        #expect(next.width == request.width && next.height == request.height)
+        _ = state.update(.key(.end))
+        if case .loading(let last) = state.clips.preview {
+            #expect(state.update(.previewLoaded(last, Sample.frames())).effects.isEmpty, "no clip after the last")
+        }
+    }
+
+    @Test func clipsNotYetOpenedWaitForTheScan() {
+        var clips = Sample.clips(2)
+        clips[0].isProbed = false
+        var state = Sample.state(clips)
+        #expect(state.clips.preview == .none)
+        #expect(state.update(.key(.character("1"))).effects.isEmpty)
+        #expect(state.message?.text == "clip_00.mp4 cannot be labelled: it has not been opened yet; wait for the scan")
+    }
+}

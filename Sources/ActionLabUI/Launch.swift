@@ -1,0 +1,69 @@
+import ActionStore
+import Foundation
+import Training
+
+/// Opens a project folder in the terminal UI: the entry point of `actionlab [DIR]`.
+public enum ActionLabApp {
+    /// Opens (creating if needed) the project in `folder`, starts scanning it in the
+    /// background and runs the UI until the user quits. Errors before the screen is
+    /// taken over are thrown as they are; the terminal is restored before any error
+    /// after that is thrown.
+    public static func run(projectFolder folder: URL,
+                           environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        let layout = ProjectLayout(root: folder)
+        let store = try ProjectStore.open(layout)
+        defer { try? store.close() }
+
+        let library = ThemeLibrary.standard(environment: environment)
+        var problems = library.problems
+        let preferencesURL = UserPreferences.fileURL(environment: environment)
+        var preferences = UserPreferences()
+        do {
+            preferences = try UserPreferences.load(from: preferencesURL)
+        } catch {
+            problems.append(error.description)
+        }
+        if let name = preferences.themeName, !library.themes.contains(where: { $0.name == name }) {
+            problems.append("\(preferencesURL.path): no theme called \"\(name)\"; using \(ThemeLibrary.defaultName)")
+        }
+
+        let name = layout.root.lastPathComponent
+        let state = AppState(projectName: name.isEmpty ? layout.root.path : name, classes: store.classes,
+                             themes: library.themes, themeIndex: library.index(of: preferences.themeName))
+        let core = AppCore(state: state, store: ProjectLabelStore(store), decoder: ClipPreviews(),
+                           preferencesURL: preferencesURL)
+        core.handle(.clipsChanged(try store.clips().map { ClipRow($0, layout: layout) }))
+        if !problems.isEmpty {
+            core.handle(.warning(problems.count == 1 ? problems[0]
+                                 : "\(problems.count) problems; first: \(problems[0])"))
+        }
+
+        let scan = startScan(store: store, layout: layout, inbox: core.inbox)
+        defer { scan.cancel() }
+        try core.runInTerminal()
+    }
+
+    /// Scans the folder on a background queue, posting what it finds to `inbox`.
+    static func startScan(store: ProjectStore, layout: ProjectLayout, inbox: EventInbox) -> ScanTask {
+        inbox.post(.scanProgress(ScanStatus(scanned: 0, total: nil, isFinished: false)))
+        return ProjectScanner(store: store).start { event in
+            switch event {
+            case .walked(let progress):
+                inbox.post(.scanProgress(ScanStatus(scanned: progress.probed, total: progress.toProbe, isFinished: false)))
+            case .missingChanged:
+                // Rare (files deleted or restored): reload the list rather than patch it.
+                if let records = try? store.clips() {
+                    inbox.post(.clipsChanged(records.map { ClipRow($0, layout: layout) }))
+                }
+            case .recorded(let records, let progress):
+                inbox.post(.clipsChanged(records.map { ClipRow($0, layout: layout) }))
+                inbox.post(.scanProgress(ScanStatus(scanned: progress.probed, total: progress.toProbe, isFinished: false)))
+            case .finished(let summary):
+                inbox.post(.scanProgress(ScanStatus(scanned: summary.probed, total: summary.probed, isFinished: true)))
+            case .failed(let message):
+                inbox.post(.scanProgress(ScanStatus(scanned: 0, total: nil, isFinished: true)))
+                inbox.post(.warning("Scan stopped: \(message)"))
+            }
+        }
+    }
+}
