@@ -92,6 +92,13 @@ public final class MP4Writer {
                 source.pointer.pointee.data.0 = nil
                 source.pointer.pointee.linesize.0 = 0
             }
+            if channels == 1 {
+                // Gray has no colour: make the chroma planes neutral rather than rely on
+                // swscale to write planes its gray input does not have.
+                for plane in 1...2 {
+                    picture.plane(plane)?.update(repeating: 128, count: picture.lineSize(plane) * ((height + 1) / 2))
+                }
+            }
             try scaler.convert(source, into: picture)
         }
     }

@@ -14,6 +14,7 @@ struct ActionLab: ParsableCommand {
             Predict.self,
             Train.self,
             Synth.self,
+            Bench.self,
         ],
         defaultSubcommand: Open.self
     )

@@ -131,3 +131,10 @@ import TestSupport
         #expect(odd.status != 0 && odd.stderr.contains("--size must be even"))
     }
 }
+
+@Test func trigMatchesTheCLibrary() {
+    for step in -2000...2000 {
+        let x = Double(step) * 0.0173
+        #expect(abs(Trig.sin(x) - sin(x)) < 1e-12 && abs(Trig.cos(x) - cos(x)) < 1e-12, "at \(x)")
+    }
+}

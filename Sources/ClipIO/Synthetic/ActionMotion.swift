@@ -1,5 +1,3 @@
-import Foundation
-
 /// The five synthetic actions, in the order of their keys.
 public enum SyntheticAction: String, CaseIterable, Codable, Sendable {
     case run, walk, jump, wave, spin
@@ -45,8 +43,8 @@ struct ActionMotion {
             yaw = facing + random.uniform(-0.3...0.3)
             cadence = speed * (isRun ? random.uniform(1.35...1.7) : random.uniform(0.85...1.1))
             stride = isRun ? random.uniform(0.6...0.8) : random.uniform(0.3...0.4)
-            // Two steps per cycle, each about 2 * leg length * sin(stride) long.
-            groundSpeed = 2 * sin(stride) * cadence * (isRun ? 1.15 : 1)
+            // Two steps per cycle, each about 2 * leg length * Trig.sin(stride) long.
+            groundSpeed = 2 * Trig.sin(stride) * cadence * (isRun ? 1.15 : 1)
             jumpHeight = 0
             heldArm = random.unit() < 0.25 ? random.sign() : nil
         case .jump:
@@ -82,16 +80,16 @@ struct ActionMotion {
         switch action {
         case .walk, .run:
             let isRun = action == .run
-            pose.position.x = groundSpeed * seconds * cos(yaw)
+            pose.position.x = groundSpeed * seconds * Trig.cos(yaw)
             pose.lean = isRun ? 0.2 : 0.04
             // A leg bends its knee while it swings forward (cos > 0).
             func leg(_ phase: Double) -> Limb {
-                let swing = stride * sin(phase)
-                let bend = isRun ? 0.3 + 1.3 * max(0, cos(phase)) : 0.08 + 0.6 * max(0, cos(phase))
+                let swing = stride * Trig.sin(phase)
+                let bend = isRun ? 0.3 + 1.3 * max(0, Trig.cos(phase)) : 0.08 + 0.6 * max(0, Trig.cos(phase))
                 return Limb(upper: LimbAngle(swing: swing), lower: LimbAngle(swing: swing - bend))
             }
             func arm(_ phase: Double) -> Limb {
-                let swing = -(isRun ? 0.9 : 0.6) * stride * sin(phase)
+                let swing = -(isRun ? 0.9 : 0.6) * stride * Trig.sin(phase)
                 return Limb(upper: LimbAngle(swing: swing), lower: LimbAngle(swing: swing + (isRun ? 1.4 : 0.25)))
             }
             pose.leftLeg = leg(phase)
@@ -99,18 +97,18 @@ struct ActionMotion {
             pose.leftArm = arm(phase)
             pose.rightArm = arm(phase + .pi)
             // A run has a flight phase after each push-off.
-            if isRun { pose.position.y = 0.05 * max(0, -cos(2 * phase)) }
+            if isRun { pose.position.y = 0.05 * max(0, -Trig.cos(2 * phase)) }
         case .jump:
             let u = cycles - cycles.rounded(.down)
             var crouch = 0.0, flight = 0.0
             if u < 0.3 {
-                crouch = sin(Double.pi * u / 0.3)
+                crouch = Trig.sin(Double.pi * u / 0.3)
             } else if u < 0.8 {
                 flight = (u - 0.3) / 0.5
             } else {
-                crouch = sin(Double.pi * (u - 0.8) / 0.2)
+                crouch = Trig.sin(Double.pi * (u - 0.8) / 0.2)
             }
-            let air = flight > 0 ? sin(Double.pi * flight) : 0
+            let air = flight > 0 ? Trig.sin(Double.pi * flight) : 0
             pose.position.y = jumpHeight * 4 * flight * (1 - flight)
             pose.lean = 0.5 * crouch
             let thigh = 0.9 * crouch + 0.3 * air
@@ -122,12 +120,12 @@ struct ActionMotion {
             pose.leftArm = arm
             pose.rightArm = arm
         case .wave:
-            pose.lean = 0.03 * sin(phase / 3)
+            pose.lean = 0.03 * Trig.sin(phase / 3)
             let stance = Limb(upper: LimbAngle(swing: 0, raise: 0.08), lower: LimbAngle(swing: 0, raise: 0.08))
             pose.leftLeg = stance
             pose.rightLeg = stance
             let waving = Limb(upper: LimbAngle(swing: 0.1, raise: armRaise),
-                              lower: LimbAngle(swing: 0.1, raise: armRaise + 0.5 + 0.45 * sin(phase)))
+                              lower: LimbAngle(swing: 0.1, raise: armRaise + 0.5 + 0.45 * Trig.sin(phase)))
             let resting = Limb(upper: LimbAngle(swing: 0.05, raise: 0.15), lower: LimbAngle(swing: 0.2, raise: 0.1))
             pose.leftArm = side > 0 ? waving : resting
             pose.rightArm = side > 0 ? resting : waving
@@ -135,7 +133,7 @@ struct ActionMotion {
             pose.yaw = yaw + side * phase
             // Small steps to turn: one foot lifts, then the other.
             func leg(_ phase: Double) -> Limb {
-                let lift = 0.25 * max(0, sin(2 * phase))
+                let lift = 0.25 * max(0, Trig.sin(2 * phase))
                 return Limb(upper: LimbAngle(swing: lift, raise: 0.06), lower: LimbAngle(swing: -lift, raise: 0.06))
             }
             pose.leftLeg = leg(phase)

@@ -58,10 +58,10 @@ private struct Scene {
         self.groundRow = groundRow
         let centre = side * random.uniform(0.3...0.7)
         // Keep a walker or runner on screen: the camera follows part of the motion.
-        let travel = abs(motion.groundSpeed * cos(motion.yaw)) * duration * scale
+        let travel = abs(motion.groundSpeed * Trig.cos(motion.yaw)) * duration * scale
         let wanted = random.uniform(0.3...0.8)
         tracking = travel > 0 ? max(wanted, 1 - 0.35 * side / travel) : 0
-        let midway = motion.groundSpeed * cos(motion.yaw) * duration / 2
+        let midway = motion.groundSpeed * Trig.cos(motion.yaw) * duration / 2
         originColumn = centre - (1 - tracking) * midway * scale
         background = Background(random: &random)
         let level = background.level
@@ -154,7 +154,7 @@ private struct Background {
                 let u = (Double(x) + shift) / side
                 var value = level + gradient.0 * (Double(x) / side - 0.5) + gradient.1 * (v - 0.5)
                 for ripple in ripples {
-                    value += ripple.amplitude * sin(2 * .pi * (ripple.cyclesAcross * u + ripple.cyclesDown * v) + ripple.phase)
+                    value += ripple.amplitude * Trig.sin(2 * .pi * (ripple.cyclesAcross * u + ripple.cyclesDown * v) + ripple.phase)
                 }
                 image[y * size + x] = value
             }

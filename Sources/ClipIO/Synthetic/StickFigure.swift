@@ -1,5 +1,3 @@
-import Foundation
-
 /// A point of the figure in figure units: the standing figure is about 1 tall.
 /// x points where the figure faces, y up from the ground, z to its left.
 struct Point3: Equatable {
@@ -18,7 +16,7 @@ struct LimbAngle: Equatable {
 
     /// The unit direction for a limb on `side` (+1 left, -1 right).
     func direction(side: Double) -> Point3 {
-        Point3(x: sin(swing) * cos(raise), y: -cos(swing) * cos(raise), z: side * sin(raise))
+        Point3(x: Trig.sin(swing) * Trig.cos(raise), y: -Trig.cos(swing) * Trig.cos(raise), z: side * Trig.sin(raise))
     }
 }
 
@@ -62,7 +60,7 @@ struct Skeleton {
     var rightShoulder: Point3, rightElbow: Point3, rightHand: Point3
 
     init(_ pose: Pose) {
-        let up = Point3(x: sin(pose.lean), y: cos(pose.lean), z: 0)
+        let up = Point3(x: Trig.sin(pose.lean), y: Trig.cos(pose.lean), z: 0)
         let hip = Point3(x: 0, y: 0, z: 0)
         let neck = hip + up * Body.torso
         func leg(_ limb: Limb, side: Double) -> (Point3, Point3, Point3) {
@@ -84,7 +82,7 @@ struct Skeleton {
         head = neck + up * Body.neckToHead
         // Turn about the vertical axis, then stand the lowest foot at the pose's height.
         let turn = { (p: Point3) -> Point3 in
-            Point3(x: p.x * cos(pose.yaw) - p.z * sin(pose.yaw), y: p.y, z: p.x * sin(pose.yaw) + p.z * cos(pose.yaw))
+            Point3(x: p.x * Trig.cos(pose.yaw) - p.z * Trig.sin(pose.yaw), y: p.y, z: p.x * Trig.sin(pose.yaw) + p.z * Trig.cos(pose.yaw))
         }
         let lowest = min(leftFoot.y, rightFoot.y)
         let shift = Point3(x: pose.position.x, y: pose.position.y - lowest, z: pose.position.z)

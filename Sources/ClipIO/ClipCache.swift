@@ -1,0 +1,221 @@
+import Foundation
+
+/// Sampled clips kept on disk, so a clip is decoded once per sampling setting
+/// (ActionLab keeps them under `DIR/.actionlab/cache/`).
+///
+/// An entry is keyed by the clip's absolute path, size and modification time and by
+/// the sampling settings: editing or replacing a clip makes a new entry. Each entry
+/// is one file:
+///
+///     "ALCLIP01"                            magic and format version (8 bytes)
+///     u32 key length, key (UTF-8)           path, size, mtime, settings, as text
+///     u32 frames, height, width, channels   the settings again, as numbers
+///     u64 payload length, u64 payload checksum
+///     u64 header checksum                   of every byte before it
+///     payload                               (T, H, W, C) uint8 pixels
+///
+/// all integers little-endian. An entry that is short, has another key or fails a
+/// checksum is never trusted: the clip is decoded again and the entry rewritten.
+/// Entries are written to a temporary file and renamed, so a reader never sees half
+/// of one, even with several processes sharing the folder.
+public struct ClipCache: Sendable {
+    public let directory: URL
+
+    static let magic = Array("ALCLIP01".utf8)
+
+    public init(directory: URL) {
+        self.directory = directory
+    }
+
+    /// The sampled frames of `url`: from the cache when a valid entry exists, otherwise
+    /// decoded with `ClipReader` and stored. Failing to store an entry (read-only
+    /// folder, full disk) costs speed only, so it does not fail the call.
+    public func frames(for url: URL, settings: SamplingSettings) throws(ClipIOError) -> ClipFrames {
+        let key = try entryKey(for: url, settings: settings)
+        if let cached = read(key: key, settings: settings) { return cached }
+        let frames = try ClipReader(url: url).sampledFrames(settings)
+        try? write(frames, key: key)
+        return frames
+    }
+
+    /// The cached frames of `url`, nil when there is no valid entry.
+    public func cachedFrames(for url: URL, settings: SamplingSettings) -> ClipFrames? {
+        guard let key = try? entryKey(for: url, settings: settings) else { return nil }
+        return read(key: key, settings: settings)
+    }
+
+    /// The file holding the entry of `url` at `settings` (whether or not it exists yet).
+    public func entryURL(for url: URL, settings: SamplingSettings) throws(ClipIOError) -> URL {
+        try entryKey(for: url, settings: settings).file
+    }
+
+    // MARK: Keys
+
+    struct EntryKey {
+        var text: String
+        var file: URL
+    }
+
+    private func entryKey(for url: URL, settings: SamplingSettings) throws(ClipIOError) -> EntryKey {
+        let path = url.standardizedFileURL.path
+        var status = stat()
+        guard stat(path, &status) == 0 else {
+            throw ClipIOError(path: url.relativePath, reason: "no such file")
+        }
+        let text = "\(path)\n\(status.st_size)\n\(status.st_mtim.tv_sec).\(status.st_mtim.tv_nsec)\n"
+            + "\(settings.frames)x\(settings.height)x\(settings.width)x\(settings.channels)"
+        let hash = Checksum.of(Array(text.utf8))
+        let name = String(hash, radix: 16).leftPadded(to: 16) + ".frames"
+        return EntryKey(text: text, file: directory.appendingPathComponent(name))
+    }
+
+    // MARK: Reading
+
+    private func read(key: EntryKey, settings: SamplingSettings) -> ClipFrames? {
+        guard let bytes = Self.readFile(key.file) else { return nil }
+        var reader = ByteReader(bytes: bytes)
+        guard reader.take(Self.magic.count) == Self.magic,
+              let keyLength = reader.u32(), let keyBytes = reader.take(Int(keyLength)),
+              keyBytes == Array(key.text.utf8),
+              let frames = reader.u32(), let height = reader.u32(), let width = reader.u32(),
+              let channels = reader.u32(),
+              SamplingSettings(frames: Int(frames), height: Int(height), width: Int(width),
+                               channels: Int(channels)) == settings,
+              let payloadLength = reader.u64(), payloadLength == UInt64(settings.byteCount),
+              let payloadChecksum = reader.u64()
+        else { return nil }
+        let headerEnd = reader.offset
+        guard let headerChecksum = reader.u64(),
+              headerChecksum == bytes.withUnsafeBytes({ Checksum.of(UnsafeRawBufferPointer(rebasing: $0[..<headerEnd])) }),
+              bytes.count - reader.offset == Int(payloadLength)
+        else { return nil }
+        let payloadStart = reader.offset
+        let valid = bytes.withUnsafeBytes {
+            Checksum.of(UnsafeRawBufferPointer(rebasing: $0[payloadStart...])) == payloadChecksum
+        }
+        guard valid else { return nil }
+        return ClipFrames(settings: settings, pixels: Array(bytes[payloadStart...]))
+    }
+
+    /// The whole file, nil when it cannot be read.
+    private static func readFile(_ url: URL) -> [UInt8]? {
+        let descriptor = open(url.path, O_RDONLY)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0, status.st_size > 0, status.st_size < 1 << 34 else { return nil }
+        let size = Int(status.st_size)
+        var complete = true
+        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+            var done = 0
+            while done < size {
+                let got = Foundation.read(descriptor, buffer.baseAddress! + done, size - done)
+                if got <= 0 { break }
+                done += got
+            }
+            complete = done == size
+            count = done
+        }
+        return complete ? bytes : nil
+    }
+
+    // MARK: Writing
+
+    private func write(_ frames: ClipFrames, key: EntryKey) throws {
+        var header = Self.magic
+        let keyBytes = Array(key.text.utf8)
+        header.appendLittleEndian(UInt32(keyBytes.count))
+        header += keyBytes
+        for value in [frames.settings.frames, frames.settings.height, frames.settings.width, frames.settings.channels] {
+            header.appendLittleEndian(UInt32(value))
+        }
+        header.appendLittleEndian(UInt64(frames.pixels.count))
+        header.appendLittleEndian(frames.pixels.withUnsafeBytes { Checksum.of($0) })
+        header.appendLittleEndian(Checksum.of(header))
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let temporary = directory.appendingPathComponent(".\(key.file.lastPathComponent).\(getpid()).\(UInt32.random(in: 0 ... .max)).tmp")
+        let data = Data(header) + Data(frames.pixels)
+        do {
+            try data.write(to: temporary)
+            guard rename(temporary.path, key.file.path) == 0 else {
+                throw CocoaError(.fileWriteUnknown)
+            }
+        } catch {
+            try? FileManager.default.removeItem(at: temporary)
+            throw error
+        }
+    }
+}
+
+/// A fast 64-bit checksum (four multiply-rotate lanes over 8-byte words, as in xxHash)
+/// to detect damaged cache entries; not cryptographic.
+enum Checksum {
+    private static let prime1: UInt64 = 0x9E37_79B1_85EB_CA87
+    private static let prime2: UInt64 = 0xC2B2_AE3D_27D4_EB4F
+    private static let prime3: UInt64 = 0x1656_67B1_9E37_79F9
+
+    static func of(_ bytes: [UInt8]) -> UInt64 {
+        bytes.withUnsafeBytes { of($0) }
+    }
+
+    static func of(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+        @inline(__always) func round(_ lane: UInt64, _ word: UInt64) -> UInt64 {
+            let mixed = lane &+ word &* prime2
+            return ((mixed << 31) | (mixed >> 33)) &* prime1
+        }
+        let count = bytes.count
+        var lanes: (UInt64, UInt64, UInt64, UInt64) = (prime1 &+ prime2, prime2, 0, 0 &- prime1)
+        var offset = 0
+        while offset + 32 <= count {
+            lanes.0 = round(lanes.0, bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+            lanes.1 = round(lanes.1, bytes.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self))
+            lanes.2 = round(lanes.2, bytes.loadUnaligned(fromByteOffset: offset + 16, as: UInt64.self))
+            lanes.3 = round(lanes.3, bytes.loadUnaligned(fromByteOffset: offset + 24, as: UInt64.self))
+            offset += 32
+        }
+        var hash = UInt64(count) &* prime3
+        for lane in [lanes.0, lanes.1, lanes.2, lanes.3] {
+            hash = round(hash ^ round(0, lane), prime3)
+        }
+        while offset < count {
+            hash = round(hash, UInt64(bytes[offset]) &+ 1)
+            offset += 1
+        }
+        hash ^= hash >> 33
+        hash = hash &* prime2
+        hash ^= hash >> 29
+        return hash
+    }
+}
+
+/// Reads little-endian fields from a byte array; nil past the end.
+private struct ByteReader {
+    let bytes: [UInt8]
+    var offset = 0
+
+    mutating func take(_ count: Int) -> [UInt8]? {
+        guard count >= 0, bytes.count - offset >= count else { return nil }
+        defer { offset += count }
+        return Array(bytes[offset ..< offset + count])
+    }
+
+    mutating func u32() -> UInt32? {
+        take(4).map { $0.reversed().reduce(0) { $0 << 8 | UInt32($1) } }
+    }
+
+    mutating func u64() -> UInt64? {
+        take(8).map { $0.reversed().reduce(0) { $0 << 8 | UInt64($1) } }
+    }
+}
+
+private extension Array where Element == UInt8 {
+    mutating func appendLittleEndian<T: FixedWidthInteger>(_ value: T) {
+        Swift.withUnsafeBytes(of: value.littleEndian) { append(contentsOf: $0) }
+    }
+}
+
+private extension String {
+    func leftPadded(to width: Int) -> String {
+        String(repeating: "0", count: max(0, width - count)) + self
+    }
+}

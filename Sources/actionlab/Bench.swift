@@ -1,0 +1,131 @@
+import ArgumentParser
+import ClipIO
+import Foundation
+
+/// `actionlab bench`: timings that are not tests. Each kind of benchmark brings its own
+/// option group and runs when its options ask for it; add a group and a line in `run()`.
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure how fast ActionLab decodes clips.",
+        discussion: """
+            --decode FILE: clips per second for decoding, sampling and scaling one clip \
+            (60 frames of 192x192 gray unless told otherwise), cache hits, and the same \
+            frames from the ffmpeg command line for comparison.
+            """)
+
+    @OptionGroup(title: "Clip decoding")
+    var decode: DecodeBenchmark
+
+    func run() throws {
+        var ran = false
+        if decode.file != nil {
+            try decode.run()
+            ran = true
+        }
+        if !ran {
+            throw ValidationError("nothing to measure: give --decode FILE")
+        }
+    }
+}
+
+/// Decoding speed of one clip: ActionLab's reader, its cache, and the ffmpeg command line.
+struct DecodeBenchmark: ParsableArguments {
+    @Option(name: .customLong("decode"), help: "Video file to decode, sample and scale.")
+    var file: String?
+
+    @Option(name: .customLong("decode-frames"), help: "Frames to sample (T).")
+    var frames = SamplingSettings.seedStack.frames
+
+    @Option(name: .customLong("decode-size"), help: "Side of the square gray frames (H = W).")
+    var size = SamplingSettings.seedStack.width
+
+    @Option(name: .customLong("seconds"), help: "Time to spend on each measurement.")
+    var seconds = 3.0
+
+    @Flag(name: .customLong("no-ffmpeg"), help: "Skip timing the ffmpeg command line.")
+    var skipFFmpeg = false
+
+    func validate() throws {
+        if let problem = settings.problem { throw ValidationError(problem) }
+        guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
+    }
+
+    var settings: SamplingSettings {
+        SamplingSettings(frames: frames, height: size, width: size, channels: 1)
+    }
+
+    func run() throws {
+        guard let file else { return }
+        let url = URL(fileURLWithPath: file)
+        let metadata = try ClipReader(url: url).metadata
+        print("\(file): \(metadata.codec) \(metadata.width)x\(metadata.height), \(metadata.frameCount) frames, "
+              + String(format: "%.2f s", metadata.duration))
+        let shape = "\(frames)x\(size)x\(size) gray"
+
+        let decoding = try measure { _ = try ClipReader(url: url).sampledFrames(settings) }
+        report("decode+sample+scale to \(shape)", decoding)
+
+        let cacheFolder = FileManager.default.temporaryDirectory
+            .appendingPathComponent("actionlab-bench-\(getpid())", isDirectory: true)
+        defer { try? FileManager.default.removeItem(at: cacheFolder) }
+        let cache = ClipCache(directory: cacheFolder)
+        _ = try cache.frames(for: url, settings: settings)
+        let hits = try measure { _ = try cache.frames(for: url, settings: settings) }
+        report("cache hit", hits)
+        print(String(format: "cache hit is %.0fx faster than decoding", hits.clipsPerSecond / decoding.clipsPerSecond))
+
+        guard !skipFFmpeg else { return }
+        guard let ffmpeg = ["/usr/bin/ffmpeg", "/usr/local/bin/ffmpeg"].first(where: FileManager.default.isExecutableFile)
+        else {
+            print("ffmpeg command line not found; skipped")
+            return
+        }
+        let rate = String(format: "%.6f", Double(frames) / max(metadata.duration, 1e-3))
+        let arguments = ["-nostdin", "-v", "error", "-i", file,
+                         "-vf", "fps=\(rate),scale=\(size):\(size),format=gray", "-f", "rawvideo", "-"]
+        print("ffmpeg " + arguments.joined(separator: " "))
+        let command = try measure { try runDiscardingOutput(ffmpeg, arguments) }
+        report("ffmpeg command line", command)
+        print(String(format: "ActionLab is %.2fx the speed of the ffmpeg command line",
+                     decoding.clipsPerSecond / command.clipsPerSecond))
+    }
+
+    struct Measurement {
+        var runs: Int
+        var elapsed: Double
+        var clipsPerSecond: Double { Double(runs) / elapsed }
+    }
+
+    /// Runs `body` once to warm up, then repeatedly for about `seconds` (at least 3 times).
+    private func measure(_ body: () throws -> Void) throws -> Measurement {
+        try body()
+        var runs = 0
+        let start = DispatchTime.now().uptimeNanoseconds
+        var elapsed = 0.0
+        while runs < 3 || elapsed < seconds {
+            try body()
+            runs += 1
+            elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        }
+        return Measurement(runs: runs, elapsed: elapsed)
+    }
+
+    private func report(_ what: String, _ measurement: Measurement) {
+        let padded = what.padding(toLength: 44, withPad: " ", startingAt: 0)
+        print(padded + String(format: "%9.1f clips/s  (%.3f ms per clip, %d runs)", measurement.clipsPerSecond,
+                              1000 / measurement.clipsPerSecond, measurement.runs))
+    }
+
+    private func runDiscardingOutput(_ executable: String, _ arguments: [String]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw ValidationError("ffmpeg failed on \(file ?? "") with status \(process.terminationStatus)")
+        }
+    }
+}
