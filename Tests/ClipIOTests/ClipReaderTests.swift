@@ -70,6 +70,33 @@ import Testing
         }
     }
 
+    @Test func mixesSeeksAndSamplingOnOneReader() throws {
+        let url = try TestClips.indexCoded(folder.file("clip.mp4"), frames: 16, fps: 8)
+        let reader = try ClipReader(url: url)
+        let settings = SamplingSettings(frames: 4, height: 8, width: 8, channels: 1)
+        _ = try reader.frame(at: 1.6, width: 8, height: 8)
+        #expect(TestClips.frameMeans(try reader.sampledFrames(settings)).map(TestClips.frameIndex) == [2, 6, 10, 14])
+        _ = try reader.previewFrames(width: 8, height: 8, maxFrames: 3)
+        let preview = try reader.frame(at: 0.25, width: 8, height: 8)
+        #expect(abs(preview.timestamp - 0.25) < 1e-6)
+        #expect(TestClips.frameMeans(try reader.sampledFrames(settings)).map(TestClips.frameIndex) == [2, 6, 10, 14])
+    }
+
+    @Test func readsTheSampleData() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("sample-data")
+        let labels = try String(contentsOf: root.appendingPathComponent("labels.csv"), encoding: .utf8)
+        let rows = labels.split(separator: "\n").dropFirst()
+        #expect(rows.count == 50)
+        for label in SyntheticAction.allCases.map(\.rawValue) {
+            #expect(rows.filter { $0.hasSuffix(",\(label)") }.count == 10)
+        }
+        let first = String(rows.first!.split(separator: ",")[0])
+        let reader = try ClipReader(url: root.appendingPathComponent(first))
+        #expect(reader.metadata == ClipMetadata(codec: "h264", width: 96, height: 96, fps: 24, duration: 2,
+                                               frameCount: 48, frameCountIsExact: true))
+    }
+
     @Test func decodesFramesInOrderForPlayback() throws {
         let url = try TestClips.indexCoded(folder.file("clip.mp4"), frames: 12, fps: 8)
         let reader = try ClipReader(url: url)

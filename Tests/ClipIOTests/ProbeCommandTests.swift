@@ -44,3 +44,17 @@ import TestSupport
         #expect(reports?[1]["error"] as? String == "no such file")
     }
 }
+
+/// `actionlab bench --decode` runs and reports (its figures are not checked: they are timings).
+@Test func benchDecodeReportsClipsPerSecond() throws {
+    let folder = try TemporaryFolder()
+    try TestClips.indexCoded(folder.file("clip.mp4"), frames: 8, width: 32, height: 32)
+    let result = try ActionLabBinary.run(["bench", "--decode", "clip.mp4", "--decode-frames", "4", "--decode-size", "16",
+                                          "--seconds", "0.01"], currentDirectory: folder.url)
+    #expect(result.status == 0, "\(result.stderr)")
+    #expect(result.stdout.contains("ActionLab decode+sample+scale to 4x16x16 gray"))
+    #expect(result.stdout.contains("cache hit is"))
+    #expect(result.stdout.contains("ffmpeg command line, its own rtime"))
+    let missing = try ActionLabBinary.run(["bench", "--decode", "missing.mp4"], currentDirectory: folder.url)
+    #expect(missing.status != 0 && missing.stderr.contains("missing.mp4: no such file"))
+}
