@@ -15,8 +15,12 @@ public final class ClipReader {
     static let maximumPackets = 250_000
     /// Most decoding errors tolerated in one pass before giving up on the rest of the file.
     static let maximumDecodeErrors = 100
-    /// Decoder threads: two is what the machines ActionLab targets can spare per clip.
-    static let decoderThreads = 2
+    /// Decoder threads for a `width` x `height` stream. Two threads pay off from about
+    /// 640x360; below that, starting and feeding them costs more than they save
+    /// (measured with `actionlab bench --decode` on 96x96 to 640x480 H.264 clips).
+    static func decoderThreads(width: Int, height: Int) -> Int {
+        width * height >= 640 * 360 ? 2 : 1
+    }
 
     /// The file as the caller named it, for messages.
     private let displayPath: String
@@ -426,6 +430,7 @@ private struct OpenedStream {
         guard parameters.width > 0, parameters.height > 0 else {
             throw FFmpegError("video stream has no picture size", logged: FFmpegLog.lastError)
         }
-        decoder = try Decoder(stream: input.stream(index), threads: ClipReader.decoderThreads)
+        decoder = try Decoder(stream: input.stream(index),
+                              threads: ClipReader.decoderThreads(width: Int(parameters.width), height: Int(parameters.height)))
     }
 }
