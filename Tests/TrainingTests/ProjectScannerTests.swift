@@ -212,6 +212,34 @@ private final class ScanFixture: @unchecked Sendable {
         #expect(truncated?.unreadableReason?.isEmpty == false)
     }
 
+    /// The repository's sample-data, copied so the test writes nothing into the checkout:
+    /// every clip probes as readable and its labels.csv imports cleanly.
+    @Test func sampleDataScansAndItsLabelsImportCleanly() throws {
+        let sampleData = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("sample-data")
+        let copy = FileManager.default.temporaryDirectory.appendingPathComponent("sample-\(UUID().uuidString)")
+        try FileManager.default.copyItem(at: sampleData, to: copy)
+        defer { try? FileManager.default.removeItem(at: copy) }
+        try? FileManager.default.removeItem(at: copy.appendingPathComponent(".actionlab"))
+
+        let store = try ProjectStore.open(ProjectLayout(root: copy), user: "tester")
+        #expect(store.classes.map(\.name) == ["run", "walk", "jump", "wave", "spin"])
+        let summary = try ProjectScanner(store: store).scan()
+        #expect(summary.files >= 5)
+        #expect(summary.unreadable == 0)
+        #expect(try store.clips().allSatisfy { $0.isUsable && $0.probe!.frameCount > 0 })
+
+        let report = try store.importCSV(copy.appendingPathComponent("labels.csv"))
+        let clips = summary.files
+        #expect(report == ImportReport(rows: clips, changed: clips, unchanged: 0, addedClips: 0))
+        let counts = try store.labelCounts()
+        #expect(counts.clips == clips)
+        #expect(counts.labelled == clips)
+        #expect(counts.perClass.allSatisfy { $0 > 0 })
+        // The synthetic set files each clip under its class's folder.
+        #expect(try store.clips().allSatisfy { $0.path.hasPrefix($0.label!.className + "/") })
+    }
+
     /// A project of many clips reopens by walking the folder and comparing stamps only:
     /// nothing is probed again. (Its time is reported by `actionlab bench`, not asserted.)
     @Test func reopeningALargeScannedProjectProbesNothing() throws {
