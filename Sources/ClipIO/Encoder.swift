@@ -7,19 +7,37 @@ final class Encoder {
     /// FFmpeg's name of the encoder in use, e.g. "libx264" or "mpeg4".
     let name: String
 
-    /// The encoders tried, best first.
-    static func preferredCodec() -> UnsafePointer<AVCodec>? {
-        avcodec_find_encoder_by_name("libx264") ?? avcodec_find_encoder(AV_CODEC_ID_H264)
-            ?? avcodec_find_encoder(AV_CODEC_ID_MPEG4)
+    /// The encoders FFmpeg has, best first: libx264, FFmpeg's default H.264 encoder
+    /// (which may be one that needs hardware), MPEG-4 Part 2.
+    static func candidates() -> [UnsafePointer<AVCodec>] {
+        var found: [UnsafePointer<AVCodec>] = []
+        for codec in [avcodec_find_encoder_by_name("libx264"), avcodec_find_encoder(AV_CODEC_ID_H264),
+                      avcodec_find_encoder(AV_CODEC_ID_MPEG4)] {
+            if let codec, !found.contains(codec) { found.append(codec) }
+        }
+        return found
     }
 
-    /// Opens an encoder for `width` x `height` yuv420p pictures at `fps` frames per second.
-    /// `quality` is x264's constant rate factor (0 lossless ... 51 worst; ~28-32 is small
-    /// and still clear); for MPEG-4 Part 2 it maps onto a quantiser.
-    init(width: Int, height: Int, fps: Int, quality: Int, globalHeader: Bool) throws(FFmpegError) {
-        guard let codec = Self.preferredCodec() else {
-            throw FFmpegError("FFmpeg has neither an H.264 nor an MPEG-4 encoder", logged: nil)
+    /// Opens the first candidate encoder that opens for `width` x `height` yuv420p
+    /// pictures at `fps` frames per second. `quality` is x264's constant rate factor
+    /// (0 lossless ... 51 worst; ~28-32 is small and still clear); for MPEG-4 Part 2 it
+    /// maps onto a quantiser.
+    static func open(width: Int, height: Int, fps: Int, quality: Int, globalHeader: Bool,
+                     candidates: [UnsafePointer<AVCodec>] = candidates()) throws(FFmpegError) -> Encoder {
+        var failure = FFmpegError("FFmpeg has neither an H.264 nor an MPEG-4 encoder", logged: nil)
+        for codec in candidates {
+            do {
+                return try Encoder(codec: codec, width: width, height: height, fps: fps, quality: quality,
+                                   globalHeader: globalHeader)
+            } catch {
+                failure = error
+            }
         }
+        throw failure
+    }
+
+    init(codec: UnsafePointer<AVCodec>, width: Int, height: Int, fps: Int, quality: Int,
+         globalHeader: Bool) throws(FFmpegError) {
         guard let allocated = avcodec_alloc_context3(codec) else {
             throw FFmpegError("cannot allocate an encoder", code: cffmpeg_averror_enomem())
         }

@@ -26,7 +26,13 @@ public final class MP4Writer {
 
     /// Creates `url` for `width` x `height` pictures at `fps` frames per second.
     /// `quality` is x264's constant rate factor (lower is better and bigger).
-    public init(url: URL, width: Int, height: Int, fps: Int = 24, quality: Int = 30) throws(ClipIOError) {
+    public convenience init(url: URL, width: Int, height: Int, fps: Int = 24, quality: Int = 30) throws(ClipIOError) {
+        try self.init(url: url, width: width, height: height, fps: fps, quality: quality, encoders: Encoder.candidates())
+    }
+
+    /// Like the public initialiser, trying only `encoders` (so tests can take the fallbacks).
+    init(url: URL, width: Int, height: Int, fps: Int, quality: Int,
+         encoders: [UnsafePointer<AVCodec>]) throws(ClipIOError) {
         self.url = url
         self.width = width
         self.height = height
@@ -40,8 +46,8 @@ public final class MP4Writer {
         }
         let parts = try namingFile(displayPath) { () throws -> (OutputFile, Encoder, UnsafeMutablePointer<AVStream>, Frame, Frame, Packet) in
             let output = try OutputFile(path: url.path, format: "mp4")
-            let encoder = try Encoder(width: width, height: height, fps: fps, quality: quality,
-                                      globalHeader: output.wantsGlobalHeader)
+            let encoder = try Encoder.open(width: width, height: height, fps: fps, quality: quality,
+                                           globalHeader: output.wantsGlobalHeader, candidates: encoders)
             let stream = try output.addStream(for: encoder)
             try output.writeHeader()
             return (output, encoder, stream, try Frame(width: width, height: height, format: AV_PIX_FMT_YUV420P),
