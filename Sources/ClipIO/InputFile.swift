@@ -38,15 +38,21 @@ final class InputFile {
         return Double(duration) / Double(AV_TIME_BASE)
     }
 
-    /// The index of the main video stream, nil when there is none. Other streams are
+    /// The index of the main video stream, nil when there is none. Cover pictures
+    /// (a single image attached to an audio file) are not video. Other streams are
     /// marked as discarded so the demuxer does not hand their packets out.
     func selectVideoStream() -> Int? {
-        let best = av_find_best_stream(context, AVMEDIA_TYPE_VIDEO, -1, -1, nil, 0)
-        guard best >= 0 else { return nil }
-        for index in 0..<streamCount where index != Int(best) {
+        let videos = (0..<streamCount).filter { index in
+            let stream = stream(index).pointee
+            return stream.codecpar.pointee.codec_type == AVMEDIA_TYPE_VIDEO
+                && stream.disposition & AV_DISPOSITION_ATTACHED_PIC == 0
+        }
+        let best = Int(av_find_best_stream(context, AVMEDIA_TYPE_VIDEO, -1, -1, nil, 0))
+        guard let chosen = videos.contains(best) ? best : videos.first else { return nil }
+        for index in 0..<streamCount where index != chosen {
             stream(index).pointee.discard = AVDISCARD_ALL
         }
-        return Int(best)
+        return chosen
     }
 
     /// A short list of the streams for messages, e.g. "audio aac, data bin_data".
@@ -54,7 +60,8 @@ final class InputFile {
         (0..<streamCount).map { index -> String in
             let parameters = stream(index).pointee.codecpar.pointee
             let kind = av_get_media_type_string(parameters.codec_type).map { String(cString: $0) } ?? "unknown"
-            return "\(kind) \(String(cString: avcodec_get_name(parameters.codec_id)))"
+            let cover = stream(index).pointee.disposition & AV_DISPOSITION_ATTACHED_PIC != 0 ? " cover picture" : ""
+            return "\(kind) \(String(cString: avcodec_get_name(parameters.codec_id)))\(cover)"
         }.joined(separator: ", ")
     }
 

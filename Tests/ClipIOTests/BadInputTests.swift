@@ -119,6 +119,15 @@ import Testing
         #expect(outcome(url)?.reason == "no video stream (only audio aac)")
     }
 
+    @Test func audioWithACoverPicture() throws {
+        let cover = folder.file("cover.png")
+        try TestClips.ffmpeg(["-f", "lavfi", "-i", "testsrc=size=64x64", "-frames:v", "1", cover.path])
+        let url = folder.file("song.mp3")
+        try TestClips.ffmpeg(["-f", "lavfi", "-i", "sine=duration=0.5", "-i", cover.path, "-map", "0", "-map", "1",
+                              "-c:a", "libmp3lame", "-c:v", "mjpeg", "-disposition:v", "attached_pic", url.path])
+        #expect(outcome(url)?.reason == "no video stream (only audio mp3, video mjpeg cover picture)")
+    }
+
     @Test func fourKClip() throws {
         let url = folder.file("4k.mp4")
         try TestClips.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=3840x2160:rate=10", "-frames:v", "3",
