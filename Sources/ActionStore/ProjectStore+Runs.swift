@@ -1,5 +1,10 @@
 import Foundation
 import GRDB
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 extension ProjectStore {
     /// Starts a run record with status `.running`; returns it with its new id.
@@ -7,9 +12,9 @@ extension ProjectStore {
         try wrapErrors {
             try database.write { db in
                 try db.execute(sql: """
-                    INSERT INTO runs (started_at, settings_json, split_json, status) VALUES (?, ?, ?, ?)
+                    INSERT INTO runs (started_at, settings_json, split_json, status, process_id) VALUES (?, ?, ?, ?, ?)
                     """, arguments: [startedAt.timeIntervalSince1970, settingsJSON, splitJSON,
-                                     RunStatus.running.rawValue])
+                                     RunStatus.running.rawValue, Int(getpid())])
                 return RunRecord(id: db.lastInsertedRowID, startedAt: startedAt, settingsJSON: settingsJSON,
                                  splitJSON: splitJSON, status: .running)
             }
@@ -85,6 +90,25 @@ extension ProjectStore {
                 }
             }
         }
+    }
+
+    /// Marks `running` runs whose process has ended as `interrupted`: the program
+    /// stopped (crash, kill, power) before the run could record how it ended.
+    func markInterruptedRuns(_ db: Database) throws {
+        let running = try Row.fetchAll(db, sql: "SELECT id, process_id FROM runs WHERE status = ?",
+                                       arguments: [RunStatus.running.rawValue])
+        for row in running {
+            let processID: Int? = row["process_id"]
+            if let processID, Self.isProcessAlive(processID) { continue }
+            try db.execute(sql: "UPDATE runs SET status = ? WHERE id = ?",
+                           arguments: [RunStatus.interrupted.rawValue, row["id"] as Int64])
+        }
+    }
+
+    /// True when a process with this id exists (signal 0 only checks).
+    static func isProcessAlive(_ processID: Int) -> Bool {
+        guard processID > 0, let id = pid_t(exactly: processID) else { return false }
+        return kill(id, 0) == 0 || errno == EPERM
     }
 
     static func runRecord(_ row: Row) -> RunRecord {

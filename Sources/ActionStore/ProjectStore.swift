@@ -76,9 +76,7 @@ public final class ProjectStore: Sendable {
         try store.wrapErrors {
             try database.write { db in
                 try store.syncClasses(db)
-                // A run still marked running was cut off when its process ended.
-                try db.execute(sql: "UPDATE runs SET status = ? WHERE status = ?",
-                               arguments: [RunStatus.interrupted.rawValue, RunStatus.running.rawValue])
+                try store.markInterruptedRuns(db)
             }
         }
         return store

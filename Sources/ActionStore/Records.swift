@@ -153,7 +153,7 @@ public enum RunStatus: String, Sendable, CaseIterable {
     /// The user stopped it.
     case stopped
     case failed
-    /// The program ended while it was running (found `running` on the next open).
+    /// Its process ended without recording how the run ended (found on the next open).
     case interrupted
 }
 

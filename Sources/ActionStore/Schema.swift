@@ -5,11 +5,13 @@ import GRDB
 /// wrote a file and an older ActionLab can refuse a newer file before touching it.
 enum Schema {
     /// The newest schema this build writes and understands.
-    static let version = 1
+    static let version = 2
+
+    static let firstMigration = "v1: clips, classes, labels, history, runs, metrics"
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
-        migrator.registerMigration("v1: clips, classes, labels, history, runs, metrics") { db in
+        migrator.registerMigration(firstMigration) { db in
             try db.execute(sql: """
                 CREATE TABLE clips (
                     id INTEGER PRIMARY KEY,
@@ -85,6 +87,14 @@ enum Schema {
                     PRIMARY KEY (run_id, epoch)
                 );
                 PRAGMA user_version = 1;
+                """)
+        }
+        // Several processes may open one project (the UI training while `labels export`
+        // runs); a run is only cut off when the process that owns it is gone.
+        migrator.registerMigration("v2: the process running each run") { db in
+            try db.execute(sql: """
+                ALTER TABLE runs ADD COLUMN process_id INTEGER;
+                PRAGMA user_version = 2;
                 """)
         }
         return migrator

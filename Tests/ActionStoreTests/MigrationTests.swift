@@ -1,4 +1,4 @@
-import ActionStore
+@testable import ActionStore
 import Foundation
 import GRDB
 import Testing
@@ -102,11 +102,52 @@ import Testing
         #expect(try renamed.labelCounts() == .init(clips: 2, labelled: 2, perClass: [1, 0]))
     }
 
-    @Test func aRunLeftRunningIsMarkedInterruptedOnOpen() throws {
+    @Test func aRunWhoseProcessEndedIsMarkedInterruptedOnOpenButALiveOneIsNot() throws {
         let project = try TemporaryProject()
         let store = try project.open()
-        let run = try store.createRun(settingsJSON: "{}", splitJSON: "{}")
+        let live = try store.createRun(settingsJSON: "{}", splitJSON: "{}")
+        let orphan = try store.createRun(settingsJSON: "{}", splitJSON: "{}")
         try store.close()
-        #expect(try project.open().run(id: run.id)?.status == .interrupted)
+
+        let ended = Process()
+        ended.executableURL = URL(fileURLWithPath: "/bin/sh")
+        ended.arguments = ["-c", "exit 0"]
+        try ended.run()
+        ended.waitUntilExit()
+        let queue = try DatabaseQueue(path: project.layout.databaseURL.path)
+        try queue.write { db in
+            try db.execute(sql: "UPDATE runs SET process_id = ? WHERE id = ?",
+                           arguments: [Int(ended.processIdentifier), orphan.id])
+        }
+        try queue.close()
+
+        let reopened = try project.open()
+        #expect(try reopened.run(id: live.id)?.status == .running)
+        #expect(try reopened.run(id: orphan.id)?.status == .interrupted)
+    }
+
+    @Test func aVersion1DatabaseIsMigratedKeepingItsData() throws {
+        let project = try TemporaryProject()
+        try FileManager.default.createDirectory(at: project.layout.stateDirectory, withIntermediateDirectories: true)
+        let queue = try DatabaseQueue(path: project.layout.databaseURL.path)
+        try Schema.migrator.migrate(queue, upTo: Schema.firstMigration)
+        try queue.write { db in
+            try db.execute(sql: """
+                INSERT INTO clips (path, size, mtime, probed) VALUES ('a.mp4', 1, 0, 0);
+                INSERT INTO classes (name, position, key, colour) VALUES ('run', 0, '1', '#E69F00');
+                INSERT INTO labels VALUES (1, 1, 'old', 10, 2);
+                INSERT INTO runs (started_at, settings_json, split_json, status) VALUES (0, '{}', '{}', 'running');
+                """)
+        }
+        #expect(try queue.read { db in try Int.fetchOne(db, sql: "PRAGMA user_version") } == 1)
+        try queue.close()
+
+        let store = try project.open()
+        #expect(try store.clip(path: "a.mp4")?.label?.labelledBy == "old")
+        // A run from before process ids were kept cannot still be running in this process.
+        #expect(try store.runs().first?.status == .interrupted)
+        try store.close()
+        let check = try DatabaseQueue(path: project.layout.databaseURL.path)
+        #expect(try check.read { db in try Int.fetchOne(db, sql: "PRAGMA user_version") } == 2)
     }
 }
