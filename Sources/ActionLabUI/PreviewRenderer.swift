@@ -15,26 +15,23 @@ enum PreviewRenderer {
         let pixelsWide = layoutFit.width, pixelsHigh = layoutFit.height
         let left = column + (cellsWide - pixelsWide) / 2
         let top = row + (cellsHigh - pixelsHigh / 2) / 2
-        image.rgb.withUnsafeBufferPointer { rgb in
-        image.xtermColors.withUnsafeBufferPointer { colors in
-            for cellY in 0..<(pixelsHigh / 2) {
-                let topY = (2 * cellY) * image.height / pixelsHigh
-                let bottomY = (2 * cellY + 1) * image.height / pixelsHigh
-                for x in 0..<pixelsWide {
-                    let sourceX = x * image.width / pixelsWide
-                    let upper = topY * image.width + sourceX
-                    let lower = bottomY * image.width + sourceX
-                    let cell: Cell
-                    if use256Colors {
-                        cell = Cell("▀", style: CellStyle(.xterm(colors[upper]), background: .xterm(colors[lower])))
-                    } else {
-                        let brightness = (luma(rgb, upper * 3) + luma(rgb, lower * 3)) / 2
-                        cell = Cell(shades[min(shades.count - 1, brightness * shades.count / 256)])
-                    }
-                    grid[top + cellY, left + x] = cell
+        let colors = image.xtermColors
+        for cellY in 0..<(pixelsHigh / 2) {
+            let topY = (2 * cellY) * image.height / pixelsHigh
+            let bottomY = (2 * cellY + 1) * image.height / pixelsHigh
+            for x in 0..<pixelsWide {
+                let sourceX = x * image.width / pixelsWide
+                let upper = topY * image.width + sourceX
+                let lower = bottomY * image.width + sourceX
+                let cell: Cell
+                if use256Colors {
+                    cell = Cell("▀", style: CellStyle(.xterm(colors[upper]), background: .xterm(colors[lower])))
+                } else {
+                    let brightness = (luma(image.rgb, upper) + luma(image.rgb, lower)) / 2
+                    cell = Cell(shades[min(shades.count - 1, brightness * shades.count / 256)])
                 }
+                grid[top + cellY, left + x] = cell
             }
-        }
         }
     }
 
@@ -48,8 +45,9 @@ enum PreviewRenderer {
         return (width, height)
     }
 
+    /// The brightness 0-255 of pixel `index` of `rgb`.
     @inline(__always)
-    private static func luma(_ rgb: UnsafeBufferPointer<UInt8>, _ offset: Int) -> Int {
-        (Int(rgb[offset]) * 299 + Int(rgb[offset + 1]) * 587 + Int(rgb[offset + 2]) * 114) / 1000
+    private static func luma(_ rgb: [UInt8], _ index: Int) -> Int {
+        (Int(rgb[3 * index]) * 299 + Int(rgb[3 * index + 1]) * 587 + Int(rgb[3 * index + 2]) * 114) / 1000
     }
 }

@@ -19,12 +19,21 @@ enum TerminalRestore {
     /// Installs the handlers; call right after the screen is initialised.
     static func install() {
         terminalIsActive = 1
-        for signal in exitSignals { setHandler(signal, exitHandler) }
+        var handled = sigset_t()
+        sigemptyset(&handled)
+        for signal in exitSignals {
+            setHandler(signal, exitHandler)
+            sigaddset(&handled, signal)
+        }
         for signal in crashSignals {
             var previous = sigaction()
             setHandler(signal, crashHandler, previous: &previous)
             previousCrashActions[Int(signal)] = previous
+            sigaddset(&handled, signal)
         }
+        // A program can inherit blocked signals from whatever started it (launchers,
+        // test runners); Ctrl-C must still reach this thread.
+        pthread_sigmask(SIG_UNBLOCK, &handled, nil)
     }
 
     /// Restores the terminal (once) and puts the previous handlers back.

@@ -26,8 +26,13 @@ final class TerminalScreen {
     /// Resolved (pair, attributes) for each style under the current theme.
     private var resolved: [CellStyle: (pair: Int32, attributes: UInt32)] = [:]
 
+    /// The ncurses screen, and whether it is the user's terminal (restored on signals).
+    private let screen: OpaquePointer
+    private let isInteractive: Bool
+    private var isClosed = false
+
     /// Takes over the terminal. Fails if stdin/stdout is not a terminal ncurses can use.
-    init() throws {
+    convenience init() throws {
         setlocale(LC_ALL, "")
         guard isatty(STDIN_FILENO) == 1, isatty(STDOUT_FILENO) == 1 else {
             throw TerminalError("the terminal UI needs an interactive terminal (stdin and stdout are not one)")
@@ -37,8 +42,29 @@ final class TerminalScreen {
               let screen = newterm(nil, output, input) else {
             throw TerminalError("cannot use terminal type \"\(ProcessInfo.processInfo.environment["TERM"] ?? "")\"")
         }
+        self.init(screen: screen, isInteractive: true)
+    }
+
+    /// A screen that renders for an xterm-256color terminal of the given size into
+    /// /dev/null: the benchmark times the driver's work without a terminal.
+    static func offscreen(width: Int, height: Int) throws -> TerminalScreen {
+        setlocale(LC_ALL, "")
+        guard let output = fopen("/dev/null", "w"), let input = fopen("/dev/null", "r"),
+              let screen = newterm("xterm-256color", output, input) else {
+            throw TerminalError("cannot set up an off-screen xterm-256color terminal")
+        }
+        let terminal = TerminalScreen(screen: screen, isInteractive: false)
+        resizeterm(Int32(height), Int32(width))
+        terminal.width = width
+        terminal.height = height
+        return terminal
+    }
+
+    private init(screen: OpaquePointer, isInteractive: Bool) {
+        self.screen = screen
+        self.isInteractive = isInteractive
         set_term(screen)
-        TerminalRestore.install()
+        if isInteractive { TerminalRestore.install() }
         cbreak()
         noecho()
         nonl()
@@ -62,7 +88,14 @@ final class TerminalScreen {
 
     /// Gives the terminal back. Safe to call more than once.
     func close() {
-        TerminalRestore.restore()
+        guard !isClosed else { return }
+        isClosed = true
+        if isInteractive {
+            TerminalRestore.restore()
+        } else {
+            endwin()
+        }
+        delscreen(screen)
     }
 
     /// Waits up to `timeoutMilliseconds` for input (0: just checks).

@@ -1,0 +1,261 @@
+import Foundation
+import Testing
+import TestSupport
+
+// The real `actionlab` program in a real terminal: tmux at 100x30, driven with
+// send-keys and read with capture-pane, on a temporary copy of sample-data.
+
+/// A tmux server of its own (a unique socket), killed when the test ends.
+final class TmuxSession {
+    static let executable = ["/usr/bin/tmux", "/usr/local/bin/tmux", "/opt/homebrew/bin/tmux"]
+        .first { FileManager.default.isExecutableFile(atPath: $0) }
+    static var isAvailable: Bool { executable != nil }
+
+    let socket = "actionlab-test-\(UUID().uuidString.prefix(8))"
+
+    /// Starts `command` (run by the shell) in a detached 100x30 session.
+    init(command: String, environment: [String: String]) throws {
+        var arguments = ["new-session", "-d", "-x", "100", "-y", "30"]
+        for (name, value) in environment.sorted(by: { $0.key < $1.key }) { arguments += ["-e", "\(name)=\(value)"] }
+        try tmux(arguments + [command], readOutput: false)
+    }
+
+    /// Runs tmux with `arguments` and returns what it printed.
+    ///
+    /// Spawned with posix_spawn rather than Process so the child starts with no
+    /// blocked signals and default handlers: test runner threads block signals, and
+    /// the tmux server (and the program in its pane) would inherit that mask, so
+    /// Ctrl-C and child exits would never arrive. The first command starts the
+    /// server, which keeps its stdout open, so that one's output is not read.
+    @discardableResult
+    func tmux(_ arguments: [String], readOutput: Bool = true) throws -> String {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        var pipe: [Int32] = [-1, -1]
+        if readOutput {
+            guard Glibc.pipe(&pipe) == 0 else { throw SpawnFailed(reason: "pipe: errno \(errno)") }
+            posix_spawn_file_actions_adddup2(&actions, pipe[1], STDOUT_FILENO)
+            posix_spawn_file_actions_addclose(&actions, pipe[0])
+            posix_spawn_file_actions_addclose(&actions, pipe[1])
+        } else {
+            posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0)
+        }
+        posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0)
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGCHLD, SIGQUIT] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        let argv = ([Self.executable!, "-L", socket, "-f", "/dev/null"] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let status = posix_spawn(&pid, Self.executable!, &actions, &attributes, argv, environ)
+        if readOutput { close(pipe[1]) }
+        guard status == 0 else {
+            if readOutput { close(pipe[0]) }
+            throw SpawnFailed(reason: "posix_spawn \(Self.executable!): error \(status)")
+        }
+        var output = Data()
+        if readOutput {
+            let reader = FileHandle(fileDescriptor: pipe[0], closeOnDealloc: true)
+            output = reader.readDataToEndOfFile()
+        }
+        var exitStatus: Int32 = 0
+        waitpid(pid, &exitStatus, 0)
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    struct SpawnFailed: Error, CustomStringConvertible {
+        let reason: String
+        var description: String { reason }
+    }
+
+    func sendKeys(_ keys: String...) throws {
+        try tmux(["send-keys", "-t", "0"] + keys)
+    }
+
+    /// The visible screen as text.
+    func screen() throws -> String {
+        try tmux(["capture-pane", "-p", "-t", "0"])
+    }
+
+    /// Polls the screen until `condition` holds; fails with the last screen after `timeout` seconds.
+    @discardableResult
+    func waitFor(_ what: String, timeout: Double = 30, _ condition: (String) -> Bool) throws -> String {
+        let deadline = Date().addingTimeInterval(timeout)
+        var last = ""
+        while Date() < deadline {
+            last = try screen()
+            if condition(last) { return last }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        throw TimedOut(what: what, screen: last)
+    }
+
+    func waitFor(text: String, timeout: Double = 30) throws -> String {
+        try waitFor("\"\(text)\"", timeout: timeout) { $0.contains(text) }
+    }
+
+    /// The process id of the program in the pane.
+    func panePID() throws -> pid_t {
+        pid_t(try tmux(["list-panes", "-t", "0", "-F", "#{pane_pid}"]).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+    }
+
+    struct TimedOut: Error, CustomStringConvertible {
+        let what: String
+        let screen: String
+        var description: String { "timed out waiting for \(what); the screen was:\n\(screen)" }
+    }
+
+    deinit {
+        _ = try? tmux(["kill-server"])
+        // tmux leaves its socket file behind.
+        let directory = ProcessInfo.processInfo.environment["TMUX_TMPDIR"] ?? "/tmp"
+        unlink("\(directory)/tmux-\(getuid())/\(socket)")
+    }
+}
+
+/// A copy of sample-data in a temporary folder, without any state a previous run left in it.
+final class SampleProjectCopy {
+    let root: URL
+    let project: URL
+    let config: URL
+
+    init() throws {
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("actionlab-e2e-\(UUID().uuidString)")
+        project = root.appendingPathComponent("project")
+        config = root.appendingPathComponent("config")
+        try FileManager.default.createDirectory(at: config, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: repository.appendingPathComponent("sample-data"), to: project)
+        try? FileManager.default.removeItem(at: project.appendingPathComponent(".actionlab"))
+    }
+
+    /// The clip paths relative to the project, in list order.
+    var clipPaths: [String] {
+        let extensions: Set<String> = ["mp4", "mkv", "webm", "avi", "mov", "m4v"]
+        let enumerator = FileManager.default.enumerator(at: project, includingPropertiesForKeys: nil,
+                                                        options: [.skipsHiddenFiles])
+        var paths: [String] = []
+        while let url = enumerator?.nextObject() as? URL {
+            if extensions.contains(url.pathExtension.lowercased()) {
+                paths.append(String(url.standardizedFileURL.path.dropFirst(project.standardizedFileURL.path.count + 1)))
+            }
+        }
+        return paths.sorted()
+    }
+
+    /// Class names from the project's actionlab.toml, in key order.
+    var classNames: [String] {
+        let text = (try? String(contentsOf: project.appendingPathComponent("actionlab.toml"), encoding: .utf8)) ?? ""
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("classes") }) else { return [] }
+        return line.split(separator: "\"").enumerated().filter { $0.offset % 2 == 1 }.map { String($0.element) }
+    }
+
+    /// `actionlab labels export` as (path, label) pairs.
+    func exportedLabels() throws -> [String: String] {
+        let result = try ActionLabBinary.run(["labels", "export", project.path])
+        guard result.status == 0 else { throw ExportFailed(stderr: result.stderr) }
+        var labels: [String: String] = [:]
+        for line in result.stdout.split(separator: "\n").dropFirst() where !line.isEmpty {
+            let fields = line.split(separator: ",", maxSplits: 1).map(String.init)
+            if fields.count == 2 { labels[fields[0]] = fields[1] }
+        }
+        return labels
+    }
+
+    struct ExportFailed: Error, CustomStringConvertible {
+        let stderr: String
+        var description: String { "labels export failed: \(stderr)" }
+    }
+
+    deinit { try? FileManager.default.removeItem(at: root) }
+}
+
+private func shellQuoted(_ text: String) -> String {
+    "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
+}
+
+/// Waits until the clip list is filled in (the scan finished).
+private func waitForScannedList(_ tmux: TmuxSession, clips: Int) throws -> String {
+    try tmux.waitFor("the scanned list of \(clips) clips") {
+        $0.contains("Labelled 0/\(clips)") && !$0.contains("Scanning")
+    }
+}
+
+@Suite(.serialized) struct TerminalUITests {
+    @Test(.enabled(if: TmuxSession.isAvailable, "tmux is not installed: the terminal tests need it"))
+    func labelThreeClipsWithKeysQuitAndExport() throws {
+        let sample = try SampleProjectCopy()
+        let paths = sample.clipPaths
+        let classes = sample.classNames
+        try #require(paths.count >= 3 && classes.count >= 3, "sample-data needs clips and classes")
+        let command = "\(shellQuoted(ActionLabBinary.url.path)) \(shellQuoted(sample.project.path)); echo \"exit status $?\"; sleep 60"
+        let tmux = try TmuxSession(command: command, environment: ["XDG_CONFIG_HOME": sample.config.path])
+
+        let first = try waitForScannedList(tmux, clips: paths.count)
+        #expect(first.contains("F1 Clips"))
+        #expect(first.contains("Clips 1/\(paths.count)"))
+        try tmux.sendKeys("1")
+        try tmux.sendKeys("2")
+        try tmux.sendKeys("3")
+        let labelled = try tmux.waitFor(text: "Labelled 3/\(paths.count)")
+        #expect(labelled.contains("Clips 4/\(paths.count)"), "each label moves to the next clip")
+        try tmux.sendKeys("q")
+        let after = try tmux.waitFor(text: "exit status")
+        #expect(after.contains("exit status 0"))
+        #expect(!after.contains("F1 Clips"), "the terminal is restored after q")
+
+        let exported = try sample.exportedLabels()
+        #expect(exported == [paths[0]: classes[0], paths[1]: classes[1], paths[2]: classes[2]])
+    }
+
+    @Test(.enabled(if: TmuxSession.isAvailable, "tmux is not installed: the terminal tests need it"))
+    func aLabelOnScreenSurvivesSIGKILL() throws {
+        let sample = try SampleProjectCopy()
+        let paths = sample.clipPaths
+        let classes = sample.classNames
+        try #require(paths.count >= 2 && classes.count >= 2, "sample-data needs clips and classes")
+        // exec: the pane's process is actionlab itself, so its pid is the one to kill.
+        let tmux = try TmuxSession(command: "exec \(shellQuoted(ActionLabBinary.url.path)) \(shellQuoted(sample.project.path))",
+                                   environment: ["XDG_CONFIG_HOME": sample.config.path])
+        try tmux.tmux(["set-option", "-t", "0", "remain-on-exit", "on"])
+        try waitForScannedList(tmux, clips: paths.count)
+        let pid = try tmux.panePID()
+        try #require(pid > 0)
+        try tmux.sendKeys("j", "2")
+        // The label shows only once committed; kill the moment it is on screen.
+        try tmux.waitFor(text: "Labelled 1/\(paths.count)")
+        #expect(kill(pid, SIGKILL) == 0)
+        try tmux.waitFor(text: "Pane is dead")
+
+        #expect(try sample.exportedLabels() == [paths[1]: classes[1]])
+    }
+
+    @Test(.enabled(if: TmuxSession.isAvailable, "tmux is not installed: the terminal tests need it"))
+    func ctrlCAndATooSmallTerminalAreHandled() throws {
+        let sample = try SampleProjectCopy()
+        let paths = sample.clipPaths
+        let command = "\(shellQuoted(ActionLabBinary.url.path)) \(shellQuoted(sample.project.path)); echo \"exit status $?\"; sleep 60"
+        let tmux = try TmuxSession(command: command, environment: ["XDG_CONFIG_HOME": sample.config.path])
+        try waitForScannedList(tmux, clips: paths.count)
+        try tmux.tmux(["resize-window", "-t", "0", "-x", "70", "-y", "20"])
+        try tmux.waitFor(text: "needs a terminal of at least 80x24")
+        try tmux.tmux(["resize-window", "-t", "0", "-x", "100", "-y", "30"])
+        try tmux.waitFor(text: "F1 Clips")
+        try tmux.sendKeys("C-c")
+        let after = try tmux.waitFor(text: "exit status")
+        #expect(after.contains("exit status 130"))
+        #expect(!after.contains("F1 Clips"), "the terminal is restored after Ctrl-C")
+    }
+}
