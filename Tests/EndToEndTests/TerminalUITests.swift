@@ -229,7 +229,6 @@ private func waitForScannedList(_ tmux: TmuxSession, clips: Int) throws -> Strin
         // exec: the pane's process is actionlab itself, so its pid is the one to kill.
         let tmux = try TmuxSession(command: "exec \(shellQuoted(ActionLabBinary.url.path)) \(shellQuoted(sample.project.path))",
                                    environment: ["XDG_CONFIG_HOME": sample.config.path])
-        try tmux.tmux(["set-option", "-t", "0", "remain-on-exit", "on"])
         try waitForScannedList(tmux, clips: paths.count)
         let pid = try tmux.panePID()
         try #require(pid > 0)
@@ -237,7 +236,10 @@ private func waitForScannedList(_ tmux: TmuxSession, clips: Int) throws -> Strin
         // The label shows only once committed; kill the moment it is on screen.
         try tmux.waitFor(text: "Labelled 1/\(paths.count)")
         #expect(kill(pid, SIGKILL) == 0)
-        try tmux.waitFor(text: "Pane is dead")
+        // Wait until it is gone (tmux reaps its pane's process).
+        let deadline = Date().addingTimeInterval(10)
+        while kill(pid, 0) == 0 && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        #expect(kill(pid, 0) != 0, "the program should have been killed")
 
         #expect(try sample.exportedLabels() == [paths[1]: classes[1]])
     }
