@@ -1,0 +1,109 @@
+import ActionNet
+import ActionStore
+import ClipIO
+import Foundation
+
+/// A trained model's results on labelled samples.
+public struct Evaluation: Sendable, Equatable {
+    public var classNames: [String]
+    public var confusion: ConfusionMatrix
+    /// Mean categorical cross-entropy (probabilities clipped to [1e-7, 1 - 1e-7]).
+    public var loss: Float
+
+    public var accuracy: Float { confusion.accuracy }
+    /// Per class, the fraction of its samples predicted right; nil without samples.
+    public var recall: [Float?] { confusion.recall }
+
+    /// Runs `model` in inference mode over every sample of `set`, `batchSize` at a time.
+    public init(model: SeedStack, set: SampleSet, batchSize: Int = 8) throws(ModelError) {
+        var matrix = ConfusionMatrix(classes: set.classCount)
+        var total = 0.0
+        var start = 0
+        let batch = max(1, batchSize)
+        while start < set.count {
+            let indices = Array(start ..< min(start + batch, set.count))
+            let probabilities = try model.predict(set.batch(indices).x, batchSize: batch)
+            total += TrainingSession.score(probabilities, truths: indices.map { set.samples[$0].classIndex }, into: &matrix)
+            start += batch
+        }
+        classNames = set.classNames
+        confusion = matrix
+        loss = set.count == 0 ? 0 : Float(total / Double(set.count))
+    }
+
+    /// Accuracy, per-class recall and the confusion matrix as lines of text.
+    public func report() -> String {
+        var lines = [String(format: "accuracy %.4f (%d of %d), loss %.4f", accuracy, confusion.correct, confusion.total, loss)]
+        lines.append("per-class recall:")
+        let width = classNames.map(\.count).max() ?? 0
+        for (c, name) in classNames.enumerated() {
+            let padded = name + String(repeating: " ", count: width - name.count)
+            let value = recall[c].map { String(format: "%.4f", $0) } ?? "  -   "
+            lines.append("  \(padded)  \(value)  (\(confusion[c, c]) of \(confusion.support(c)))")
+        }
+        lines.append("confusion matrix (rows: true class):")
+        lines += confusion.render(classNames: classNames).split(separator: "\n").map { "  " + $0 }
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// A checkpoint ready to classify clips, each sampled as the checkpoint's model expects.
+public final class ClipClassifier: @unchecked Sendable {
+    // The model is used by one thread at a time: every call holds `lock`.
+    private let lock = NSLock()
+    public let checkpoint: URL
+    public let config: ModelConfig
+    public let classNames: [String]
+    private let model: SeedStack
+
+    public init(checkpoint url: URL) throws(TensorFileError) {
+        let loaded = try Checkpoint.load(url)
+        checkpoint = url
+        config = loaded.config
+        classNames = loaded.labels ?? (0..<loaded.config.classes).map { "class\($0)" }
+        model = loaded.model
+    }
+
+    /// The sampling the model's input needs.
+    public var sampling: SamplingSettings {
+        SamplingSettings(frames: config.frames, height: config.height, width: config.width, channels: config.channels)
+    }
+
+    /// Class probabilities of one sampled clip.
+    public func classify(_ frames: ClipFrames) throws(ModelError) -> Prediction {
+        guard frames.settings == sampling else {
+            throw ModelError("the clip was sampled as \(frames.shape) but the model takes \(config.inputShape)")
+        }
+        let x = Tensor(shape: [1] + config.inputShape, data: frames.floats())
+        lock.lock()
+        defer { lock.unlock() }
+        let probabilities = try model.predict(x)
+        return Prediction(classNames: classNames, probabilities: probabilities.data)
+    }
+
+    /// Decodes `url` (with `loader`, straight from the file by default) and classifies it.
+    public func classify(clip url: URL, loader: ClipFrameLoader = ProjectDataset.decodeEveryTime) throws -> Prediction {
+        try classify(try loader(url, sampling))
+    }
+
+    /// Evaluates the model on a project's labelled clips, matching the project's class
+    /// names to the checkpoint's; clips of other classes are skipped.
+    public func evaluate(project store: ProjectStore, loader: @escaping ClipFrameLoader, batchSize: Int = 8)
+        throws -> (evaluation: Evaluation, skipped: [SkippedSample]) {
+        let loaded = try ProjectDataset.load(store: store, sampling: sampling, loader: loader, classNames: classNames)
+        let evaluation = try lock.withLock { () throws -> Evaluation in
+            try Evaluation(model: model, set: loaded.set, batchSize: batchSize)
+        }
+        return (evaluation, loaded.skipped.map { SkippedSample(id: $0.path, reason: $0.reason) })
+    }
+}
+
+/// A model's answer for one clip.
+public struct Prediction: Sendable, Equatable {
+    public var classNames: [String]
+    public var probabilities: [Float]
+
+    public var topIndex: Int { probabilities.indices.max { probabilities[$0] < probabilities[$1] } ?? 0 }
+    public var topLabel: String { classNames[topIndex] }
+    public var topProbability: Float { probabilities[topIndex] }
+}

@@ -1,0 +1,98 @@
+import ActionNet
+import ActionStore
+import ClipIO
+import Foundation
+
+/// Decodes one clip to sampled frames: from the project's clip cache in the app, or
+/// straight from the file.
+public typealias ClipFrameLoader = @Sendable (URL, SamplingSettings) throws -> ClipFrames
+
+/// The labelled, readable clips of a project as a `SampleSet`.
+public enum ProjectDataset {
+    /// Decodes with FFmpeg every time.
+    public static let decodeEveryTime: ClipFrameLoader = { url, settings in
+        try ClipReader(url: url).sampledFrames(settings)
+    }
+
+    /// Clips whose label names a current class and whose file was readable at the last
+    /// scan, sorted by path, with their class index in the project's classes, or in
+    /// `classNames` (matched by name) when given.
+    public static func labelledClips(_ store: ProjectStore, classNames: [String]? = nil)
+        throws -> (clips: [(path: String, classIndex: Int)], otherClasses: [(path: String, reason: String)]) {
+        var clips: [(path: String, classIndex: Int)] = [], other: [(path: String, reason: String)] = []
+        for clip in try store.clips() {
+            guard clip.isUsable, let label = clip.label, let index = label.classIndex else { continue }
+            if let classNames {
+                guard let mapped = classNames.firstIndex(of: label.className) else {
+                    other.append((clip.path, "its class \(label.className) is not one of \(classNames.joined(separator: ", "))"))
+                    continue
+                }
+                clips.append((clip.path, mapped))
+            } else {
+                clips.append((clip.path, index))
+            }
+        }
+        return (clips.sorted { $0.path < $1.path }, other.sorted { $0.path < $1.path })
+    }
+
+    /// Loads the labelled clips of `store` at `sampling`, two at a time. A clip that no
+    /// longer decodes (or, with `classNames`, whose class is not among them) is left out
+    /// and listed in `skipped` with the reason.
+    /// `progress(done, total)` is called as clips finish, from the worker threads.
+    public static func load(store: ProjectStore, sampling: SamplingSettings, loader: @escaping ClipFrameLoader,
+                            classNames: [String]? = nil,
+                            isCancelled: @escaping @Sendable () -> Bool = { false },
+                            progress: @escaping @Sendable (Int, Int) -> Void = { _, _ in })
+        throws -> (set: SampleSet, skipped: [(path: String, reason: String)]) {
+        let (clips, otherClasses) = try labelledClips(store, classNames: classNames)
+        let root = store.layout.root
+        let results = LockedResults<Result<ClipFrames, Error>?>(count: clips.count, initial: nil)
+        DispatchQueue.concurrentPerform(iterations: 2) { worker in
+            for i in stride(from: worker, to: clips.count, by: 2) {
+                if isCancelled() { return }
+                let url = root.appendingPathComponent(clips[i].path)
+                let outcome = Result { try loader(url, sampling) }
+                let done = results.set(i, outcome)
+                progress(done, clips.count)
+            }
+        }
+        if isCancelled() { throw TrainingError("loading the clips was cancelled") }
+        var infos: [SampleInfo] = [], pixels: [UInt8] = [], skipped = otherClasses
+        pixels.reserveCapacity(clips.count * sampling.byteCount)
+        for (clip, outcome) in zip(clips, results.values) {
+            switch outcome {
+            case .success(let frames)?:
+                infos.append(SampleInfo(id: clip.path, classIndex: clip.classIndex))
+                pixels.append(contentsOf: frames.pixels)
+            case .failure(let error)?:
+                skipped.append((clip.path, (error as? ClipIOError)?.reason ?? "\(error)"))
+            case nil:
+                skipped.append((clip.path, "not loaded"))
+            }
+        }
+        let set = SampleSet(classNames: classNames ?? store.classes.map(\.name),
+                            sampleShape: [sampling.frames, sampling.height, sampling.width, sampling.channels],
+                            samples: infos, pixels: pixels)
+        return (set, skipped)
+    }
+}
+
+/// A fixed number of slots filled from several threads.
+final class LockedResults<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var slots: [Value]
+    private var filled = 0
+
+    init(count: Int, initial: Value) { slots = Array(repeating: initial, count: count) }
+
+    /// Stores `value` in slot `index`; returns how many slots are filled.
+    func set(_ index: Int, _ value: Value) -> Int {
+        lock.withLock {
+            slots[index] = value
+            filled += 1
+            return filled
+        }
+    }
+
+    var values: [Value] { lock.withLock { slots } }
+}

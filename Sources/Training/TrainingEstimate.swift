@@ -1,0 +1,119 @@
+import ActionNet
+import Foundation
+
+/// How long a run's epochs should take and how much memory it needs, known before it
+/// starts: the model's floating-point work per sample times a measured speed.
+public struct TrainingEstimate: Sendable, Equatable {
+    public var trainingSecondsPerBatch: Double
+    public var validationSecondsPerBatch: Double
+    /// Training and validation of one epoch.
+    public var secondsPerEpoch: Double
+    /// Weights, their gradients and Adam's two moments.
+    public var modelBytes: Int
+    /// Layer outputs, their gradients and what the backward pass keeps, for one batch.
+    public var activationBytes: Int
+    /// The samples held in memory.
+    public var dataBytes: Int
+    /// Floating-point operations of one training step per sample (forward and backward).
+    public var trainingFlopsPerSample: Double
+
+    public var memoryBytes: Int { modelBytes + activationBytes + dataBytes }
+
+    /// The estimate for `model` trained in batches of `batchSize` on `trainingSamples`
+    /// with `validationSamples` validated each epoch, the samples taking `dataBytes`.
+    public init(model: ModelConfig, batchSize: Int, trainingSamples: Int, validationSamples: Int,
+                dataBytes: Int, speed: ComputeSpeed) throws(ModelError) {
+        let work = try ModelWork(model)
+        let batch = max(1, batchSize)
+        trainingFlopsPerSample = 3 * work.forwardFlops
+        trainingSecondsPerBatch = Double(batch) * trainingFlopsPerSample / speed.trainingFlopsPerSecond
+        validationSecondsPerBatch = Double(batch) * work.forwardFlops / speed.inferenceFlopsPerSecond
+        let batches = (trainingSamples + batch - 1) / batch
+        let validationBatches = (validationSamples + batch - 1) / batch
+        secondsPerEpoch = Double(batches) * trainingSecondsPerBatch + Double(validationBatches) * validationSecondsPerBatch
+        modelBytes = 4 * 4 * work.parameters
+        activationBytes = 4 * batch * work.activationFloatsPerSample
+        self.dataBytes = dataBytes
+    }
+}
+
+/// Floating-point operations per second of training and inference steps on this
+/// machine, measured on a small model (each step's arithmetic is mostly one sgemm per
+/// ConvLSTM timestep, so the rate carries over to larger frames of the same filters).
+public struct ComputeSpeed: Sendable, Equatable {
+    public var trainingFlopsPerSecond: Double
+    public var inferenceFlopsPerSecond: Double
+
+    public init(trainingFlopsPerSecond: Double, inferenceFlopsPerSecond: Double) {
+        self.trainingFlopsPerSecond = trainingFlopsPerSecond
+        self.inferenceFlopsPerSecond = inferenceFlopsPerSecond
+    }
+
+    /// Times a training step and an inference pass of `model`'s layers at no more than
+    /// 4 frames of 32x32 and a batch of at most 4 (a fraction of a second for the seed
+    /// stack's filters).
+    public static func measure(for model: ModelConfig, batchSize: Int) throws(ModelError) -> ComputeSpeed {
+        var small = model
+        small.frames = min(model.frames, 4)
+        small.height = min(model.height, 32)
+        small.width = min(model.width, 32)
+        let batch = max(1, min(batchSize, 4))
+        let net = try SeedStack(config: small, seed: 1)
+        var random = SeededGenerator(seed: 2)
+        let x = Tensor(shape: [batch] + small.inputShape,
+                       data: (0..<(batch * small.inputShape.reduce(1, *))).map { _ in Float(random.nextUnit()) })
+        var y = Tensor(shape: [batch, small.classes])
+        for b in 0..<batch { y.data[b * small.classes + b % small.classes] = 1 }
+        var adam = Adam()
+        func fastest(_ repeats: Int, _ body: () throws(ModelError) -> Void) throws(ModelError) -> Double {
+            var best = Double.infinity
+            for _ in 0..<repeats {
+                let start = DispatchTime.now().uptimeNanoseconds
+                try body()
+                best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            }
+            return max(best, 1e-6)
+        }
+        _ = try net.trainStep(x: x, y: y, optimizer: &adam)   // allocates the buffers
+        let train = try fastest(2) { () throws(ModelError) in _ = try net.trainStep(x: x, y: y, optimizer: &adam) }
+        let infer = try fastest(2) { () throws(ModelError) in _ = try net.predict(x, batchSize: batch) }
+        let work = try ModelWork(small)
+        return ComputeSpeed(trainingFlopsPerSecond: 3 * work.forwardFlops * Double(batch) / train,
+                            inferenceFlopsPerSecond: work.forwardFlops * Double(batch) / infer)
+    }
+}
+
+/// The arithmetic and memory of one sample through a model, counted from its layer shapes.
+struct ModelWork {
+    var forwardFlops = 0.0
+    var parameters = 0
+    /// Floats per sample kept while training: outputs and their gradients for every
+    /// layer, plus each ConvLSTM's gates, cell states and im2col buffers.
+    var activationFloatsPerSample = 0
+
+    init(_ model: ModelConfig) throws(ModelError) {
+        let summary = try ModelSummary(config: model)
+        var input = model.inputShape
+        for (row, spec) in zip(summary.rows, model.layers) {
+            let outputSize = row.outputShape.reduce(1, *)
+            parameters += row.parameters
+            activationFloatsPerSample += 2 * outputSize
+            switch spec {
+            case let .convLSTM2D(filters, kernelSize, returnSequences, _, _):
+                let (t, h, w, c) = (input[0], input[1], input[2], input[3])
+                let columns = kernelSize * kernelSize * (c + filters)
+                let pixels = h * w
+                forwardFlops += Double(t * pixels) * 2 * Double(columns) * Double(4 * filters)
+                    + Double(t * pixels * filters) * 12
+                activationFloatsPerSample += t * pixels * 5 * filters + (returnSequences ? 0 : t * pixels * filters)
+                    + 2 * pixels * columns + pixels * 6 * filters
+            case let .dense(units, _):
+                forwardFlops += 2 * Double(input.reduce(1, *)) * Double(units)
+            case .maxPool, .batchNormalization, .flatten:
+                forwardFlops += 4 * Double(input.reduce(1, *))
+            }
+            input = row.outputShape
+        }
+        activationFloatsPerSample += 2 * model.inputShape.reduce(1, *)   // the batch's x
+    }
+}

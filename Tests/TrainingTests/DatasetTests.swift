@@ -1,0 +1,149 @@
+import ActionNet
+import Foundation
+import Testing
+import Training
+
+@Suite struct SplitTests {
+    func samples(_ ids: [(String, Int)]) -> [SampleInfo] { ids.map { SampleInfo(id: $0.0, classIndex: $0.1) } }
+
+    @Test func theSplitIsStratifiedAndDeterministicForASeed() {
+        let data = TinyData.samples(perClass: 10)
+        let split = DatasetSplit.make(data.samples, classes: 3, validationFraction: 0.2, seed: 4)
+        #expect(split.validation.count == 6 && split.training.count == 24)
+        for name in ["bright", "dark", "striped"] {
+            #expect(split.validation.filter { $0.hasPrefix(name + "/") }.count == 2)
+        }
+        #expect(Set(split.training).isDisjoint(with: split.validation))
+        #expect(DatasetSplit.make(data.samples, classes: 3, validationFraction: 0.2, seed: 4) == split)
+        #expect(DatasetSplit.make(data.samples, classes: 3, validationFraction: 0.2, seed: 5).validation != split.validation)
+        let decoded = try? DatasetSplit.decode(json: split.json)
+        #expect(decoded == split)
+        let none = DatasetSplit.make(data.samples, classes: 3, validationFraction: 0, seed: 4)
+        #expect(none.validation.isEmpty && none.training.count == 30)
+    }
+
+    @Test func smallClassesKeepATrainingSampleAndGiveOneToValidation() {
+        let split = DatasetSplit.make(samples([("a1", 0), ("a2", 0), ("b1", 1), ("c1", 2), ("c2", 2), ("c3", 2)]),
+                                      classes: 3, validationFraction: 0.1, seed: 1)
+        #expect(split.validation.filter { $0.hasPrefix("a") }.count == 1)
+        #expect(split.validation.contains("b1") == false, "a class of one sample trains")
+        #expect(split.validation.filter { $0.hasPrefix("c") }.count == 1)
+    }
+
+    @Test func groupsStayOnOneSide() {
+        // Three recordings per class, each cut into three clips.
+        var ids: [(String, Int)] = []
+        for (c, name) in ["run", "walk"].enumerated() {
+            for g in 0..<3 { for k in 0..<3 { ids.append(("\(name)/take\(g)/clip\(k).mp4", c)) } }
+        }
+        let data = samples(ids)
+        for seed in UInt64(0)..<10 {
+            let split = DatasetSplit.make(data, classes: 2, validationFraction: 0.3, groupBy: .folder, seed: seed)
+            let validationFolders = Set(split.validation.map { SplitGrouping.folder.group(of: $0) })
+            let trainingFolders = Set(split.training.map { SplitGrouping.folder.group(of: $0) })
+            #expect(validationFolders.isDisjoint(with: trainingFolders))
+            #expect(split.validation.count == 6, "one whole take of each class")
+        }
+        // By name prefix: v_Run_g01_c01 and v_Run_g01_c02 share the group v_Run_g01.
+        let ucf = samples((1...4).flatMap { g in (1...3).map { c in ("v_Run_g0\(g)_c0\(c).avi", 0) } })
+        let split = DatasetSplit.make(ucf, classes: 1, validationFraction: 0.25, groupBy: .prefix, seed: 3)
+        #expect(split.validation.count == 3)
+        #expect(Set(split.validation.map { SplitGrouping.prefix.group(of: $0) }).count == 1)
+    }
+
+    @Test func groupNames() {
+        #expect(SplitGrouping.folder.group(of: "run/take3/a.mp4") == "run/take3")
+        #expect(SplitGrouping.folder.group(of: "a.mp4") == "")
+        #expect(SplitGrouping.prefix.group(of: "ucf/v_Run_g01_c02.avi") == "ucf/v_Run_g01")
+        #expect(SplitGrouping.prefix.group(of: "jog-007.mp4") == "jog")
+        #expect(SplitGrouping.prefix.group(of: "plain.mp4") == "plain")
+        #expect(SplitGrouping.none.group(of: "run/a.mp4") == "run/a.mp4")
+    }
+
+    @Test func indicesReportSamplesThatAreGone() {
+        let data = TinyData.samples(perClass: 2)
+        var split = DatasetSplit.make(data.samples, classes: 3, validationFraction: 0.5, seed: 1)
+        split.training.append("gone.mp4")
+        let (training, validation, missing) = split.indices(in: data)
+        #expect(training.count == 3 && validation.count == 3 && missing == ["gone.mp4"])
+    }
+}
+
+@Suite struct AugmentationTests {
+    /// The frames of sample `i` of a batch as [t][y][x] (one channel).
+    func frames(_ x: Tensor, _ i: Int) -> [[[Float]]] {
+        let (T, H, W) = (x.shape[1], x.shape[2], x.shape[3])
+        return (0..<T).map { t in (0..<H).map { y in (0..<W).map { w in x.data[((i * T + t) * H + y) * W + w] } } }
+    }
+
+    @Test func offCopiesTheSamplesAsFloats() {
+        let data = TinyData.samples(perClass: 1)
+        let (x, y) = data.batch([2, 0])
+        #expect(x.shape == [2, 3, 8, 8, 1] && y.shape == [2, 3])
+        #expect(y.data == [0, 0, 1, 1, 0, 0])
+        #expect(x.data.allSatisfy { $0 >= 0 && $0 <= 1 })
+        let subset = data.subset([2])
+        #expect(subset.batch([0]).x.data == Array(x.data[0 ..< 192]))
+    }
+
+    @Test func flipMirrorsHalfTheSamples() {
+        let data = TinyData.samples(perClass: 10)
+        let plain = data.batch(Array(0..<30)).x
+        var random = SeededGenerator(seed: 1)
+        let flipped = data.batch(Array(0..<30), augmentation: Augmentation(horizontalFlip: true), random: &random).x
+        var mirrored = 0
+        for i in 0..<30 {
+            let a = frames(plain, i), b = frames(flipped, i)
+            if a == b { continue }
+            #expect(a.map { $0.map { Array($0.reversed()) } } == b)
+            mirrored += 1
+        }
+        #expect(mirrored > 5 && mirrored < 25)
+    }
+
+    @Test func cropAndJitterStayWithinTheClip() {
+        let data = TinyData.samples(perClass: 4)
+        let plain = data.batch(Array(0..<12)).x
+        var random = SeededGenerator(seed: 2)
+        let jittered = data.batch(Array(0..<12), augmentation: Augmentation(temporalJitter: true), random: &random).x
+        for i in 0..<12 {
+            let original = frames(plain, i)
+            #expect(frames(jittered, i).allSatisfy { original.contains($0) }, "every frame is one of the clip's")
+        }
+        let cropped = data.batch(Array(0..<12), augmentation: Augmentation(randomCrop: true), random: &random).x
+        #expect(cropped.shape == plain.shape)
+        #expect(cropped.data != plain.data)
+        #expect(zip(cropped.data, plain.data).allSatisfy { c, _ in c >= 0 && c <= 1 })
+    }
+}
+
+@Suite struct EstimateTests {
+    @Test func biggerModelsCostMoreTimeAndMemory() throws {
+        let speed = ComputeSpeed(trainingFlopsPerSecond: 1e10, inferenceFlopsPerSecond: 2e10)
+        let quick = TrainingPreset.quick.settings(classes: 5).model
+        let seed = TrainingPreset.seed.settings(classes: 5).model
+        let small = try TrainingEstimate(model: quick, batchSize: 8, trainingSamples: 40, validationSamples: 10,
+                                         dataBytes: 50 * 16 * 48 * 48, speed: speed)
+        let large = try TrainingEstimate(model: seed, batchSize: 8, trainingSamples: 40, validationSamples: 10,
+                                         dataBytes: 50 * 60 * 192 * 192, speed: speed)
+        #expect(small.secondsPerEpoch > 0 && large.secondsPerEpoch > 100 * small.secondsPerEpoch)
+        #expect(large.memoryBytes > 10 * small.memoryBytes)
+        #expect(large.modelBytes == 16 * 2_649_733)
+        #expect(small.secondsPerEpoch == 5 * small.trainingSecondsPerBatch + 2 * small.validationSecondsPerBatch)
+        let measured = try ComputeSpeed.measure(for: TinyData.settings().model, batchSize: 4)
+        #expect(measured.trainingFlopsPerSecond > 0 && measured.inferenceFlopsPerSecond > 0)
+    }
+
+    @Test func confusionMatrixCountsAndRecall() {
+        var m = ConfusionMatrix(classes: 3)
+        for (t, p) in [(0, 0), (0, 1), (1, 1), (1, 1), (2, 0)] { m.add(truth: t, predicted: p) }
+        #expect(m.total == 5 && m.correct == 3 && m.accuracy == 0.6)
+        #expect(m.recall == [0.5, 1, 0])
+        #expect(m[0, 1] == 1 && m.support(1) == 2)
+        var empty = ConfusionMatrix(classes: 2)
+        empty.add(truth: 0, predicted: 0)
+        #expect(empty.recall == [1, nil])
+        let text = m.render(classNames: ["run", "walk", "jump"]).split(separator: "\n")
+        #expect(text.count == 4 && text[0].contains("predicted") && text[2].hasSuffix("0    2    0"))
+    }
+}
