@@ -14,6 +14,13 @@ public enum ProjectDataset {
         try ClipReader(url: url).sampledFrames(settings)
     }
 
+    /// Reads through the project's clip cache (`DIR/.actionlab/cache`), decoding a clip
+    /// only the first time it is needed at a sampling.
+    public static func cached(_ layout: ProjectLayout) -> ClipFrameLoader {
+        let cache = ClipCache(directory: layout.cacheDirectory)
+        return { url, settings in try cache.frames(for: url, settings: settings) }
+    }
+
     /// Clips whose label names a current class and whose file was readable at the last
     /// scan, sorted by path, with their class index in the project's classes, or in
     /// `classNames` (matched by name) when given.

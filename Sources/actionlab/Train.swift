@@ -1,99 +1,368 @@
 import ActionNet
+import ActionStore
 import ArgumentParser
 import Foundation
+import Training
 
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Train the seed stack headless; progress goes to standard error.",
+        abstract: "Train the seed stack headless on a project's labelled clips or a tensor file.",
         discussion: """
+            DIR: the project's labelled, readable clips (the folder is scanned first), sampled \
+            through DIR/.actionlab/cache. The run is recorded in the project database like a run \
+            started in the app; its checkpoints (last, best) and metrics.csv go to \
+            DIR/.actionlab/runs/<run-id>/. Values not given come from --preset (quick by default, \
+            or the project's [sampling] for the frame sizes when no preset is named).
+
             --tensors FILE holds x (N, T, H, W, C) float32 in [0, 1] and y, one-hot (N, classes) \
             or integer labels (N). Without --init a new model is made for x's shape with \
-            --filters, --dense and --seed.
+            --filters, --dense and --seed (the seed stack's sizes unless a preset is named); \
+            the trained model goes to --out (model.safetensors).
+
+            Progress goes to standard error: a progress bar on a terminal, plain lines otherwise. \
+            Ctrl-C stops after the current batch and saves the last checkpoint.
             """)
 
-    @Option(help: "A safetensors file with x and y.")
-    var tensors: String
+    enum Preset: String, ExpressibleByArgument, CaseIterable {
+        case quick, seed
+        var preset: TrainingPreset { self == .quick ? .quick : .seed }
+    }
+
+    enum Grouping: String, ExpressibleByArgument, CaseIterable {
+        case none, folder, prefix
+        var grouping: SplitGrouping { SplitGrouping(rawValue: rawValue)! }
+    }
+
+    @Argument(help: "The project folder (default: none; give DIR or --tensors).")
+    var dir: String?
+    @Option(help: "A safetensors file with x and y, instead of a project folder.")
+    var tensors: String?
+    @Option(help: "Starting values: quick (16 frames of 48x48, filters 16/8/8, dense 64) or seed (60 of 192x192, 64/32/16, 256).")
+    var preset: Preset?
+
+    @Option(help: "Frames per clip (T).")
+    var frames: Int?
+    @Option(help: "Frame height (H).")
+    var height: Int?
+    @Option(help: "Frame width (W).")
+    var width: Int?
+    @Option(help: "Channels (C): 1 gray, 3 RGB.")
+    var channels: Int?
+    @Option(help: "Filters of each ConvLSTM2D layer for a new model, comma-separated.")
+    var filters: String?
+    @Option(help: "Units of the hidden Dense layer for a new model.")
+    var dense: Int?
+    @Option(help: "Input and recurrent dropout of every ConvLSTM2D.")
+    var dropout: Float?
+
+    @Option(help: "Passes over the training samples.")
+    var epochs: Int?
+    @Option(help: "Samples per training step.")
+    var batchSize: Int?
+    @Option(help: "Adam learning rate.")
+    var lr: Float?
+    @Option(help: "Fraction of each class held out for validation (stratified, fixed by --seed).")
+    var validationSplit: Double?
+    @Option(help: "Keep clips of one group on one side of the split: none, folder or prefix (name up to its last _ or -).")
+    var groupBy: Grouping = .none
+    @Option(help: "Augment training clips: a comma-separated list of flip, crop, jitter.")
+    var augment: String?
+    @Option(help: "Stop after this many epochs without a better validation accuracy (0: never).")
+    var patience: Int?
+    @Option(help: "Halve the learning rate after this many epochs without a lower validation loss (0: never).")
+    var reduceLrPatience: Int?
+    @Flag(help: "Keep the samples in order instead of shuffling every epoch.")
+    var noShuffle = false
+    @Option(help: "Seed for the initial weights, the split, shuffling, dropout and augmentation.")
+    var seed: UInt64 = 0
+
     @Option(help: "Start from this checkpoint (and its optimizer state, when it has one).")
     var `init`: String?
-    @Option(help: "Where to write the trained checkpoint.")
-    var out = "model.safetensors"
-    @Option(help: "Passes over the training samples.")
-    var epochs = 10
-    @Option(help: "Samples per training step.")
-    var batchSize = 8
-    @Option(help: "Adam learning rate.")
-    var lr: Float = 1e-3
-    @Option(help: "Input and recurrent dropout of every ConvLSTM2D.")
-    var dropout: Float = ModelConfig.seed.dropout
-    @Option(help: "Fraction of the samples (the last ones) held out for validation.")
-    var validationSplit = 0.0
-    @Flag(help: "Keep the samples in file order instead of shuffling every epoch.")
-    var noShuffle = false
-    @Option(help: "Seed for the initial weights, dropout masks and shuffling.")
-    var seed: UInt64 = 0
-    @Option(help: "Filters of each ConvLSTM2D layer for a new model, comma-separated.")
-    var filters = ModelConfig.seed.filters.map(String.init).joined(separator: ",")
-    @Option(help: "Units of the hidden Dense layer for a new model.")
-    var dense = ModelConfig.seed.denseUnits
+    @Option(help: "Also write the best checkpoint here (--tensors: model.safetensors by default).")
+    var out: String?
+    @Option(help: "Also write the per-epoch CSV here.")
+    var csv: String?
+    @Option(help: "Continue the stopped run with this id from its last checkpoint (with DIR).")
+    var resume: Int64?
     @Option(help: "OpenBLAS threads.")
     var threads = 2
 
-    func run() throws {
-        BLAS.setThreads(threads)
-        let filterList = try parseFilters(filters)
-        try reportingErrors {
-            let tensorsURL = URL(fileURLWithPath: tensors)
-            var model: SeedStack
-            var optimizer = Adam(learningRate: lr)
-            var labels: [String]? = nil
-            let data: TensorDataset
-            if let initPath = `init` {
-                let loaded = try Checkpoint.load(URL(fileURLWithPath: initPath))
-                data = try TensorDataset.load(tensorsURL, expected: loaded.config.inputShape, classes: loaded.config.classes)
-                model = loaded.model
-                labels = loaded.labels
-                if var resumed = loaded.optimizer {
-                    resumed.learningRate = lr
-                    optimizer = resumed
-                    log("resuming Adam at step \(resumed.iterations)")
-                }
-            } else {
-                data = try TensorDataset.load(tensorsURL)
-                let shape = data.sampleShape
-                let config = ModelConfig(frames: shape[0], height: shape[1], width: shape[2], channels: shape[3],
-                                         filters: filterList, denseUnits: dense, classes: data.y!.shape[1])
-                model = try SeedStack(config: config, seed: seed)
-            }
-            try model.setDropout(dropout, recurrent: dropout)
-            let options = FitOptions(epochs: epochs, batchSize: batchSize, validationSplit: validationSplit,
-                                     shuffle: !noShuffle, seed: seed)
-            log("training \(data.count) samples of \(Tensor.describe(data.sampleShape)), "
-                + "\(model.parameterCount) parameters, OpenBLAS \(BLAS.coreName) x\(BLAS.threads)")
-            var lastLine = Date()
-            try model.fit(x: data.x, y: data.y!, options: options, optimizer: &optimizer) { event in
-                switch event {
-                case let .batch(epoch, batch, batches, loss):
-                    // A line now and then within long epochs, so a quiet terminal is never a stuck one.
-                    if Date().timeIntervalSince(lastLine) > 10 && batch < batches {
-                        log("epoch \(epoch)/\(epochs) batch \(batch)/\(batches) loss \(String(format: "%.4f", loss))")
-                        lastLine = Date()
-                    }
-                case let .epoch(result):
-                    var line = "epoch \(result.epoch)/\(epochs) loss \(String(format: "%.4f", result.loss))"
-                        + " accuracy \(String(format: "%.4f", result.accuracy))"
-                    if let vl = result.validationLoss, let va = result.validationAccuracy {
-                        line += " val_loss \(String(format: "%.4f", vl)) val_accuracy \(String(format: "%.4f", va))"
-                    }
-                    log(line + " (\(String(format: "%.1f", result.seconds)) s)")
-                    lastLine = Date()
-                }
-            }
-            try Checkpoint.save(model, labels: labels, optimizer: optimizer, to: URL(fileURLWithPath: out))
-            log("wrote \(out)")
+    func validate() throws {
+        guard (dir == nil) != (tensors == nil) else {
+            throw ValidationError("give either a project folder DIR or --tensors FILE")
+        }
+        if resume != nil && dir == nil { throw ValidationError("--resume needs the project folder DIR") }
+        if tensors != nil, frames != nil || height != nil || width != nil || channels != nil {
+            throw ValidationError("--frames, --height, --width and --channels come from x with --tensors")
         }
     }
 
-    private func log(_ line: String) {
-        FileHandle.standardError.write(Data((line + "\n").utf8))
+    func run() throws {
+        BLAS.setThreads(threads)
+        try reportingErrors {
+            let job = try makeJob()
+            let progress = TrainingProgressPrinter(interactive: isatty(STDERR_FILENO) == 1)
+            let trainer = Trainer(job: job) { progress.show($0) }
+            let interrupt = stopOnInterrupt(trainer, progress)
+            trainer.start()
+            let final = trainer.wait()
+            interrupt.cancel()
+            switch final {
+            case .finished(let summary)?:
+                if let out = job.output, summary.bestCheckpoint != nil || FileManager.default.fileExists(atPath: out.path) {
+                    progress.line("wrote \(out.path)")
+                }
+            case .failed(let failure)?:
+                throw Failure(description: failure.message)
+            default:
+                throw Failure(description: "training ended without a result")
+            }
+        }
+    }
+
+    struct Failure: Error, CustomStringConvertible { let description: String }
+
+    private func makeJob() throws -> TrainingJob {
+        if let tensors { return try tensorJob(URL(fileURLWithPath: tensors)) }
+        let layout = ProjectLayout(root: URL(fileURLWithPath: dir!))
+        let store = try ProjectStore.open(layout)
+        try ProjectScanner(store: store).scan()
+        let loader = ProjectDataset.cached(layout)
+        if let resume {
+            var job = try TrainingJob.resuming(runID: resume, store: store, source: .project(store, loader: loader),
+                                               epochs: epochs)
+            job.output = out.map { URL(fileURLWithPath: $0) }
+            job.csv = csv.map { URL(fileURLWithPath: $0) }
+            return job
+        }
+        let classes = store.classes.count
+        var settings = (preset ?? .quick).preset.settings(classes: classes)
+        if preset == nil, let sampling = try ProjectConfig.load(layout).sampling {
+            (settings.model.frames, settings.model.height, settings.model.width, settings.model.channels)
+                = (sampling.frames, sampling.height, sampling.width, sampling.channels)
+        }
+        if let initPath = `init` {
+            let loaded = try Checkpoint.load(URL(fileURLWithPath: initPath))
+            let keptDropout = (settings.model.dropout, settings.model.recurrentDropout)
+            settings.model = loaded.config
+            (settings.model.dropout, settings.model.recurrentDropout) = keptDropout
+        } else {
+            try applyModelFlags(&settings.model)
+        }
+        try applyTrainingFlags(&settings)
+        var job = TrainingJob(source: .project(store, loader: loader), settings: settings, store: store)
+        job.initialCheckpoint = `init`.map { URL(fileURLWithPath: $0) }
+        job.output = out.map { URL(fileURLWithPath: $0) }
+        job.csv = csv.map { URL(fileURLWithPath: $0) }
+        return job
+    }
+
+    /// A run on a tensor file: the seed stack's sizes and the original command's defaults
+    /// (10 epochs, no validation, dropout 0.1) unless a preset or flags say otherwise.
+    private func tensorJob(_ url: URL) throws -> TrainingJob {
+        let data: TensorDataset
+        var settings: TrainingSettings
+        var classNames: [String]? = nil
+        if let initPath = `init` {
+            let loaded = try Checkpoint.load(URL(fileURLWithPath: initPath))
+            data = try TensorDataset.load(url, expected: loaded.config.inputShape, classes: loaded.config.classes)
+            settings = preset?.preset.settings(classes: loaded.config.classes) ?? Self.tensorDefaults(loaded.config)
+            let keptDropout = (settings.model.dropout, settings.model.recurrentDropout)
+            settings.model = loaded.config
+            (settings.model.dropout, settings.model.recurrentDropout) = keptDropout
+            classNames = loaded.labels
+        } else {
+            data = try TensorDataset.load(url)
+            let shape = data.sampleShape, classes = data.y!.shape[1]
+            settings = preset?.preset.settings(classes: classes) ?? Self.tensorDefaults(ModelConfig.seed)
+            settings.model.classes = classes
+            (settings.model.frames, settings.model.height, settings.model.width, settings.model.channels)
+                = (shape[0], shape[1], shape[2], shape[3])
+            try applyModelFlags(&settings.model)
+        }
+        try applyTrainingFlags(&settings)
+        let samples = try SampleSet(tensors: data, classNames: classNames)
+        var job = TrainingJob(source: .samples(samples), settings: settings)
+        job.initialCheckpoint = `init`.map { URL(fileURLWithPath: $0) }
+        job.output = URL(fileURLWithPath: out ?? "model.safetensors")
+        job.csv = csv.map { URL(fileURLWithPath: $0) }
+        return job
+    }
+
+    static func tensorDefaults(_ model: ModelConfig) -> TrainingSettings {
+        var config = model
+        (config.dropout, config.recurrentDropout) = (ModelConfig.seed.dropout, ModelConfig.seed.recurrentDropout)
+        return TrainingSettings(model: config, epochs: 10, batchSize: 8, learningRate: 1e-3, validationFraction: 0)
+    }
+
+    private func applyModelFlags(_ model: inout ModelConfig) throws {
+        if let frames { model.frames = frames }
+        if let height { model.height = height }
+        if let width { model.width = width }
+        if let channels { model.channels = channels }
+        if let filters { model.filters = try parseFilters(filters) }
+        if let dense { model.denseUnits = dense }
+    }
+
+    private func applyTrainingFlags(_ settings: inout TrainingSettings) throws {
+        if let dropout { (settings.model.dropout, settings.model.recurrentDropout) = (dropout, dropout) }
+        if let epochs { settings.epochs = epochs }
+        if let batchSize { settings.batchSize = batchSize }
+        if let lr { settings.learningRate = lr }
+        if let validationSplit { settings.validationFraction = validationSplit }
+        settings.groupBy = groupBy.grouping
+        settings.shuffle = !noShuffle
+        settings.seed = seed
+        if let augment {
+            var augmentation = Augmentation()
+            for name in augment.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+                switch name {
+                case "flip": augmentation.horizontalFlip = true
+                case "crop": augmentation.randomCrop = true
+                case "jitter": augmentation.temporalJitter = true
+                default: throw ValidationError("--augment takes flip, crop and jitter, got '\(name)'")
+                }
+            }
+            settings.augmentation = augmentation
+        }
+        if let patience { settings.earlyStoppingPatience = patience > 0 ? patience : nil }
+        if let reduceLrPatience {
+            settings.reduceLearningRate = reduceLrPatience > 0 ? PlateauSchedule(factor: 0.5, patience: reduceLrPatience) : nil
+        }
+        try settings.validate()
+    }
+
+    /// The first Ctrl-C asks the trainer to stop after its batch; a second one quits at once.
+    private func stopOnInterrupt(_ trainer: Trainer, _ progress: TrainingProgressPrinter) -> any DispatchSourceSignal {
+        signal(SIGINT, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: DispatchQueue(label: "ActionLab.interrupt"))
+        nonisolated(unsafe) var interrupted = false
+        source.setEventHandler {
+            if interrupted { Foundation.exit(130) }
+            interrupted = true
+            progress.line("stopping after this batch (Ctrl-C again to quit at once)")
+            trainer.stop()
+        }
+        source.resume()
+        return source
+    }
+}
+
+/// Shows a run's events on standard error: a redrawn progress bar on a terminal, and
+/// plain lines otherwise (one per epoch, and one every 10 s inside long epochs).
+final class TrainingProgressPrinter: @unchecked Sendable {
+    // Called on the trainer's queue, and from the interrupt handler: `lock` guards the fields.
+    private let lock = NSLock()
+    private let interactive: Bool
+    private var barShown = false
+    private var lastDraw = 0.0
+    private var lastLine = Date()
+    private var classNames: [String] = []
+    private var lastValidationAccuracy: Float?
+
+    init(interactive: Bool) { self.interactive = interactive }
+
+    func line(_ text: String) {
+        lock.withLock { write(text) }
+    }
+
+    /// Writes a whole line, first clearing the progress bar when one is shown.
+    private func write(_ text: String) {
+        var output = text + "\n"
+        if barShown { output = "\r\u{1B}[2K" + output }
+        barShown = false
+        FileHandle.standardError.write(Data(output.utf8))
+    }
+
+    func show(_ event: TrainingEvent) {
+        lock.withLock { handle(event) }
+    }
+
+    private func handle(_ event: TrainingEvent) {
+        switch event {
+        case .loading(let p):
+            if interactive {
+                drawBar("loading clips", done: p.done, total: p.total, tail: "")
+            } else if p.done == p.total {
+                write("loaded \(p.total) clips")
+            }
+        case .started(let s):
+            classNames = s.classNames
+            let m = s.settings.model
+            var text = s.runID.map { "run \($0): " } ?? ""
+            text += "training \(s.trainingCount) samples, validating \(s.validationCount); "
+                + "input \(Tensor.describe(m.inputShape)), filters \(m.filters.map(String.init).joined(separator: "/")), "
+                + "dense \(m.denseUnits), \(s.parameterCount) parameters; OpenBLAS \(BLAS.coreName) x\(BLAS.threads)"
+            write(text)
+            write("estimate: \(duration(s.estimate.secondsPerEpoch)) per epoch, \(megabytes(s.estimate.memoryBytes)) of memory"
+                  + (s.firstEpoch > 1 ? "; resuming at epoch \(s.firstEpoch)" : ""))
+            for skipped in s.skipped.prefix(10) { write("skipped \(skipped.id): \(skipped.reason)") }
+            if s.skipped.count > 10 { write("... and \(s.skipped.count - 10) more skipped") }
+            if let directory = s.runDirectory { write("run folder: \(directory.path)") }
+        case .batch(let b):
+            if interactive {
+                var tail = String(format: "loss %.4f acc %.3f", b.meanLoss, b.meanAccuracy)
+                if let v = lastValidationAccuracy { tail += String(format: " | val_acc %.3f", v) }
+                tail += String(format: " | %.1f samples/s | ETA %@", b.samplesPerSecond, duration(b.etaSeconds))
+                drawBar("epoch \(b.epoch)/\(b.epochs)", done: b.batch, total: b.batches, tail: tail)
+            } else if Date().timeIntervalSince(lastLine) > 10 && b.batch < b.batches {
+                write("epoch \(b.epoch)/\(b.epochs) batch \(b.batch)/\(b.batches) loss \(String(format: "%.4f", b.loss))")
+                lastLine = Date()
+            }
+        case .validation(let v):
+            if interactive { drawBar("validating", done: v.batch, total: v.batches, tail: "ETA " + duration(v.etaSeconds)) }
+        case .epoch(let e):
+            var text = "epoch \(e.epoch)/\(e.epochs) loss \(String(format: "%.4f", e.loss))"
+                + " accuracy \(String(format: "%.4f", e.accuracy))"
+            if let vl = e.validationLoss, let va = e.validationAccuracy {
+                text += " val_loss \(String(format: "%.4f", vl)) val_accuracy \(String(format: "%.4f", va))"
+            }
+            text += " lr \(String(format: "%g", e.learningRate)) (\(String(format: "%.1f", e.seconds)) s)"
+            if e.isBest && e.validationAccuracy != nil { text += " best" }
+            lastValidationAccuracy = e.validationAccuracy
+            write(text)
+            lastLine = Date()
+        case .learningRateChanged(let c):
+            write("learning rate \(String(format: "%g", c.from)) -> \(String(format: "%g", c.to)) after epoch \(c.epoch)")
+        case .checkpoint:
+            break
+        case .paused(let p):
+            write("paused at epoch \(p.epoch), batch \(p.batch)")
+        case .resumed:
+            write("resumed")
+        case .finished(let s):
+            var text = "\(s.status.rawValue.replacingOccurrences(of: "_", with: " ")): \(s.reason); \(s.epochsCompleted) epochs in \(duration(s.seconds))"
+            if let best = s.bestValidationAccuracy, let epoch = s.bestEpoch {
+                text += String(format: "; best val_accuracy %.4f at epoch %d", best, epoch)
+            }
+            write(text)
+            if let last = s.lastCheckpoint { write("last checkpoint: \(last.path)") }
+            if let best = s.bestCheckpoint, best != s.lastCheckpoint { write("best checkpoint: \(best.path)") }
+        case .failed:
+            break   // the command prints the message as its error
+        }
+    }
+
+    private func drawBar(_ label: String, done: Int, total: Int, tail: String) {
+        let now = Date().timeIntervalSince1970
+        guard done == total || now - lastDraw > 0.1 else { return }
+        lastDraw = now
+        let width = 24, filled = total > 0 ? width * done / total : 0
+        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+        FileHandle.standardError.write(Data("\r\u{1B}[2K\(label) [\(bar)] \(done)/\(total) \(tail)".utf8))
+        barShown = true
+    }
+
+    private func duration(_ seconds: Double) -> String {
+        guard seconds.isFinite else { return "?" }
+        let s = Int(seconds.rounded())
+        if s < 60 { return String(format: "%.1f s", seconds) }
+        if s < 3600 { return String(format: "%d:%02d", s / 60, s % 60) }
+        return String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60)
+    }
+
+    private func megabytes(_ bytes: Int) -> String {
+        bytes >= 1 << 30 ? String(format: "%.1f GB", Double(bytes) / Double(1 << 30))
+            : String(format: "%.0f MB", max(1, Double(bytes) / Double(1 << 20)))
     }
 }
