@@ -1,16 +1,32 @@
 import COpenBLAS
+import Foundation
 
 /// The BLAS engine behind every matrix product. OpenBLAS starts as many threads as
 /// it sees cores unless told otherwise, which fights with any other parallel work,
 /// so the product always sets the count explicitly.
 public enum BLAS {
-    /// Sets the number of threads OpenBLAS uses for each call.
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var requested = 0
+
+    /// Sets the number of threads ActionNet uses: OpenBLAS's threads for each call, and
+    /// the number of parts the ConvLSTM work is split into.
     public static func setThreads(_ count: Int) {
+        lock.withLock { requested = max(1, count) }
         openblas_set_num_threads(Int32(max(1, count)))
     }
 
-    /// The thread count OpenBLAS currently uses.
-    public static var threads: Int { Int(openblas_get_num_threads()) }
+    /// The thread count last set (OpenBLAS's own count before any was set).
+    public static var threads: Int {
+        lock.withLock { requested > 0 ? requested : Int(openblas_get_num_threads()) }
+    }
+
+    /// Runs `body` with OpenBLAS on one thread per call, for work that is already split
+    /// over threads; then restores the set count.
+    static func withSingleThreadedCalls<R>(_ body: () throws -> R) rethrows -> R {
+        openblas_set_num_threads(1)
+        defer { openblas_set_num_threads(Int32(threads)) }
+        return try body()
+    }
 
     /// The CPU core OpenBLAS selected its kernels for (e.g. "Haswell", "SkylakeX").
     public static var coreName: String {

@@ -34,6 +34,9 @@ public final class ConvLSTM2D: Layer {
     /// pass with dropout.
     public var fixedMasks: (input: [Float], recurrent: [Float])?
 
+    /// Threads to split the work over; nil for `BLAS.threads`.
+    public var threads: Int?
+
     private var random: SeededGenerator
     private let T: Int, H: Int, W: Int, C: Int, F: Int, k: Int
     /// Columns of the input part (k*k*C), the recurrent part (k*k*F) and both (K).
@@ -47,6 +50,8 @@ public final class ConvLSTM2D: Layer {
     private var dGates: FloatBuffer?      // (P, 4F) d(loss)/d(pre-activation gates)
     private var dHidden: FloatBuffer?     // (P, F) d(loss)/d(h_(t-1)) carried back in time
     private var dCell: FloatBuffer?       // (P, F) d(loss)/d(c_(t-1)) carried back in time
+    private var ones: FloatBuffer?       // (P) of ones, for the bias gradient
+    private var partialGradients: FloatBuffer? // (parts, K + 1, 4F) per-part weight and bias gradients
     private var inputMask: FloatBuffer?   // (B, H, W, C), nil without input dropout
     private var recurrentMask: FloatBuffer? // (B, H, W, F), nil without recurrent dropout
     private var lastForwardStored = false
@@ -80,51 +85,47 @@ public final class ConvLSTM2D: Layer {
 
     // MARK: im2col
 
-    /// Fills `columns` (P, K) for one timestep. Row p = (b, y, x) holds, for each kernel
-    /// offset (ky, kx), the C inputs x_t[b, y+ky-pad, x+kx-pad, :] (times the input mask),
-    /// then for each offset the F values of h_(t-1) (times the recurrent mask); zeros
-    /// outside the frame. `x` and `h` point at sample 0 of the timestep, samples
-    /// `xStride` and `hStride` apart; without `h` (t = 0) only the input part is written.
-    private func im2col(_ columns: UnsafeMutablePointer<Float>, batch: Int,
-                        x: UnsafePointer<Float>, xStride: Int,
-                        h: UnsafePointer<Float>?, hStride: Int) {
+    /// Fills rows `pixels` of `columns` (P, K) for one timestep. Row p = (b, y, x) holds,
+    /// for each kernel offset (ky, kx), the C inputs x_t[b, y+ky-pad, x+kx-pad, :] (times
+    /// the input mask), then for each offset the F values of h_(t-1) (times the recurrent
+    /// mask); zeros outside the frame. `x` and `h` point at sample 0 of the timestep,
+    /// samples `xStride` and `hStride` apart; without `h` (t = 0) only the input part is written.
+    private func im2col(_ columns: UnsafeMutablePointer<Float>, pixels: Range<Int>,
+                        x: UnsafePointer<Float>, xStride: Int, h: UnsafePointer<Float>?, hStride: Int) {
         let pad = k / 2
         let xm = inputMask?.pointer, hm = recurrentMask?.pointer
-        for b in 0..<batch {
+        for p in pixels {
+            let b = p / (H * W), y = (p / W) % H, xx = p % W
             let xb = x + b * xStride
             let hb = h.map { $0 + b * hStride }
-            for y in 0..<H {
-                for xx in 0..<W {
-                    let row = columns + ((b * H + y) * W + xx) * kAll
-                    for ky in 0..<k {
-                        let sy = y + ky - pad
-                        for kxi in 0..<k {
-                            let sx = xx + kxi - pad
-                            let offset = ky * k + kxi
-                            let dx = row + offset * C
-                            let dh = row + kx + offset * F
-                            if sy < 0 || sy >= H || sx < 0 || sx >= W {
-                                dx.update(repeating: 0, count: C)
-                                if hb != nil { dh.update(repeating: 0, count: F) }
-                                continue
-                            }
-                            let pixel = sy * W + sx
-                            let src = xb + pixel * C
-                            if let xm {
-                                let m = xm + (b * H * W + pixel) * C
-                                for c in 0..<C { dx[c] = src[c] * m[c] }
-                            } else {
-                                dx.update(from: src, count: C)
-                            }
-                            if let hb {
-                                let hsrc = hb + pixel * F
-                                if let hm {
-                                    let m = hm + (b * H * W + pixel) * F
-                                    for c in 0..<F { dh[c] = hsrc[c] * m[c] }
-                                } else {
-                                    dh.update(from: hsrc, count: F)
-                                }
-                            }
+            let row = columns + p * kAll
+            for ky in 0..<k {
+                let sy = y + ky - pad
+                for kxi in 0..<k {
+                    let sx = xx + kxi - pad
+                    let offset = ky * k + kxi
+                    let dx = row + offset * C
+                    let dh = row + kx + offset * F
+                    if sy < 0 || sy >= H || sx < 0 || sx >= W {
+                        dx.update(repeating: 0, count: C)
+                        if hb != nil { dh.update(repeating: 0, count: F) }
+                        continue
+                    }
+                    let pixel = sy * W + sx
+                    let src = xb + pixel * C
+                    if let xm {
+                        let m = xm + (b * H * W + pixel) * C
+                        for c in 0..<C { dx[c] = src[c] * m[c] }
+                    } else {
+                        dx.update(from: src, count: C)
+                    }
+                    if let hb {
+                        let hsrc = hb + pixel * F
+                        if let hm {
+                            let m = hm + (b * H * W + pixel) * F
+                            for c in 0..<F { dh[c] = hsrc[c] * m[c] }
+                        } else {
+                            dh.update(from: hsrc, count: F)
                         }
                     }
                 }
@@ -132,46 +133,38 @@ public final class ConvLSTM2D: Layer {
         }
     }
 
-    /// The adjoint of `im2col`: adds the input part of `dColumns` into dx_t (when given)
-    /// and the recurrent part into dh_(t-1) (when given), each times its mask.
-    private func col2im(_ dColumns: UnsafePointer<Float>, batch: Int,
+    /// The adjoint of `im2col` for destination pixels `pixels`: adds the input part of
+    /// `dColumns` into dx_t (when given) and the recurrent part into dh_(t-1) (when
+    /// given), each times its mask. A gather over destinations, so parts never add into
+    /// the same value.
+    private func col2im(_ dColumns: UnsafePointer<Float>, pixels: Range<Int>,
                         dx: UnsafeMutablePointer<Float>?, xStride: Int,
                         dh: UnsafeMutablePointer<Float>?, hStride: Int) {
         let pad = k / 2
         let xm = inputMask?.pointer, hm = recurrentMask?.pointer
-        for b in 0..<batch {
-            let dxb = dx.map { $0 + b * xStride }
-            let dhb = dh.map { $0 + b * hStride }
-            for y in 0..<H {
-                for xx in 0..<W {
+        for q in pixels {
+            let b = q / (H * W), sy = (q / W) % H, sx = q % W, pixel = sy * W + sx
+            let dxp = dx.map { $0 + b * xStride + pixel * C }
+            let dhp = dh.map { $0 + b * hStride + pixel * F }
+            let xmp = xm.map { $0 + (b * H * W + pixel) * C }
+            let hmp = hm.map { $0 + (b * H * W + pixel) * F }
+            for ky in 0..<k {
+                let y = sy - ky + pad
+                if y < 0 || y >= H { continue }
+                for kxi in 0..<k {
+                    let xx = sx - kxi + pad
+                    if xx < 0 || xx >= W { continue }
+                    let offset = ky * k + kxi
                     let row = dColumns + ((b * H + y) * W + xx) * kAll
-                    for ky in 0..<k {
-                        let sy = y + ky - pad
-                        if sy < 0 || sy >= H { continue }
-                        for kxi in 0..<k {
-                            let sx = xx + kxi - pad
-                            if sx < 0 || sx >= W { continue }
-                            let offset = ky * k + kxi
-                            let pixel = sy * W + sx
-                            if let dxb {
-                                let src = row + offset * C, dst = dxb + pixel * C
-                                if let xm {
-                                    let m = xm + (b * H * W + pixel) * C
-                                    for c in 0..<C { dst[c] += src[c] * m[c] }
-                                } else {
-                                    for c in 0..<C { dst[c] += src[c] }
-                                }
-                            }
-                            if let dhb {
-                                let src = row + kx + offset * F, dst = dhb + pixel * F
-                                if let hm {
-                                    let m = hm + (b * H * W + pixel) * F
-                                    for c in 0..<F { dst[c] += src[c] * m[c] }
-                                } else {
-                                    for c in 0..<F { dst[c] += src[c] }
-                                }
-                            }
-                        }
+                    if let dxp {
+                        let src = row + offset * C
+                        if let xmp { for c in 0..<C { dxp[c] += src[c] * xmp[c] } }
+                        else { for c in 0..<C { dxp[c] += src[c] } }
+                    }
+                    if let dhp {
+                        let src = row + kx + offset * F
+                        if let hmp { for c in 0..<F { dhp[c] += src[c] * hmp[c] } }
+                        else { for c in 0..<F { dhp[c] += src[c] } }
                     }
                 }
             }
@@ -203,17 +196,19 @@ public final class ConvLSTM2D: Layer {
         recurrentMask = draw(batch * H * W * F, recurrentDropout)
     }
 
+    /// Work is split by pixels over `BLAS.threads` parts, each running its own
+    /// single-threaded sgemm on its rows, so that no thread waits or spins between the
+    /// products and the gate arithmetic.
     public func forward(output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, batch: Int,
                         parameters: UnsafeMutablePointer<Float>, training: Bool) {
-        let P = batch * H * W, hw = H * W, G = 4 * F
-        let steps = training ? T : 1
-        let gates = ensure(&self.gates, steps * P * G).pointer
+        let P = batch * H * W, hw = H * W, G = 4 * F, F = self.F, K = kAll
+        let gates = ensure(&self.gates, (training ? T : 1) * P * G).pointer
         let cells = ensure(&self.cells, (training ? T : 2) * P * F).pointer
         let hidden: UnsafeMutablePointer<Float>? = returnSequences ? nil
             : ensure(&self.hidden, (training ? T : 2) * P * F).pointer
-        let columns = ensure(&self.columns, P * kAll).pointer
-        let weights = parameters + offset(of: "kernel")   // (K, 4F): kernel rows, then recurrent rows
-        let bias = parameters + offset(of: "bias")
+        let columns = ensure(&self.columns, P * K).pointer
+        let weights = UnsafePointer(parameters + offset(of: "kernel"))   // (K, 4F): kernel rows, then recurrent rows
+        let bias = UnsafePointer(parameters + offset(of: "bias"))
         prepareMasks(batch: batch, training: training)
         lastForwardStored = training
 
@@ -223,30 +218,42 @@ public final class ConvLSTM2D: Layer {
             return (output + t * hw * F, T * hw * F)
         }
 
-        for t in 0..<T {
-            let z = gates + (training ? t : 0) * P * G                 // (P, 4F)
-            let c = cells + (training ? t : t % 2) * P * F             // (P, F)
-            let cPrev: UnsafeMutablePointer<Float>? = t == 0 ? nil : cells + (training ? t - 1 : (t - 1) % 2) * P * F
-            let hPrev = t == 0 ? nil : hiddenState(t - 1)
-            for p in 0..<P { (z + p * G).update(from: bias, count: G) }
-            im2col(columns, batch: batch, x: input + t * hw * C, xStride: T * hw * C,
-                   h: hPrev.map { UnsafePointer($0.0) }, hStride: hPrev?.stride ?? 0)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(P), Int32(G),
-                        Int32(t == 0 ? kx : kAll), 1, columns, Int32(kAll), weights, Int32(G), 1, z, Int32(G))
-            let (h, hStride) = hiddenState(t)
-            for b in 0..<batch {
-                let hb = h + b * hStride
-                for q in 0..<hw {
-                    let p = b * hw + q
-                    let zp = z + p * G, cp = c + p * F, hp = hb + q * F
-                    let cpp = cPrev.map { $0 + p * F }
-                    for j in 0..<F {
-                        let i = sigmoid(zp[j]), f = sigmoid(zp[F + j])
-                        let g = tanhf(zp[2 * F + j]), o = sigmoid(zp[3 * F + j])
-                        zp[j] = i; zp[F + j] = f; zp[2 * F + j] = g; zp[3 * F + j] = o
-                        let cell = (cpp.map { f * $0[j] } ?? 0) + i * g
-                        cp[j] = cell
-                        hp[j] = o * tanhf(cell)
+        Parallel.splitting(P, parts: Parallel.parts(P, threads: threads)) { run in
+            for t in 0..<T {
+                let z = gates + (training ? t : 0) * P * G                 // (P, 4F)
+                let c = cells + (training ? t : t % 2) * P * F             // (P, F)
+                let cPrev: UnsafeMutablePointer<Float>? = t == 0 ? nil : cells + (training ? t - 1 : (t - 1) % 2) * P * F
+                let hPrev = t == 0 ? nil : hiddenState(t - 1)
+                let (h, hStride) = hiddenState(t)
+                let x = input + t * hw * C
+                run { _, pixels in
+                    let p0 = pixels.lowerBound
+                    for p in pixels { (z + p * G).update(from: bias, count: G) }
+                    self.im2col(columns, pixels: pixels, x: x, xStride: T * hw * C,
+                                h: hPrev.map { UnsafePointer($0.0) }, hStride: hPrev?.stride ?? 0)
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(pixels.count), Int32(G),
+                                Int32(t == 0 ? self.kx : K), 1, columns + p0 * K, Int32(K), weights, Int32(G),
+                                1, z + p0 * G, Int32(G))
+                    for p in pixels {
+                        let b = p / hw, q = p % hw
+                        let zp = z + p * G, cp = c + p * F, hp = h + b * hStride + q * F
+                        // i, f: sigmoid; g: tanh; o: sigmoid; then c = f c' + i g, h = o tanh(c).
+                        applySigmoid(zp, 2 * F)
+                        applyTanh(zp + 2 * F, F)
+                        applySigmoid(zp + 3 * F, F)
+                        if let cpp = cPrev.map({ $0 + p * F }) {
+                            for j in 0..<F {
+                                let cell = zp[F + j] * cpp[j] + zp[j] * zp[2 * F + j]
+                                cp[j] = cell
+                                hp[j] = zp[3 * F + j] * fastTanh(cell)
+                            }
+                        } else {
+                            for j in 0..<F {
+                                let cell = zp[j] * zp[2 * F + j]
+                                cp[j] = cell
+                                hp[j] = zp[3 * F + j] * fastTanh(cell)
+                            }
+                        }
                     }
                 }
             }
@@ -262,10 +269,11 @@ public final class ConvLSTM2D: Layer {
                          input: UnsafePointer<Float>, output: UnsafePointer<Float>, batch: Int,
                          parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>) {
         precondition(lastForwardStored, "\(name): backward needs a training-mode forward pass first")
-        let P = batch * H * W, hw = H * W, G = 4 * F
+        let P = batch * H * W, hw = H * W, G = 4 * F, F = self.F, K = kAll, kx = self.kx
         let gates = self.gates!.pointer, cells = self.cells!.pointer
-        let columns = ensure(&self.columns, P * kAll).pointer
-        let dColumns = ensure(&self.dColumns, P * kAll).pointer
+        let hidden = self.hidden?.pointer
+        let columns = ensure(&self.columns, P * K).pointer
+        let dColumns = ensure(&self.dColumns, P * K).pointer
         let dZ = ensure(&self.dGates, P * G).pointer
         let dH = ensure(&self.dHidden, P * F).pointer     // d(loss)/d(h_t) from step t+1
         let dC = ensure(&self.dCell, P * F).pointer       // d(loss)/d(c_t) from step t+1
@@ -274,71 +282,77 @@ public final class ConvLSTM2D: Layer {
         let weights = parameters + offset(of: "kernel")
         let dWeights = gradients + offset(of: "kernel")
         let dBias = gradients + offset(of: "bias")
-        var biasSum = [Double](repeating: 0, count: G)
+        let ones = ensure(&self.ones, P).pointer
+        ones.update(repeating: 1, count: P)
+        // Each part sums its own weight and bias gradients, (K + 1, 4F); added up at the end.
+        let parts = Parallel.parts(P, threads: threads)
+        let partials = ensure(&self.partialGradients, parts * (K + 1) * G).pointer
+        partials.update(repeating: 0, count: parts * (K + 1) * G)
 
-        for t in stride(from: T - 1, through: 0, by: -1) {
-            let z = gates + t * P * G
-            let c = cells + t * P * F
-            let cPrev: UnsafeMutablePointer<Float>? = t == 0 ? nil : cells + (t - 1) * P * F
-            // d(loss)/d(h_t) from the output at t, if the output holds step t.
-            let dOut: UnsafePointer<Float>?
-            let dOutStride: Int
-            if returnSequences { (dOut, dOutStride) = (dOutput + t * hw * F, T * hw * F) }
-            else { (dOut, dOutStride) = (t == T - 1 ? dOutput : nil, hw * F) }
-            for b in 0..<batch {
-                for q in 0..<hw {
-                    let p = b * hw + q
-                    let zp = z + p * G, dzp = dZ + p * G, cp = c + p * F
-                    let dhp = dH + p * F, dcp = dC + p * F
-                    let cpp = cPrev.map { $0 + p * F }
-                    let dop = dOut.map { $0 + b * dOutStride + q * F }
-                    for j in 0..<F {
-                        let i = zp[j], f = zp[F + j], g = zp[2 * F + j], o = zp[3 * F + j]
-                        let dh = dhp[j] + (dop?[j] ?? 0)
-                        let tc = tanhf(cp[j])
-                        let dc = dcp[j] + dh * o * (1 - tc * tc)
-                        dzp[j] = dc * g * i * (1 - i)
-                        dzp[F + j] = dc * (cpp?[j] ?? 0) * f * (1 - f)
-                        dzp[2 * F + j] = dc * i * (1 - g * g)
-                        dzp[3 * F + j] = dh * tc * o * (1 - o)
-                        dcp[j] = dc * f
+        Parallel.splitting(P, parts: parts) { run in
+            for t in stride(from: T - 1, through: 0, by: -1) {
+                let z = gates + t * P * G
+                let c = cells + t * P * F
+                let cPrev: UnsafeMutablePointer<Float>? = t == 0 ? nil : cells + (t - 1) * P * F
+                // d(loss)/d(h_t) from the output at t, if the output holds step t.
+                let dOut: UnsafePointer<Float>?
+                let dOutStride: Int
+                if returnSequences { (dOut, dOutStride) = (dOutput + t * hw * F, T * hw * F) }
+                else { (dOut, dOutStride) = (t == T - 1 ? dOutput : nil, hw * F) }
+                let hPrev: (UnsafePointer<Float>, Int)?
+                if t == 0 { hPrev = nil }
+                else if returnSequences { hPrev = (output + (t - 1) * hw * F, T * hw * F) }
+                else { hPrev = (UnsafePointer(hidden! + (t - 1) * P * F), hw * F) }
+                let x = input + t * hw * C
+                // Only the parts someone needs: dx_t when the input wants a gradient, dh_(t-1) after t = 0.
+                let firstColumn = dInput == nil ? kx : 0
+                let lastColumn = t == 0 ? kx : K
+                run { part, pixels in
+                    let p0 = pixels.lowerBound
+                    for p in pixels {
+                        let b = p / hw, q = p % hw
+                        let zp = z + p * G, dzp = dZ + p * G, cp = c + p * F
+                        let dhp = dH + p * F, dcp = dC + p * F
+                        let cpp = cPrev.map { $0 + p * F }
+                        let dop = dOut.map { $0 + b * dOutStride + q * F }
+                        for j in 0..<F {
+                            let i = zp[j], f = zp[F + j], g = zp[2 * F + j], o = zp[3 * F + j]
+                            let dh = dhp[j] + (dop?[j] ?? 0)
+                            let tc = fastTanh(cp[j])
+                            let dc = dcp[j] + dh * o * (1 - tc * tc)
+                            dzp[j] = dc * g * i * (1 - i)
+                            dzp[F + j] = dc * (cpp?[j] ?? 0) * f * (1 - f)
+                            dzp[2 * F + j] = dc * i * (1 - g * g)
+                            dzp[3 * F + j] = dh * tc * o * (1 - o)
+                            dcp[j] = dc * f
+                        }
+                    }
+                    let dW = partials + part * (K + 1) * G, dB = dW + K * G
+                    // d(bias) += column sums of dZ, as a matrix-vector product.
+                    cblas_sgemv(CblasRowMajor, CblasTrans, Int32(pixels.count), Int32(G), 1, dZ + p0 * G, Int32(G),
+                                ones, 1, 1, dB, 1)
+                    // Rebuild this step's columns, then dW += columns^T dZ and dColumns = dZ W^T.
+                    self.im2col(columns, pixels: pixels, x: x, xStride: T * hw * C, h: hPrev?.0, hStride: hPrev?.1 ?? 0)
+                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(t == 0 ? kx : K), Int32(G),
+                                Int32(pixels.count), 1, columns + p0 * K, Int32(K), dZ + p0 * G, Int32(G), 1, dW, Int32(G))
+                    if lastColumn > firstColumn {
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(pixels.count),
+                                    Int32(lastColumn - firstColumn), Int32(G), 1, dZ + p0 * G, Int32(G),
+                                    weights + firstColumn * G, Int32(G), 0, dColumns + p0 * K + firstColumn, Int32(K))
                     }
                 }
+                // dx_t and dh_(t-1) gather from neighbouring rows of every part: a second pass.
+                run { _, pixels in
+                    for q in pixels { (dH + q * F).update(repeating: 0, count: F) }
+                    self.col2im(dColumns, pixels: pixels, dx: dInput.map { $0 + t * hw * self.C }, xStride: T * hw * self.C,
+                                dh: t == 0 ? nil : dH, hStride: hw * F)
+                }
             }
-            for p in 0..<P {
-                let row = dZ + p * G
-                for j in 0..<G { biasSum[j] += Double(row[j]) }
-            }
-            // Rebuild this step's columns, then dW += columns^T dZ and dColumns = dZ W^T.
-            let hPrev: (UnsafePointer<Float>, Int)?
-            if t == 0 { hPrev = nil }
-            else if returnSequences { hPrev = (output + (t - 1) * hw * F, T * hw * F) }
-            else { hPrev = (UnsafePointer(hidden!.pointer + (t - 1) * P * F), hw * F) }
-            im2col(columns, batch: batch, x: input + t * hw * C, xStride: T * hw * C,
-                   h: hPrev?.0, hStride: hPrev?.1 ?? 0)
-            let rows = t == 0 ? kx : kAll
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(rows), Int32(G), Int32(P),
-                        1, columns, Int32(kAll), dZ, Int32(G), 1, dWeights, Int32(G))
-            // Only the parts someone needs: dx_t when the input wants a gradient, dh_(t-1) after t = 0.
-            let firstColumn = dInput == nil ? kx : 0
-            let lastColumn = t == 0 ? kx : kAll
-            if lastColumn > firstColumn {
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(P), Int32(lastColumn - firstColumn),
-                            Int32(G), 1, dZ, Int32(G), weights + firstColumn * G, Int32(G),
-                            0, dColumns + firstColumn, Int32(kAll))
-            }
-            dH.update(repeating: 0, count: P * F)
-            col2im(dColumns, batch: batch, dx: dInput.map { $0 + t * hw * C }, xStride: T * hw * C,
-                   dh: t == 0 ? nil : dH, hStride: hw * F)
         }
-        for j in 0..<G { dBias[j] += Float(biasSum[j]) }
+        for part in 0..<parts {
+            let partial = partials + part * (K + 1) * G
+            for i in 0..<(K * G) { dWeights[i] += partial[i] }
+            for j in 0..<G { dBias[j] += partial[K * G + j] }
+        }
     }
 }
-
-@inline(__always) func sigmoid(_ x: Float) -> Float { 1 / (1 + expf(-x)) }
-
-#if canImport(Glibc)
-import Glibc
-#else
-import Darwin
-#endif

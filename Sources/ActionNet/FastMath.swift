@@ -1,0 +1,49 @@
+// exp, sigmoid and tanh for the ConvLSTM gates. The libm calls cost as much as the
+// convolutions' sgemm at small sizes; these are plain arithmetic (Cephes's single-
+// precision exp polynomial, about 1 ulp) that the compiler vectorises in loops.
+
+/// exp(x) for x in [-87.3, 88.3] (clamped outside). Rounds x / ln 2 to the nearest
+/// integer n with the 1.5 * 2^23 trick and builds 2^n from its bits, so the loop has no
+/// conversions or calls and vectorises.
+@inline(__always)
+func fastExp(_ input: Float) -> Float {
+    var x = input
+    x = x < -87.3 ? -87.3 : x
+    x = x > 88.3 ? 88.3 : x
+    let shifted = x * 1.442_695_04 + 12_582_912
+    let n = shifted - 12_582_912
+    // r = x - n ln 2, with ln 2 split in two for accuracy.
+    var r = x - n * 0.693_359_375
+    r = r + n * 2.121_944_4e-4
+    var p: Float = 1.987_569_15e-4
+    p = p * r + 1.398_199_95e-3
+    p = p * r + 8.333_451_9e-3
+    p = p * r + 4.166_579_59e-2
+    p = p * r + 1.666_666_55e-1
+    p = p * r + 5.000_000_12e-1
+    let e = p * (r * r) + r + 1
+    return e * Float(bitPattern: (shifted.bitPattern &- 0x4B40_0000 &+ 127) &<< 23)
+}
+
+@inline(__always)
+func fastSigmoid(_ x: Float) -> Float { 1 / (1 + fastExp(-x)) }
+
+/// tanh(x) = sign(x) (1 - e) / (1 + e) with e = exp(-2|x|): no overflow, absolute error ~2e-7.
+@inline(__always)
+func fastTanh(_ x: Float) -> Float {
+    let e = fastExp(-2 * abs(x))
+    let t = (1 - e) / (1 + e)
+    return x < 0 ? -t : t
+}
+
+/// Replaces `count` values with their sigmoid.
+@inline(__always)
+func applySigmoid(_ p: UnsafeMutablePointer<Float>, _ count: Int) {
+    for i in 0..<count { p[i] = fastSigmoid(p[i]) }
+}
+
+/// Replaces `count` values with their tanh.
+@inline(__always)
+func applyTanh(_ p: UnsafeMutablePointer<Float>, _ count: Int) {
+    for i in 0..<count { p[i] = fastTanh(p[i]) }
+}
