@@ -10,6 +10,8 @@ public enum ActionLabApp {
     /// after that is thrown.
     public static func run(projectFolder folder: URL,
                            environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        // Before anything is written to the project folder.
+        try TerminalScreen.requireInteractive()
         let layout = ProjectLayout(root: folder)
         let store = try ProjectStore.open(layout)
         defer { try? store.close() }

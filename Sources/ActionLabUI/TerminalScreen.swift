@@ -34,15 +34,20 @@ final class TerminalScreen {
     /// Takes over the terminal. Fails if stdin/stdout is not a terminal ncurses can use.
     convenience init() throws {
         setlocale(LC_ALL, "")
-        guard isatty(STDIN_FILENO) == 1, isatty(STDOUT_FILENO) == 1 else {
-            throw TerminalError("the terminal UI needs an interactive terminal (stdin and stdout are not one)")
-        }
+        try Self.requireInteractive()
         // newterm reports a bad TERM as a null screen instead of exiting like initscr.
         guard let output = fdopen(STDOUT_FILENO, "w"), let input = fdopen(STDIN_FILENO, "r"),
               let screen = newterm(nil, output, input) else {
             throw TerminalError("cannot use terminal type \"\(ProcessInfo.processInfo.environment["TERM"] ?? "")\"")
         }
         self.init(screen: screen, isInteractive: true)
+    }
+
+    /// Fails unless stdin and stdout are a terminal.
+    static func requireInteractive() throws {
+        guard isatty(STDIN_FILENO) == 1, isatty(STDOUT_FILENO) == 1 else {
+            throw TerminalError("the terminal UI needs an interactive terminal (stdin and stdout are not one)")
+        }
     }
 
     /// A screen that renders for an xterm-256color terminal of the given size into

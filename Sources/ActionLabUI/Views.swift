@@ -280,7 +280,10 @@ enum ClipsView {
         }
         if let message = state.message {
             let role: ColorRole = message.kind == .info ? .accent : message.kind == .warning ? .warning : .error
-            grid.put(" " + message.text, row: row, column: 0, style: .role(role), maxWidth: grid.width)
+            // Messages end with what matters (the problem after the file name): cut the front.
+            let room = grid.width - 2
+            let text = message.text.count > room ? "…" + message.text.suffix(room - 1) : message.text
+            grid.put(" " + text, row: row, column: 0, style: .role(role), maxWidth: grid.width)
             return
         }
         var x = 1

@@ -71,3 +71,12 @@ private func expectSnapshot(_ state: AppState, _ name: String) {
     _ = state.update(.resize(width: 70, height: 20))
     expectSnapshot(state, "too-small-70x20")
 }
+
+@Test func longMessagesKeepTheirEnd() {
+    var state = labellingState()
+    let path = "/home/someone/.config/actionlab/themes/" + String(repeating: "deep/", count: 12) + "mine.toml"
+    _ = state.update(.warning("\(path): role text.fg: colour 300 is outside the xterm range 0-255"))
+    let line = AppView.render(state).lines[29]
+    #expect(line.hasPrefix(" …"))
+    #expect(line.hasSuffix("mine.toml: role text.fg: colour 300 is outside the xterm range 0-255 "))
+}

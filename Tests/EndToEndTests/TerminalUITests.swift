@@ -110,6 +110,13 @@ final class TmuxSession {
         pid_t(try tmux(["list-panes", "-t", "0", "-F", "#{pane_pid}"]).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
     }
 
+    /// The first child of the pane's shell: the program it runs.
+    func programPID() throws -> pid_t {
+        let shell = try panePID()
+        let children = (try? String(contentsOfFile: "/proc/\(shell)/task/\(shell)/children", encoding: .utf8)) ?? ""
+        return children.split(separator: " ").first.flatMap { pid_t($0) } ?? 0
+    }
+
     struct TimedOut: Error, CustomStringConvertible {
         let what: String
         let screen: String
@@ -245,12 +252,19 @@ private func waitForScannedList(_ tmux: TmuxSession, clips: Int) throws -> Strin
     }
 
     @Test(.enabled(if: TmuxSession.isAvailable, "tmux is not installed: the terminal tests need it"))
-    func ctrlCAndATooSmallTerminalAreHandled() throws {
+    func rememberedThemeBrokenThemeCtrlCAndATooSmallTerminal() throws {
         let sample = try SampleProjectCopy()
         let paths = sample.clipPaths
+        let settings = sample.config.appendingPathComponent("actionlab")
+        try FileManager.default.createDirectory(at: settings.appendingPathComponent("themes"), withIntermediateDirectories: true)
+        try "theme = \"light\"\n".write(to: settings.appendingPathComponent("ui.toml"), atomically: true, encoding: .utf8)
+        try "name = \"mine\"\n[roles]\ntext = { fg = 300 }\n"
+            .write(to: settings.appendingPathComponent("themes/mine.toml"), atomically: true, encoding: .utf8)
         let command = "\(shellQuoted(ActionLabBinary.url.path)) \(shellQuoted(sample.project.path)); echo \"exit status $?\"; sleep 60"
         let tmux = try TmuxSession(command: command, environment: ["XDG_CONFIG_HOME": sample.config.path])
-        try waitForScannedList(tmux, clips: paths.count)
+        let first = try waitForScannedList(tmux, clips: paths.count)
+        #expect(first.contains("theme light"), "the remembered theme is used")
+        #expect(first.contains("mine.toml: role text.fg: colour 300 is outside"), "a broken theme file is reported")
         try tmux.tmux(["resize-window", "-t", "0", "-x", "70", "-y", "20"])
         try tmux.waitFor(text: "needs a terminal of at least 80x24")
         try tmux.tmux(["resize-window", "-t", "0", "-x", "100", "-y", "30"])
@@ -260,4 +274,33 @@ private func waitForScannedList(_ tmux: TmuxSession, clips: Int) throws -> Strin
         #expect(after.contains("exit status 130"))
         #expect(!after.contains("F1 Clips"), "the terminal is restored after Ctrl-C")
     }
+
+    @Test(.enabled(if: TmuxSession.isAvailable, "tmux is not installed: the terminal tests need it"))
+    func aCrashRestoresTheTerminal() throws {
+        let sample = try SampleProjectCopy()
+        let command = "\(shellQuoted(ActionLabBinary.url.path)) \(shellQuoted(sample.project.path)); echo \"exit status $?\"; sleep 60"
+        // Without Swift's backtracer, which would wait for a key on a terminal.
+        let tmux = try TmuxSession(command: command, environment: ["XDG_CONFIG_HOME": sample.config.path,
+                                                                   "SWIFT_BACKTRACE": "enable=no"])
+        try tmux.waitFor(text: "F1 Clips")
+        let pid = try tmux.programPID()
+        try #require(pid > 0)
+        #expect(kill(pid, SIGSEGV) == 0)
+        let after = try tmux.waitFor(text: "exit status")
+        #expect(after.contains("exit status 139"), "killed by SIGSEGV after restoring the terminal")
+        #expect(!after.contains("F1 Clips"), "the terminal is restored after a crash")
+    }
+}
+
+@Test func withoutATerminalOrAFolderTheUIExplainsWhy() throws {
+    let missing = try ActionLabBinary.run(["/nonexistent/project"])
+    #expect(missing.status != 0)
+    #expect(missing.stderr.contains("/nonexistent/project: no such folder"))
+
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("actionlab-notty-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let noTerminal = try ActionLabBinary.run([folder.path])
+    #expect(noTerminal.status != 0)
+    #expect(noTerminal.stderr.contains("needs an interactive terminal"))
 }
