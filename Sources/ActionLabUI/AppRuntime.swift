@@ -148,10 +148,23 @@ public final class AppCore {
         return redraw
     }
 
-    /// Applies whatever background work has posted.
+    /// Applies whatever background work has posted. Clip batches that arrived
+    /// together are merged first: each merge re-sorts the list, once is enough.
     public func drainInbox() -> Bool {
         var redraw = false
-        for event in inbox.drain() { redraw = handle(event) || redraw }
+        var pendingClips: [ClipRow] = []
+        for event in inbox.drain() {
+            if case .clipsChanged(let rows) = event {
+                pendingClips += rows
+                continue
+            }
+            if !pendingClips.isEmpty {
+                redraw = handle(.clipsChanged(pendingClips)) || redraw
+                pendingClips = []
+            }
+            redraw = handle(event) || redraw
+        }
+        if !pendingClips.isEmpty { redraw = handle(.clipsChanged(pendingClips)) || redraw }
         return redraw
     }
 

@@ -189,6 +189,10 @@ final class TerminalScreen {
             background = colors.background
             if colors.bold { attributes |= cncurses_attr_bold() }
             if colors.reverse { attributes |= cncurses_attr_reverse() }
+            // Without colours, bars and the selection would vanish: show them reversed.
+            if colorCount == 0 && !colors.reverse && Self.reversedWithoutColor.contains(role) {
+                attributes |= cncurses_attr_reverse()
+            }
         case .classColor(let index):
             foreground = theme.color(forClass: index)
             background = theme.colors(for: .text).background
@@ -209,6 +213,8 @@ final class TerminalScreen {
         resolved[style] = result
         return result
     }
+
+    private static let reversedWithoutColor: Set<ColorRole> = [.selection, .header, .status]
 
     private func pair(_ foreground: TerminalColor, _ background: TerminalColor) -> Int32 {
         guard colorCount > 0 else { return 0 }

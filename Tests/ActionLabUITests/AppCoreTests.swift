@@ -136,3 +136,19 @@ private func settle(_ core: AppCore) {
     core.handle(.key(.character("T")))
     #expect(try UserPreferences.load(from: file).themeName == "light")
 }
+
+@Test func clipBatchesPostedTogetherArriveInOrder() {
+    let core = makeCore(MemoryLabelStore(), clips: [])
+    let clips = Sample.clips(6)
+    core.inbox.post(.scanProgress(ScanStatus(scanned: 0, total: 6, isFinished: false)))
+    core.inbox.post(.clipsChanged(Array(clips[3...])))
+    core.inbox.post(.clipsChanged(Array(clips[..<3])))
+    var relabelled = clips[4]
+    relabelled.label = 2
+    core.inbox.post(.clipsChanged([relabelled]))
+    core.inbox.post(.scanProgress(ScanStatus(scanned: 6, total: 6, isFinished: true)))
+    #expect(core.drainInbox())
+    #expect(core.state.clips.clips.map(\.id) == [1, 2, 3, 4, 5, 6])
+    #expect(core.state.clips.clips[4].label == 2, "a later row for the same clip wins")
+    #expect(core.state.clips.scan.isFinished)
+}
