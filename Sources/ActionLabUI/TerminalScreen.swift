@@ -180,41 +180,15 @@ final class TerminalScreen {
 
     private func resolve(_ style: CellStyle, theme: Theme) -> (pair: Int32, attributes: UInt32) {
         if let known = resolved[style] { return known }
+        let look = TerminalLook(style, theme: theme, hasColors: colorCount > 0)
         var attributes = cncurses_attr_normal()
-        var foreground: TerminalColor, background: TerminalColor
-        switch style.foreground {
-        case .role(let role):
-            let colors = theme.colors(for: role)
-            foreground = colors.foreground
-            background = colors.background
-            if colors.bold { attributes |= cncurses_attr_bold() }
-            if colors.reverse { attributes |= cncurses_attr_reverse() }
-            // Without colours, bars and the selection would vanish: show them reversed.
-            if colorCount == 0 && !colors.reverse && Self.reversedWithoutColor.contains(role) {
-                attributes |= cncurses_attr_reverse()
-            }
-        case .classColor(let index):
-            foreground = theme.color(forClass: index)
-            background = theme.colors(for: .text).background
-        case .xterm(let index):
-            foreground = .xterm(index)
-            background = theme.colors(for: .text).background
-        }
-        switch style.background {
-        case nil: break
-        case .role(let role)?: background = theme.colors(for: role).background
-        case .classColor(let index)?: background = theme.color(forClass: index)
-        case .xterm(let index)?: background = .xterm(index)
-        }
-        if style.bold { attributes |= cncurses_attr_bold() }
-        if style.reverse { attributes ^= cncurses_attr_reverse() }
-        if style.underline { attributes |= cncurses_attr_underline() }
-        let result = (pair(foreground, background), attributes)
+        if look.bold { attributes |= cncurses_attr_bold() }
+        if look.reverse { attributes |= cncurses_attr_reverse() }
+        if look.underline { attributes |= cncurses_attr_underline() }
+        let result = (pair(look.foreground, look.background), attributes)
         resolved[style] = result
         return result
     }
-
-    private static let reversedWithoutColor: Set<ColorRole> = [.selection, .header, .status]
 
     private func pair(_ foreground: TerminalColor, _ background: TerminalColor) -> Int32 {
         guard colorCount > 0 else { return 0 }
@@ -243,4 +217,45 @@ final class TerminalScreen {
 public struct TerminalError: Error, CustomStringConvertible {
     public let description: String
     init(_ description: String) { self.description = description }
+}
+
+/// How a cell style looks under a theme: the terminal colours and attributes the
+/// driver sets. Roles take both colours from the theme; class and exact colours
+/// sit on the text background unless the style names a background.
+struct TerminalLook: Equatable {
+    var foreground: TerminalColor
+    var background: TerminalColor
+    var bold = false
+    var reverse = false
+    var underline = false
+
+    /// Roles shown reversed on terminals without colours, where they would otherwise vanish.
+    static let reversedWithoutColor: Set<ColorRole> = [.selection, .header, .status]
+
+    init(_ style: CellStyle, theme: Theme, hasColors: Bool) {
+        switch style.foreground {
+        case .role(let role):
+            let colors = theme.colors(for: role)
+            foreground = colors.foreground
+            background = colors.background
+            bold = colors.bold
+            reverse = colors.reverse || (!hasColors && Self.reversedWithoutColor.contains(role))
+        case .classColor(let index):
+            foreground = theme.color(forClass: index)
+            background = theme.colors(for: .text).background
+        case .xterm(let index):
+            foreground = .xterm(index)
+            background = theme.colors(for: .text).background
+        }
+        switch style.background {
+        case nil: break
+        case .role(let role)?: background = theme.colors(for: role).background
+        case .classColor(let index)?: background = theme.color(forClass: index)
+        case .xterm(let index)?: background = .xterm(index)
+        }
+        bold = bold || style.bold
+        // A reversed style on a reversed role cancels out, as the attribute would.
+        reverse = reverse != style.reverse
+        underline = style.underline
+    }
 }
