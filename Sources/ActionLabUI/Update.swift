@@ -188,6 +188,8 @@ extension AppState {
                 result.merge(moveSelection(to: position))
             }
         }
+        // When the filter hid the labelled clip, the row under the selection is a new clip.
+        result.merge(requestPreviewIfNeeded())
         return result
     }
 

@@ -290,6 +290,19 @@ import Testing
         #expect(!state.clips.isEditingFilter)
     }
 
+    @Test func labellingAClipOutOfALabelFilterShowsTheNextOne() {
+        var clips = Sample.clips(4)
+        clips[0].label = 1
+        clips[2].label = 1
+        var state = Sample.state(clips)
+        Sample.send(&state, [.key(.character("/"))] + Key.typing("walk").map { .key($0) } + [.key(.enter)])
+        #expect(state.clips.visible == [0, 2])
+        let result = state.update(.labelCommitted(clipID: 1, classIndex: 0, cause: .label))
+        #expect(state.clips.visible == [2], "a clip labelled run leaves the walk filter")
+        #expect(state.clips.selectedClip?.id == 3)
+        #expect(result.effects.contains { if case .loadPreview(let r) = $0 { r.clipID == 3 } else { false } })
+    }
+
     @Test func labellingAClipOutOfTheFilterKeepsThePosition() {
         var state = Sample.state()
         Sample.send(&state, [.key(.character("/"))] + Key.typing("clip_0").map { .key($0) } + [.key(.enter)])
