@@ -45,6 +45,11 @@ public protocol Layer: AnyObject {
     func forward(output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, batch: Int,
                  parameters: UnsafeMutablePointer<Float>, training: Bool)
 
+    /// Whether `backward` reads `input` / `output`. When neither the layer nor its
+    /// successor needs an activation, the model reuses its memory for the gradient.
+    var needsInputForBackward: Bool { get }
+    var needsOutputForBackward: Bool { get }
+
     /// After a training-mode forward pass on the same batch: adds d(loss)/d(input) into
     /// `dInput` (when given) and d(loss)/d(parameters) into `gradients`.
     func backward(dInput: UnsafeMutablePointer<Float>?, dOutput: UnsafePointer<Float>,
@@ -53,6 +58,8 @@ public protocol Layer: AnyObject {
 }
 
 extension Layer {
+    public var needsInputForBackward: Bool { true }
+    public var needsOutputForBackward: Bool { true }
     public var parameterCount: Int { parameters.reduce(0) { $0 + $1.count } }
     public var trainableParameterCount: Int { parameters.filter(\.trainable).reduce(0) { $0 + $1.count } }
     var inputSize: Int { inputShape.reduce(1, *) }

@@ -107,7 +107,8 @@ public final class SeedStack: @unchecked Sendable {
                                    kernelSize: kernelSize, returnSequences: returnSequences, dropout: dropout,
                                    recurrentDropout: recurrentDropout, seed: seed &+ UInt64(index + 1) &* 0x9E37_79B9)
             case let .maxPool(size):
-                guard shape.count == 3 || shape.count == 4, size > 0 else {
+                guard size >= 1, size <= 5 else { throw ModelError("MaxPool windows must be 1 to 5 wide, got \(size)") }
+                guard shape.count == 3 || shape.count == 4 else {
                     throw ModelError("MaxPool needs (T, H, W, C) or (H, W, C) input, got \(Tensor.describe(shape))")
                 }
                 layer = MaxPool(name: name("maxpool"), inputShape: shape, size: size)
@@ -210,12 +211,17 @@ public final class SeedStack: @unchecked Sendable {
         }
     }
 
+    /// Sizes the activations for `batch` samples. An activation that no backward pass
+    /// reads (neither its layer's nor the next one's) shares its memory with its gradient:
+    /// at the seed's size that is the first ConvLSTM's output, over half a gigabyte.
     private func reserve(batch: Int) {
         guard batch > batchCapacity else { return }
         batchCapacity = batch
         for (i, layer) in layers.enumerated() {
-            activations[i] = FloatBuffer(count: batch * layer.outputSize)
-            dActivations[i] = FloatBuffer(count: batch * layer.outputSize)
+            let activation = FloatBuffer(count: batch * layer.outputSize)
+            activations[i] = activation
+            let shared = i + 1 < layers.count && !layer.needsOutputForBackward && !layers[i + 1].needsInputForBackward
+            dActivations[i] = shared ? activation : FloatBuffer(count: batch * layer.outputSize)
         }
     }
 
@@ -307,8 +313,9 @@ public final class SeedStack: @unchecked Sendable {
         let (loss, probabilities): (Float, [Float]) = x.data.withUnsafeBufferPointer { xp in
             let input = xp.baseAddress!
             let probs = forward(input, batch: batch, training: true)
+            if collectStatistics { statistics = measureActivations(batch: batch) }
+            let probabilities = Array(UnsafeBufferPointer(start: probs, count: batch * classes))
             let logits = (layers[last] as! Dense).logits
-            for i in 0..<layers.count { dActivations[i]!.pointer.update(repeating: 0, count: batch * layers[i].outputSize) }
             let loss = logits.withUnsafeBufferPointer { lp in
                 y.data.withUnsafeBufferPointer { yp in
                     softmaxCrossEntropy(dLogits: dActivations[last]!.pointer, logits: lp.baseAddress!,
@@ -318,14 +325,16 @@ public final class SeedStack: @unchecked Sendable {
             }
             for i in stride(from: last, through: 0, by: -1) {
                 let layerInput = i == 0 ? input : UnsafePointer(activations[i - 1]!.pointer)
-                layers[i].backward(dInput: i == 0 ? nil : dActivations[i - 1]!.pointer,
-                                   dOutput: dActivations[i]!.pointer, input: layerInput,
+                // Zeroed only now: it may share memory with an activation read until here.
+                let dInput = i == 0 ? nil : dActivations[i - 1]!.pointer
+                dInput?.update(repeating: 0, count: batch * layers[i - 1].outputSize)
+                layers[i].backward(dInput: dInput, dOutput: dActivations[i]!.pointer, input: layerInput,
                                    output: activations[i]!.pointer, batch: batch,
                                    parameters: values.pointer, gradients: gradients.pointer)
             }
-            return (loss, Array(UnsafeBufferPointer(start: probs, count: batch * classes)))
+            return (loss, probabilities)
         }
-        if collectStatistics { statistics = measure(batch: batch) }
+        if collectStatistics { statistics = addGradientNorms(statistics) }
         return StepResult(loss: loss, probabilities: Tensor(shape: [batch, classes], data: probabilities))
     }
 
@@ -359,22 +368,28 @@ public final class SeedStack: @unchecked Sendable {
         return correct
     }
 
-    private func measure(batch: Int) -> [LayerStatistics] {
+    /// Mean and standard deviation of every layer's output, right after the forward pass.
+    private func measureActivations(batch: Int) -> [LayerStatistics] {
         layers.enumerated().map { i, layer in
             let n = batch * layer.outputSize, a = activations[i]!.pointer
             var sum = 0.0, squares = 0.0
             for j in 0..<n { let v = Double(a[j]); sum += v; squares += v * v }
             let mean = sum / Double(max(n, 1))
             let std = max(squares / Double(max(n, 1)) - mean * mean, 0).squareRoot()
-            var norm: Float? = nil
-            if layer.trainableParameterCount > 0 {
-                var s = 0.0
-                for e in parameterLayout where e.trainable && e.name.hasPrefix(layer.name + ".") {
-                    for j in e.range { s += Double(gradients.pointer[j]) * Double(gradients.pointer[j]) }
-                }
-                norm = Float(s.squareRoot())
+            return LayerStatistics(name: layer.name, activationMean: Float(mean), activationStd: Float(std), gradientNorm: nil)
+        }
+    }
+
+    /// The same statistics with each layer's parameter-gradient norm, after the backward pass.
+    private func addGradientNorms(_ statistics: [LayerStatistics]) -> [LayerStatistics] {
+        zip(layers, statistics).map { layer, s in
+            guard layer.trainableParameterCount > 0 else { return s }
+            var sum = 0.0
+            for e in parameterLayout where e.trainable && e.name.hasPrefix(layer.name + ".") {
+                for j in e.range { sum += Double(gradients.pointer[j]) * Double(gradients.pointer[j]) }
             }
-            return LayerStatistics(name: layer.name, activationMean: Float(mean), activationStd: Float(std), gradientNorm: norm)
+            return LayerStatistics(name: s.name, activationMean: s.activationMean, activationStd: s.activationStd,
+                                   gradientNorm: Float(sum.squareRoot()))
         }
     }
 }

@@ -79,6 +79,9 @@ public final class BatchNormalization: Layer {
         }
     }
 
+    /// The backward pass rebuilds x̂ from the input and the kept batch statistics.
+    public var needsOutputForBackward: Bool { false }
+
     public func backward(dInput: UnsafeMutablePointer<Float>?, dOutput: UnsafePointer<Float>,
                          input: UnsafePointer<Float>, output: UnsafePointer<Float>, batch: Int,
                          parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>) {

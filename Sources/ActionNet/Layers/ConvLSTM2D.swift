@@ -44,8 +44,8 @@ public final class ConvLSTM2D: Layer {
 
     private var gates: FloatBuffer?       // (T, P, 4F) activated i, f, g, o (one step at inference)
     private var cells: FloatBuffer?       // (T, P, F) cell states (two steps at inference)
-    private var hidden: FloatBuffer?      // (T, P, F) hidden states when the output holds only the last
-    private var columns: FloatBuffer?     // (P, K) im2col of [x_t, h_(t-1)]
+    private var hidden: FloatBuffer?      // (2, P, F) hidden states: the last two in forward, h_(t-1) in backward
+    private var columns: FloatBuffer?     // (parts, tile, K) im2col of [x_t, h_(t-1)], a tile per part
     private var dColumns: FloatBuffer?    // (P, K)
     private var dGates: FloatBuffer?      // (P, 4F) d(loss)/d(pre-activation gates)
     private var dHidden: FloatBuffer?     // (P, F) d(loss)/d(h_(t-1)) carried back in time
@@ -85,7 +85,7 @@ public final class ConvLSTM2D: Layer {
 
     // MARK: im2col
 
-    /// Fills rows `pixels` of `columns` (P, K) for one timestep. Row p = (b, y, x) holds,
+    /// Fills `columns` (pixels.count, K) with the im2col rows of `pixels` for one timestep. Row p = (b, y, x) holds,
     /// for each kernel offset (ky, kx), the C inputs x_t[b, y+ky-pad, x+kx-pad, :] (times
     /// the input mask), then for each offset the F values of h_(t-1) (times the recurrent
     /// mask); zeros outside the frame. `x` and `h` point at sample 0 of the timestep,
@@ -98,7 +98,7 @@ public final class ConvLSTM2D: Layer {
             let b = p / (H * W), y = (p / W) % H, xx = p % W
             let xb = x + b * xStride
             let hb = h.map { $0 + b * hStride }
-            let row = columns + p * kAll
+            let row = columns + (p - pixels.lowerBound) * kAll
             for ky in 0..<k {
                 let sy = y + ky - pad
                 for kxi in 0..<k {
@@ -196,29 +196,33 @@ public final class ConvLSTM2D: Layer {
         recurrentMask = draw(batch * H * W * F, recurrentDropout)
     }
 
+    /// Rows of im2col built and multiplied at a time: small enough to stay in cache
+    /// between the copy and the sgemm, large enough for an efficient sgemm.
+    var tileRows = 1024
+
     /// Work is split by pixels over `BLAS.threads` parts, each running its own
     /// single-threaded sgemm on its rows, so that no thread waits or spins between the
     /// products and the gate arithmetic.
     public func forward(output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, batch: Int,
                         parameters: UnsafeMutablePointer<Float>, training: Bool) {
-        let P = batch * H * W, hw = H * W, G = 4 * F, F = self.F, K = kAll
+        let P = batch * H * W, hw = H * W, G = 4 * F, F = self.F, K = kAll, tile = tileRows
+        let parts = Parallel.parts(P, threads: threads)
         let gates = ensure(&self.gates, (training ? T : 1) * P * G).pointer
         let cells = ensure(&self.cells, (training ? T : 2) * P * F).pointer
-        let hidden: UnsafeMutablePointer<Float>? = returnSequences ? nil
-            : ensure(&self.hidden, (training ? T : 2) * P * F).pointer
-        let columns = ensure(&self.columns, P * K).pointer
+        let hidden: UnsafeMutablePointer<Float>? = returnSequences ? nil : ensure(&self.hidden, 2 * P * F).pointer
+        let columns = ensure(&self.columns, parts * tile * K).pointer      // (parts, tile, K)
         let weights = UnsafePointer(parameters + offset(of: "kernel"))   // (K, 4F): kernel rows, then recurrent rows
         let bias = UnsafePointer(parameters + offset(of: "bias"))
         prepareMasks(batch: batch, training: training)
         lastForwardStored = training
 
-        // Where h_t lives: in the output (B, T, H, W, F) or in `hidden` (slots, P, F).
+        // Where h_t lives: in the output (B, T, H, W, F) or in `hidden` (2 slots, P, F).
         func hiddenState(_ t: Int) -> (UnsafeMutablePointer<Float>, stride: Int) {
-            if let hidden { return (hidden + (training ? t : t % 2) * P * F, hw * F) }
+            if let hidden { return (hidden + t % 2 * P * F, hw * F) }
             return (output + t * hw * F, T * hw * F)
         }
 
-        Parallel.splitting(P, parts: Parallel.parts(P, threads: threads)) { run in
+        Parallel.splitting(P, parts: parts) { run in
             for t in 0..<T {
                 let z = gates + (training ? t : 0) * P * G                 // (P, 4F)
                 let c = cells + (training ? t : t % 2) * P * F             // (P, F)
@@ -226,32 +230,35 @@ public final class ConvLSTM2D: Layer {
                 let hPrev = t == 0 ? nil : hiddenState(t - 1)
                 let (h, hStride) = hiddenState(t)
                 let x = input + t * hw * C
-                run { _, pixels in
-                    let p0 = pixels.lowerBound
-                    for p in pixels { (z + p * G).update(from: bias, count: G) }
-                    self.im2col(columns, pixels: pixels, x: x, xStride: T * hw * C,
-                                h: hPrev.map { UnsafePointer($0.0) }, hStride: hPrev?.stride ?? 0)
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(pixels.count), Int32(G),
-                                Int32(t == 0 ? self.kx : K), 1, columns + p0 * K, Int32(K), weights, Int32(G),
-                                1, z + p0 * G, Int32(G))
-                    for p in pixels {
-                        let b = p / hw, q = p % hw
-                        let zp = z + p * G, cp = c + p * F, hp = h + b * hStride + q * F
-                        // i, f: sigmoid; g: tanh; o: sigmoid; then c = f c' + i g, h = o tanh(c).
-                        applySigmoid(zp, 2 * F)
-                        applyTanh(zp + 2 * F, F)
-                        applySigmoid(zp + 3 * F, F)
-                        if let cpp = cPrev.map({ $0 + p * F }) {
-                            for j in 0..<F {
-                                let cell = zp[F + j] * cpp[j] + zp[j] * zp[2 * F + j]
-                                cp[j] = cell
-                                hp[j] = zp[3 * F + j] * fastTanh(cell)
-                            }
-                        } else {
-                            for j in 0..<F {
-                                let cell = zp[j] * zp[2 * F + j]
-                                cp[j] = cell
-                                hp[j] = zp[3 * F + j] * fastTanh(cell)
+                run { part, pixels in
+                    let tileColumns = columns + part * tile * K
+                    for start in stride(from: pixels.lowerBound, to: pixels.upperBound, by: tile) {
+                        let rows = start ..< min(start + tile, pixels.upperBound)
+                        for p in rows { (z + p * G).update(from: bias, count: G) }
+                        self.im2col(tileColumns, pixels: rows, x: x, xStride: T * hw * C,
+                                    h: hPrev.map { UnsafePointer($0.0) }, hStride: hPrev?.stride ?? 0)
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows.count), Int32(G),
+                                    Int32(t == 0 ? self.kx : K), 1, tileColumns, Int32(K), weights, Int32(G),
+                                    1, z + start * G, Int32(G))
+                        for p in rows {
+                            let b = p / hw, q = p % hw
+                            let zp = z + p * G, cp = c + p * F, hp = h + b * hStride + q * F
+                            // i, f: sigmoid; g: tanh; o: sigmoid; then c = f c' + i g, h = o tanh(c).
+                            applySigmoid(zp, 2 * F)
+                            applyTanh(zp + 2 * F, F)
+                            applySigmoid(zp + 3 * F, F)
+                            if let cpp = cPrev.map({ $0 + p * F }) {
+                                for j in 0..<F {
+                                    let cell = zp[F + j] * cpp[j] + zp[j] * zp[2 * F + j]
+                                    cp[j] = cell
+                                    hp[j] = zp[3 * F + j] * fastTanh(cell)
+                                }
+                            } else {
+                                for j in 0..<F {
+                                    let cell = zp[j] * zp[2 * F + j]
+                                    cp[j] = cell
+                                    hp[j] = zp[3 * F + j] * fastTanh(cell)
+                                }
                             }
                         }
                     }
@@ -259,24 +266,29 @@ public final class ConvLSTM2D: Layer {
             }
         }
         if let hidden {
-            output.update(from: hidden + (training ? T - 1 : (T - 1) % 2) * P * F, count: P * F)
+            output.update(from: hidden + (T - 1) % 2 * P * F, count: P * F)
         }
     }
 
     // MARK: backward
 
+    /// Needs the gates and cells it kept, and its input; not its output (h is rebuilt
+    /// from the kept o and c), so the model may reuse the output's memory for gradients.
+    public var needsOutputForBackward: Bool { false }
+
     public func backward(dInput: UnsafeMutablePointer<Float>?, dOutput: UnsafePointer<Float>,
                          input: UnsafePointer<Float>, output: UnsafePointer<Float>, batch: Int,
                          parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>) {
         precondition(lastForwardStored, "\(name): backward needs a training-mode forward pass first")
-        let P = batch * H * W, hw = H * W, G = 4 * F, F = self.F, K = kAll, kx = self.kx
+        let P = batch * H * W, hw = H * W, G = 4 * F, F = self.F, K = kAll, kx = self.kx, tile = tileRows
+        let parts = Parallel.parts(P, threads: threads)
         let gates = self.gates!.pointer, cells = self.cells!.pointer
-        let hidden = self.hidden?.pointer
-        let columns = ensure(&self.columns, P * K).pointer
+        let columns = ensure(&self.columns, parts * tile * K).pointer     // (parts, tile, K)
         let dColumns = ensure(&self.dColumns, P * K).pointer
         let dZ = ensure(&self.dGates, P * G).pointer
         let dH = ensure(&self.dHidden, P * F).pointer     // d(loss)/d(h_t) from step t+1
         let dC = ensure(&self.dCell, P * F).pointer       // d(loss)/d(c_t) from step t+1
+        let hPrevious = ensure(&self.hidden, 2 * P * F).pointer   // h_(t-1), rebuilt from o and c (P, F)
         dH.update(repeating: 0, count: P * F)
         dC.update(repeating: 0, count: P * F)
         let weights = parameters + offset(of: "kernel")
@@ -285,7 +297,6 @@ public final class ConvLSTM2D: Layer {
         let ones = ensure(&self.ones, P).pointer
         ones.update(repeating: 1, count: P)
         // Each part sums its own weight and bias gradients, (K + 1, 4F); added up at the end.
-        let parts = Parallel.parts(P, threads: threads)
         let partials = ensure(&self.partialGradients, parts * (K + 1) * G).pointer
         partials.update(repeating: 0, count: parts * (K + 1) * G)
 
@@ -294,19 +305,26 @@ public final class ConvLSTM2D: Layer {
                 let z = gates + t * P * G
                 let c = cells + t * P * F
                 let cPrev: UnsafeMutablePointer<Float>? = t == 0 ? nil : cells + (t - 1) * P * F
+                let oPrev: UnsafeMutablePointer<Float>? = t == 0 ? nil : gates + (t - 1) * P * G + 3 * F
                 // d(loss)/d(h_t) from the output at t, if the output holds step t.
                 let dOut: UnsafePointer<Float>?
                 let dOutStride: Int
                 if returnSequences { (dOut, dOutStride) = (dOutput + t * hw * F, T * hw * F) }
                 else { (dOut, dOutStride) = (t == T - 1 ? dOutput : nil, hw * F) }
-                let hPrev: (UnsafePointer<Float>, Int)?
-                if t == 0 { hPrev = nil }
-                else if returnSequences { hPrev = (output + (t - 1) * hw * F, T * hw * F) }
-                else { hPrev = (UnsafePointer(hidden! + (t - 1) * P * F), hw * F) }
                 let x = input + t * hw * C
                 // Only the parts someone needs: dx_t when the input wants a gradient, dh_(t-1) after t = 0.
                 let firstColumn = dInput == nil ? kx : 0
                 let lastColumn = t == 0 ? kx : K
+                // h_(t-1) = o_(t-1) tanh(c_(t-1)), the forward pass's arithmetic, for every
+                // pixel before any part reads its neighbours.
+                if let oPrev, let cPrev {
+                    run { _, pixels in
+                        for p in pixels {
+                            let op = oPrev + p * G, cp = cPrev + p * F, hp = hPrevious + p * F
+                            for j in 0..<F { hp[j] = op[j] * fastTanh(cp[j]) }
+                        }
+                    }
+                }
                 run { part, pixels in
                     let p0 = pixels.lowerBound
                     for p in pixels {
@@ -331,10 +349,16 @@ public final class ConvLSTM2D: Layer {
                     // d(bias) += column sums of dZ, as a matrix-vector product.
                     cblas_sgemv(CblasRowMajor, CblasTrans, Int32(pixels.count), Int32(G), 1, dZ + p0 * G, Int32(G),
                                 ones, 1, 1, dB, 1)
-                    // Rebuild this step's columns, then dW += columns^T dZ and dColumns = dZ W^T.
-                    self.im2col(columns, pixels: pixels, x: x, xStride: T * hw * C, h: hPrev?.0, hStride: hPrev?.1 ?? 0)
-                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(t == 0 ? kx : K), Int32(G),
-                                Int32(pixels.count), 1, columns + p0 * K, Int32(K), dZ + p0 * G, Int32(G), 1, dW, Int32(G))
+                    // Rebuild this step's columns tile by tile: dW += columns^T dZ.
+                    let tileColumns = columns + part * tile * K
+                    for start in stride(from: pixels.lowerBound, to: pixels.upperBound, by: tile) {
+                        let rows = start ..< min(start + tile, pixels.upperBound)
+                        self.im2col(tileColumns, pixels: rows, x: x, xStride: T * hw * self.C,
+                                    h: t == 0 ? nil : UnsafePointer(hPrevious), hStride: hw * F)
+                        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(t == 0 ? kx : K), Int32(G),
+                                    Int32(rows.count), 1, tileColumns, Int32(K), dZ + start * G, Int32(G), 1, dW, Int32(G))
+                    }
+                    // dColumns = dZ W^T
                     if lastColumn > firstColumn {
                         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(pixels.count),
                                     Int32(lastColumn - firstColumn), Int32(G), 1, dZ + p0 * G, Int32(G),

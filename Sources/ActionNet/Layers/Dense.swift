@@ -59,6 +59,9 @@ public final class Dense: Layer {
         }
     }
 
+    /// ReLU's gradient reads the output; the fused softmax and linear ones do not.
+    public var needsOutputForBackward: Bool { activation == .relu }
+
     public func backward(dInput: UnsafeMutablePointer<Float>?, dOutput: UnsafePointer<Float>,
                          input: UnsafePointer<Float>, output: UnsafePointer<Float>, batch: Int,
                          parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>) {

@@ -21,9 +21,21 @@ public final class MaxPool: Layer {
 
     private let frames: Int, H: Int, W: Int, C: Int, outH: Int, outW: Int, padTop: Int, padLeft: Int
     private var trainedBatch = -1
+    /// For each output of the last training pass, a bit per window position that gets
+    /// its gradient: 1 byte per output for 2x2 windows, 4 for larger ones.
+    private var routes: UnsafeMutableRawPointer?
+    private var routesCapacity = 0
+    private var routeBytes: Int { size * size <= 8 ? 1 : 4 }
+
+    deinit { routes?.deallocate() }
+
+    /// The backward pass uses the routes kept in the forward pass, not the activations.
+    public var needsInputForBackward: Bool { false }
+    public var needsOutputForBackward: Bool { false }
 
     public init(name: String, inputShape: [Int], size: Int = 2) {
         precondition(inputShape.count == 3 || inputShape.count == 4, "MaxPool takes (T, H, W, C) or (H, W, C)")
+        precondition(size >= 1 && size <= 5, "MaxPool windows are 1x1 to 5x5")
         self.name = name
         self.inputShape = inputShape
         self.size = size
@@ -38,16 +50,20 @@ public final class MaxPool: Layer {
         nearTieTolerance = 0
     }
 
-    /// Calls `body(o, window)` for every output index o with the input indices of its window.
+    /// Calls `body(o, base, rows, columns, top, left)` for every window: o is the index of
+    /// its first output, base the input offset of its frame, rows and columns the input
+    /// range it covers, (top, left) its unclipped corner (for route bit positions).
     @inline(__always)
-    private func forEachWindow(batch: Int, _ body: (Int, _ base: Int, _ rows: Range<Int>, _ columns: Range<Int>) -> Void) {
+    private func forEachWindow(batch: Int, _ body: (Int, Int, Range<Int>, Range<Int>, Int, Int) -> Void) {
         for n in 0..<(batch * frames) {
             let inBase = n * H * W * C, outBase = n * outH * outW * C
             for oy in 0..<outH {
-                let rows = max(oy * size - padTop, 0) ..< min(oy * size - padTop + size, H)
+                let top = oy * size - padTop
+                let rows = max(top, 0) ..< min(top + size, H)
                 for ox in 0..<outW {
-                    let columns = max(ox * size - padLeft, 0) ..< min(ox * size - padLeft + size, W)
-                    body(outBase + (oy * outW + ox) * C, inBase, rows, columns)
+                    let left = ox * size - padLeft
+                    let columns = max(left, 0) ..< min(left + size, W)
+                    body(outBase + (oy * outW + ox) * C, inBase, rows, columns, top, left)
                 }
             }
         }
@@ -55,12 +71,32 @@ public final class MaxPool: Layer {
 
     public func forward(output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, batch: Int,
                         parameters: UnsafeMutablePointer<Float>, training: Bool) {
-        let (W, C) = (self.W, self.C)
-        forEachWindow(batch: batch) { o, base, rows, columns in
+        let (W, C, size, tolerance, bytes) = (self.W, self.C, self.size, nearTieTolerance, routeBytes)
+        let count = batch * outputSize
+        if training, routesCapacity < count * bytes {
+            routes?.deallocate()
+            routes = UnsafeMutableRawPointer.allocate(byteCount: count * bytes, alignment: 4)
+            routesCapacity = count * bytes
+        }
+        let routes = training ? self.routes : nil
+        forEachWindow(batch: batch) { o, base, rows, columns, top, left in
             for c in 0..<C {
                 var best = -Float.infinity
                 for y in rows { for x in columns { best = max(best, input[base + (y * W + x) * C + c]) } }
                 output[o + c] = best
+                guard let routes else { continue }
+                var bits: UInt32 = 0
+                routing: for y in rows {
+                    for x in columns {
+                        let v = input[base + (y * W + x) * C + c]
+                        if tolerance > 0 ? best - v < tolerance : v == best {
+                            bits |= 1 << UInt32((y - top) * size + (x - left))
+                            if tolerance == 0 { break routing }
+                        }
+                    }
+                }
+                if bytes == 1 { routes.storeBytes(of: UInt8(bits), toByteOffset: o + c, as: UInt8.self) }
+                else { routes.storeBytes(of: bits, toByteOffset: (o + c) * 4, as: UInt32.self) }
             }
         }
         if training { trainedBatch = batch }
@@ -71,18 +107,15 @@ public final class MaxPool: Layer {
                          parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>) {
         guard let dInput else { return }
         precondition(trainedBatch == batch, "\(name): backward needs a training-mode forward pass first")
-        let (W, C, tolerance) = (self.W, self.C, nearTieTolerance)
-        forEachWindow(batch: batch) { o, base, rows, columns in
+        let (W, C, size, bytes, routes) = (self.W, self.C, self.size, routeBytes, self.routes!)
+        forEachWindow(batch: batch) { o, base, rows, columns, top, left in
             for c in 0..<C {
-                let best = output[o + c], g = dOutput[o + c]
-                var routed = false
+                let bits = bytes == 1 ? UInt32(routes.load(fromByteOffset: o + c, as: UInt8.self))
+                    : routes.load(fromByteOffset: (o + c) * 4, as: UInt32.self)
+                let g = dOutput[o + c]
                 for y in rows {
-                    for x in columns {
-                        let i = base + (y * W + x) * C + c
-                        if tolerance > 0 ? best - input[i] < tolerance : (!routed && input[i] == best) {
-                            dInput[i] += g
-                            routed = true
-                        }
+                    for x in columns where bits & (1 << UInt32((y - top) * size + (x - left))) != 0 {
+                        dInput[base + (y * W + x) * C + c] += g
                     }
                 }
             }
@@ -104,6 +137,9 @@ public final class Flatten: Layer {
         self.inputShape = inputShape
         outputShape = [inputShape.reduce(1, *)]
     }
+
+    public var needsInputForBackward: Bool { false }
+    public var needsOutputForBackward: Bool { false }
 
     public func forward(output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, batch: Int,
                         parameters: UnsafeMutablePointer<Float>, training: Bool) {
