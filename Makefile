@@ -4,7 +4,7 @@
 
 SWIFT ?= $(shell command -v swift 2>/dev/null || echo /opt/swift/usr/bin/swift)
 DEBIAN_PACKAGES := pkg-config libncursesw5-dev libavformat-dev libavcodec-dev libswscale-dev \
-	libavutil-dev libopenblas-dev libsqlite3-dev ffmpeg tmux
+	libavutil-dev libopenblas-dev libsqlite3-dev ffmpeg tmux libopenmpi-dev openmpi-bin
 BIN_RELEASE := .build/release/actionlab
 
 .PHONY: run test build release deps bench clean

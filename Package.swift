@@ -1,9 +1,32 @@
 // swift-tools-version:6.0
+import Foundation
 import PackageDescription
 
 // Optimise the numeric and video code even in debug builds: the test suite trains
 // small networks and decodes real clips, which unoptimised Swift makes 20x slower.
 let optimisedInDebug: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
+
+// Open MPI is optional. SwiftPM has no optional dependencies: a system-library target
+// whose headers are missing fails the whole build. So the manifest asks pkg-config
+// whether Open MPI is installed and only then adds the CMPI target, makes Distributed
+// depend on it and defines ACTIONLAB_MPI there; without it, `train --distributed` says
+// how to install Open MPI. ACTIONLAB_WITHOUT_MPI=1 builds as if it were missing.
+let openMPIInstalled: Bool = {
+    if ProcessInfo.processInfo.environment["ACTIONLAB_WITHOUT_MPI"] == "1" { return false }
+    let pkgConfig = Process()
+    pkgConfig.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    pkgConfig.arguments = ["pkg-config", "--exists", "ompi-c"]
+    pkgConfig.standardOutput = FileHandle.nullDevice
+    pkgConfig.standardError = FileHandle.nullDevice
+    guard (try? pkgConfig.run()) != nil else { return false }
+    pkgConfig.waitUntilExit()
+    return pkgConfig.terminationStatus == 0
+}()
+let openMPITargets: [Target] = openMPIInstalled
+    ? [.systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev", "openmpi-bin"])])]
+    : []
+let openMPIDependency: [Target.Dependency] = openMPIInstalled ? ["CMPI"] : []
+let openMPIDefine: [SwiftSetting] = openMPIInstalled ? [.define("ACTIONLAB_MPI")] : []
 
 let package = Package(
     name: "ActionLab",
@@ -24,6 +47,7 @@ let package = Package(
                        providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev", "libavutil-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
+    ] + openMPITargets + [
 
         // The network: tensors, layers, loss, Adam, summary, safetensors checkpoints.
         .target(name: "ActionNet", dependencies: ["COpenBLAS"], swiftSettings: optimisedInDebug),
@@ -37,6 +61,10 @@ let package = Package(
         // Datasets, the background trainer and its events.
         .target(name: "Training", dependencies: ["ActionNet", "ClipIO", "ActionStore"],
                 swiftSettings: optimisedInDebug),
+        // Data-parallel training over MPI: ranks, sharded batches, gradient and BatchNorm
+        // reductions. Without Open MPI it builds and reports that it needs it.
+        .target(name: "Distributed", dependencies: ["ActionNet"] + openMPIDependency,
+                swiftSettings: optimisedInDebug + openMPIDefine),
         // App state, update(event), pure views into a cell grid, the ncurses driver.
         .target(name: "ActionLabUI", dependencies: [
             "ActionNet", "ClipIO", "ActionStore", "Training", "CNcursesw",
@@ -44,7 +72,7 @@ let package = Package(
         ], resources: [.copy("Themes")]),
         // The executable: command-line parsing only.
         .executableTarget(name: "actionlab", dependencies: [
-            "ActionNet", "ClipIO", "ActionStore", "Training", "ActionLabUI",
+            "ActionNet", "ClipIO", "ActionStore", "Training", "ActionLabUI", "Distributed",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -60,6 +88,9 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport"]),
         .testTarget(name: "ActionLabUITests", dependencies: ["ActionLabUI", "TestSupport"],
                     exclude: ["Snapshots"]),
+        // Sharding and reductions in one process, and `mpirun` runs of the built binary.
+        .testTarget(name: "DistributedTests", dependencies: ["Distributed", "TestSupport"],
+                    swiftSettings: openMPIDefine),
         // Drives the built `actionlab` binary (CLI and a real terminal through tmux).
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"]),
     ]
