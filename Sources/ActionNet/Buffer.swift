@@ -1,18 +1,48 @@
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
+
 /// A fixed-size, zero-initialised Float buffer with a stable address, for the kernels'
 /// parameters, activations and caches. Swift arrays may move; these never do.
+///
+/// Large buffers are their own memory mapping, so they start as untouched zero pages
+/// and `discard()` can hand their memory back to the system between uses.
 final class FloatBuffer {
     let pointer: UnsafeMutablePointer<Float>
     let count: Int
+    private let mappedBytes: Int    // 0 when allocated on the heap
+
+    /// Buffers of at least this many bytes are mapped (tests lower it to map every buffer).
+    nonisolated(unsafe) static var mappingThreshold = 1 << 20
 
     init(count: Int) {
         self.count = max(count, 0)
-        pointer = .allocate(capacity: max(count, 1))
-        pointer.initialize(repeating: 0, count: max(count, 1))
+        let bytes = max(count, 1) * MemoryLayout<Float>.stride
+        if bytes >= Self.mappingThreshold,
+           let raw = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+           raw != MAP_FAILED {
+            pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+            mappedBytes = bytes
+        } else {
+            pointer = .allocate(capacity: max(count, 1))
+            pointer.initialize(repeating: 0, count: max(count, 1))
+            mappedBytes = 0
+        }
     }
 
-    deinit { pointer.deallocate() }
+    deinit {
+        if mappedBytes > 0 { munmap(pointer, mappedBytes) } else { pointer.deallocate() }
+    }
 
     func zero() { pointer.update(repeating: 0, count: count) }
+
+    /// Returns a mapped buffer's memory to the system; it reads as zeros afterwards.
+    /// Small buffers keep theirs (and their contents).
+    func discard() {
+        if mappedBytes > 0 { _ = madvise(pointer, mappedBytes, Int32(MADV_DONTNEED)) }
+    }
 
     var array: [Float] { Array(UnsafeBufferPointer(start: pointer, count: count)) }
 }

@@ -50,6 +50,10 @@ public protocol Layer: AnyObject {
     var needsInputForBackward: Bool { get }
     var needsOutputForBackward: Bool { get }
 
+    /// Gives back the memory of what the forward pass kept for the backward pass, once
+    /// the backward pass is done (the next training pass rebuilds it).
+    func discardTrainingState()
+
     /// After a training-mode forward pass on the same batch: adds d(loss)/d(input) into
     /// `dInput` (when given) and d(loss)/d(parameters) into `gradients`.
     func backward(dInput: UnsafeMutablePointer<Float>?, dOutput: UnsafePointer<Float>,
@@ -60,6 +64,7 @@ public protocol Layer: AnyObject {
 extension Layer {
     public var needsInputForBackward: Bool { true }
     public var needsOutputForBackward: Bool { true }
+    public func discardTrainingState() {}
     public var parameterCount: Int { parameters.reduce(0) { $0 + $1.count } }
     public var trainableParameterCount: Int { parameters.filter(\.trainable).reduce(0) { $0 + $1.count } }
     var inputSize: Int { inputShape.reduce(1, *) }

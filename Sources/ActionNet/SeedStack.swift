@@ -226,12 +226,20 @@ public final class SeedStack: @unchecked Sendable {
     }
 
     /// Runs every layer on `batch` samples at `input`; returns the last layer's output.
-    private func forward(_ input: UnsafePointer<Float>, batch: Int, training: Bool) -> UnsafeMutablePointer<Float> {
+    /// In training, an activation no backward pass reads is discarded as soon as the
+    /// next layer has read it.
+    private func forward(_ input: UnsafePointer<Float>, batch: Int, training: Bool,
+                         measure: Bool = false) -> UnsafeMutablePointer<Float> {
         reserve(batch: batch)
         var x = input
+        if measure { statistics = [] }
         for (i, layer) in layers.enumerated() {
             let out = activations[i]!.pointer
             layer.forward(output: out, input: x, batch: batch, parameters: values.pointer, training: training)
+            if measure { statistics.append(activationStatistics(layer, out, count: batch * layer.outputSize)) }
+            if training, i > 0, !layer.needsInputForBackward, !layers[i - 1].needsOutputForBackward {
+                activations[i - 1]!.discard()
+            }
             x = UnsafePointer(out)
         }
         return activations[layers.count - 1]!.pointer
@@ -312,8 +320,7 @@ public final class SeedStack: @unchecked Sendable {
         let last = layers.count - 1
         let (loss, probabilities): (Float, [Float]) = x.data.withUnsafeBufferPointer { xp in
             let input = xp.baseAddress!
-            let probs = forward(input, batch: batch, training: true)
-            if collectStatistics { statistics = measureActivations(batch: batch) }
+            let probs = forward(input, batch: batch, training: true, measure: collectStatistics)
             let probabilities = Array(UnsafeBufferPointer(start: probs, count: batch * classes))
             let logits = (layers[last] as! Dense).logits
             let loss = logits.withUnsafeBufferPointer { lp in
@@ -331,6 +338,17 @@ public final class SeedStack: @unchecked Sendable {
                 layers[i].backward(dInput: dInput, dOutput: dActivations[i]!.pointer, input: layerInput,
                                    output: activations[i]!.pointer, batch: batch,
                                    parameters: values.pointer, gradients: gradients.pointer)
+                // What only this backward pass read can go; the first layer's state stays
+                // for the next step, as nothing comes after it.
+                if i > 0 {
+                    layers[i].discardTrainingState()
+                    activations[i]!.discard()
+                    dActivations[i]!.discard()
+                    // The input, unless it shares memory with the gradient just written.
+                    if !layers[i - 1].needsOutputForBackward, activations[i - 1] !== dActivations[i - 1] {
+                        activations[i - 1]!.discard()
+                    }
+                }
             }
             return (loss, probabilities)
         }
@@ -368,16 +386,13 @@ public final class SeedStack: @unchecked Sendable {
         return correct
     }
 
-    /// Mean and standard deviation of every layer's output, right after the forward pass.
-    private func measureActivations(batch: Int) -> [LayerStatistics] {
-        layers.enumerated().map { i, layer in
-            let n = batch * layer.outputSize, a = activations[i]!.pointer
-            var sum = 0.0, squares = 0.0
-            for j in 0..<n { let v = Double(a[j]); sum += v; squares += v * v }
-            let mean = sum / Double(max(n, 1))
-            let std = max(squares / Double(max(n, 1)) - mean * mean, 0).squareRoot()
-            return LayerStatistics(name: layer.name, activationMean: Float(mean), activationStd: Float(std), gradientNorm: nil)
-        }
+    /// Mean and standard deviation of a layer's output, right after its forward pass.
+    private func activationStatistics(_ layer: any Layer, _ a: UnsafePointer<Float>, count n: Int) -> LayerStatistics {
+        var sum = 0.0, squares = 0.0
+        for j in 0..<n { let v = Double(a[j]); sum += v; squares += v * v }
+        let mean = sum / Double(max(n, 1))
+        let std = max(squares / Double(max(n, 1)) - mean * mean, 0).squareRoot()
+        return LayerStatistics(name: layer.name, activationMean: Float(mean), activationStd: Float(std), gradientNorm: nil)
     }
 
     /// The same statistics with each layer's parameter-gradient norm, after the backward pass.

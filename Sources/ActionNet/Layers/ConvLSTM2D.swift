@@ -272,6 +272,10 @@ public final class ConvLSTM2D: Layer {
 
     // MARK: backward
 
+    public func discardTrainingState() {
+        for buffer in [gates, cells, dColumns, dGates, columns, hidden, dHidden, dCell, ones] { buffer?.discard() }
+    }
+
     /// Needs the gates and cells it kept, and its input; not its output (h is rebuilt
     /// from the kept o and c), so the model may reuse the output's memory for gradients.
     public var needsOutputForBackward: Bool { false }
