@@ -124,13 +124,18 @@ public final class AppCore {
     private let store: LabelStore
     private let previews: PreviewLoader
     private let preferencesURL: URL?
+    private let training: TrainingBackend?
 
     /// `preferencesURL`: where the chosen theme is remembered (nil: not remembered).
-    public init(state: AppState, store: LabelStore, decoder: PreviewDecoder, preferencesURL: URL?) {
+    /// `training`: runs, estimates and predictions (nil: the training keys explain that
+    /// training is not available).
+    public init(state: AppState, store: LabelStore, decoder: PreviewDecoder, preferencesURL: URL?,
+                training: TrainingBackend? = nil) {
         self.state = state
         self.store = store
         self.previews = PreviewLoader(decoder: decoder)
         self.preferencesURL = preferencesURL
+        self.training = training
     }
 
     /// Applies `event` and everything it leads to; returns true if the screen must be redrawn.
@@ -207,7 +212,56 @@ public final class AppCore {
             }
         case .quit:
             return []
+        default:
+            return performTraining(effect)
         }
+    }
+
+    /// Carries out a training effect; results from background work come through the inbox.
+    private func performTraining(_ effect: Effect) -> [AppEvent] {
+        guard let training else {
+            switch effect {
+            case .estimateTraining(let request): return [.estimateFailed(request, "training is not available here")]
+            case .startTraining, .resumeRun: return [.trainingNotStarted("training is not available here")]
+            case .predict(let clipID, _): return [.predictionFailed(clipID: clipID, "training is not available here")]
+            default: return []
+            }
+        }
+        let inbox = inbox
+        switch effect {
+        case .estimateTraining(let request):
+            training.estimate(request) { outcome in
+                switch outcome {
+                case .success(let estimate): inbox.post(.estimateReady(request, estimate))
+                case .failure(let error): inbox.post(.estimateFailed(request, error.description))
+                }
+            }
+        case .startTraining(let settings):
+            do { try training.start(settings) { inbox.post(.training($0)) } }
+            catch { return [.trainingNotStarted("\(error)")] }
+        case .resumeRun(let runID):
+            do { try training.resume(runID: runID) { inbox.post(.training($0)) } }
+            catch { return [.trainingNotStarted("\(error)")] }
+        case .pauseTraining: training.pause()
+        case .resumeTraining: training.resume()
+        case .stopTraining: training.stop()
+        case .loadRuns:
+            do { return [.runsLoaded(try training.runs())] }
+            catch { return [.warning("The runs could not be read: \(error)")] }
+        case .loadRunMetrics(let runID):
+            do { return [.runMetricsLoaded(runID: runID, try training.metrics(runID: runID))] }
+            catch { return [.warning("The metrics of run \(runID) could not be read: \(error)")] }
+        case .predict(let clipID, let url):
+            training.predict(clip: url) { outcome in
+                switch outcome {
+                case .success(let prediction): inbox.post(.predictionReady(clipID: clipID, prediction))
+                case .failure(let error): inbox.post(.predictionFailed(clipID: clipID, error.description))
+                }
+            }
+        default:
+            break
+        }
+        return []
     }
 
     /// Runs the app in the terminal until the user quits. The terminal is restored

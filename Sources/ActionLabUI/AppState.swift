@@ -52,6 +52,9 @@ public struct ClipRow: Sendable, Equatable {
 /// The screens of the app, in Tab order. Each has its function key (F1 = first).
 public enum Screen: String, Sendable, CaseIterable {
     case clips = "Clips"
+    case train = "Train"
+    case model = "Model"
+    case runs = "Runs"
 }
 
 /// One decoded preview frame: `rgb` holds `height` rows of `width` pixels, 3 bytes
@@ -161,6 +164,8 @@ public struct ClipsState: Sendable, Equatable {
     /// Clock time when the selected clip was selected: watching time is recorded with a label.
     public internal(set) var selectedSince: Double = 0
     public internal(set) var scan = ScanStatus(scanned: 0, total: nil, isFinished: true)
+    /// The best checkpoint's answers for clips, asked for with P.
+    public internal(set) var predictions: [ClipID: PredictionStatus] = [:]
 
     public var selectedClip: ClipRow? {
         visible.indices.contains(selection) ? clips[visible[selection]] : nil
@@ -179,6 +184,10 @@ public struct AppState: Sendable, Equatable {
     public internal(set) var projectName: String
     public internal(set) var classes: [ClassInfo]
     public internal(set) var clips = ClipsState()
+    /// The Train and Model screens: the chosen settings and the run in progress.
+    public internal(set) var training: TrainingState
+    /// The Runs screen.
+    public internal(set) var runs = RunsState()
     public internal(set) var themes: [Theme]
     public internal(set) var themeIndex: Int
     public internal(set) var showingHelp = false
@@ -199,6 +208,7 @@ public struct AppState: Sendable, Equatable {
         self.width = width
         self.height = height
         self.has256Colors = has256Colors
+        training = TrainingState(classNames: classes.map(\.name))
     }
 
     public var theme: Theme { themes[themeIndex] }

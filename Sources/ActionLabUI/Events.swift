@@ -1,3 +1,7 @@
+import ActionStore
+import Foundation
+import Training
+
 /// Why a clip's label changed, which decides where the selection goes next.
 public enum LabelCause: Sendable, Equatable {
     /// A class key: the selection moves on to the next clip.
@@ -25,6 +29,19 @@ public enum AppEvent: Sendable, Equatable {
     case previewFailed(PreviewRequest, String)
     /// A problem found outside `update` (theme file, preferences) to show.
     case warning(String)
+    /// What the background trainer reports, in its order.
+    case training(TrainingEvent)
+    /// The time and memory a run of these settings would take (or why it is unknown).
+    case estimateReady(EstimateRequest, TrainingEstimate)
+    case estimateFailed(EstimateRequest, String)
+    /// A run could not be started or resumed (the message names the problem).
+    case trainingNotStarted(String)
+    /// The project's recorded runs, newest first.
+    case runsLoaded([RunRow])
+    case runMetricsLoaded(runID: Int64, [EpochMetrics])
+    /// The best checkpoint's answer for a clip (P on the Clips screen).
+    case predictionReady(clipID: ClipID, ClipPrediction)
+    case predictionFailed(clipID: ClipID, String)
 }
 
 /// Work `update` asks the app to do: database writes, decoding, saving settings.
@@ -38,6 +55,21 @@ public enum Effect: Sendable, Equatable {
     /// it cached; nothing is posted.
     case prefetchPreview(PreviewRequest)
     case saveTheme(name: String)
+    /// Measure this machine's speed and estimate a run of these settings (in the background).
+    case estimateTraining(EstimateRequest)
+    /// Start a new run of these settings on the project's labelled clips.
+    case startTraining(TrainingSettings)
+    case pauseTraining
+    case resumeTraining
+    /// Finish the batch, save the last checkpoint and end the run.
+    case stopTraining
+    /// Continue a recorded run from its last checkpoint.
+    case resumeRun(runID: Int64)
+    /// Read the recorded runs (and then the metrics of `metricsOf`).
+    case loadRuns
+    case loadRunMetrics(runID: Int64)
+    /// Classify a clip with the best checkpoint of the best run (in the background).
+    case predict(clipID: ClipID, url: URL)
     case quit
 }
 

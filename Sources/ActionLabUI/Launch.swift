@@ -8,7 +8,9 @@ public enum ActionLabApp {
     /// background and runs the UI until the user quits. Errors before the screen is
     /// taken over are thrown as they are; the terminal is restored before any error
     /// after that is thrown.
-    public static func run(projectFolder folder: URL,
+    /// `preset` names the training choice the Train screen starts on (quick, seed, tiny,
+    /// project); `epochs` replaces every choice's number of epochs.
+    public static func run(projectFolder folder: URL, preset: String? = nil, epochs: Int? = nil,
                            environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         // Before anything is written to the project folder.
         try TerminalScreen.requireInteractive()
@@ -30,10 +32,28 @@ public enum ActionLabApp {
         }
 
         let name = layout.root.lastPathComponent
-        let state = AppState(projectName: name.isEmpty ? layout.root.path : name, classes: store.classes,
+        var state = AppState(projectName: name.isEmpty ? layout.root.path : name, classes: store.classes,
                              themes: library.themes, themeIndex: library.index(of: preferences.themeName))
+        let sampling = (try? ProjectConfig.load(layout))?.sampling
+        let choices = TrainingChoice.standard(classes: store.classes.count, projectSampling: sampling, epochs: epochs)
+        var choiceIndex = 0
+        if let preset {
+            guard let index = choices.firstIndex(where: { $0.name == preset }) else {
+                throw LaunchError("no training preset called \"\(preset)\" (choose from "
+                                  + choices.map(\.name).joined(separator: ", ") + ")")
+            }
+            choiceIndex = index
+        }
+        state.training = TrainingState(classNames: store.classes.map(\.name), choices: choices, choiceIndex: choiceIndex)
+        let training = ProjectTraining(store: store)
         let core = AppCore(state: state, store: ProjectLabelStore(store), decoder: ClipPreviews(),
-                           preferencesURL: preferencesURL)
+                           preferencesURL: preferencesURL, training: training)
+        // Quitting stops a run in progress after its batch, with its checkpoint saved.
+        defer {
+            if training.stopAndWait() {
+                FileHandle.standardError.write(Data("The run in progress was stopped; its last checkpoint is saved.\n".utf8))
+            }
+        }
         core.handle(.clipsChanged(try store.clips().map { ClipRow($0, layout: layout) }))
         if !problems.isEmpty {
             core.handle(.warning(problems.count == 1 ? problems[0]
@@ -43,6 +63,11 @@ public enum ActionLabApp {
         let scan = startScan(store: store, layout: layout, inbox: core.inbox)
         defer { scan.cancel() }
         try core.runInTerminal()
+    }
+
+    public struct LaunchError: Error, CustomStringConvertible {
+        public let description: String
+        init(_ description: String) { self.description = description }
     }
 
     /// Scans the folder on a background queue, posting what it finds to `inbox`.

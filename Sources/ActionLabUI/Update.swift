@@ -1,5 +1,6 @@
 import ActionStore
 import Foundation
+import Training
 
 extension AppState {
     var layout: ClipsLayout { ClipsLayout(width: width, height: height) }
@@ -51,6 +52,28 @@ extension AppState {
         case .warning(let text):
             show(text, .warning)
             return .redraw
+        case .training(let trainingEvent):
+            return applyTrainingEvent(trainingEvent)
+        case .estimateReady(let request, let estimate):
+            return applyEstimate(request, .success(estimate))
+        case .estimateFailed(let request, let reason):
+            return applyEstimate(request, .failure(TrainingError(reason)))
+        case .trainingNotStarted(let reason):
+            training.phase = .failed(reason)
+            show("Training not started: \(reason)", .error)
+            return .redraw
+        case .runsLoaded(let rows):
+            return applyRuns(rows)
+        case .runMetricsLoaded(let runID, let metrics):
+            runs.metrics[runID] = metrics
+            return screen == .runs ? .redraw : .unchanged
+        case .predictionReady(let clipID, let prediction):
+            clips.predictions[clipID] = .ready(prediction)
+            return .redraw
+        case .predictionFailed(let clipID, let reason):
+            clips.predictions[clipID] = .failed(reason)
+            show("No prediction: \(reason)", .warning)
+            return .redraw
         }
     }
 
@@ -83,6 +106,9 @@ extension AppState {
         }
         switch screen {
         case .clips: return handleClipsKey(key)
+        case .train: return handleTrainKey(key)
+        case .model: return .unchanged
+        case .runs: return handleRunsKey(key)
         }
     }
 
@@ -107,7 +133,13 @@ extension AppState {
         let all = Screen.allCases
         guard all.indices.contains(index), all[index] != screen else { return .unchanged }
         screen = all[index]
-        return .redraw
+        var result = UpdateResult.redraw
+        switch screen {
+        case .train: result.merge(requestEstimateIfNeeded())
+        case .runs: result.effects.append(.loadRuns)
+        case .clips, .model: break
+        }
+        return result
     }
 
     private mutating func handleClipsKey(_ key: Key) -> UpdateResult {
@@ -121,6 +153,7 @@ extension AppState {
         case .character("0"), .backspace, .delete: return clearLabel()
         case .character("u"): return UpdateResult(effects: [.undoLastLabel])
         case .character("n"): return selectNextUnlabelled()
+        case .character("P"): return predictSelectedClip()
         case .character(" "):
             clips.playback.isPlaying.toggle()
             return .redraw

@@ -13,6 +13,9 @@ public enum AppView {
         drawTitleBar(state, into: &grid)
         switch state.screen {
         case .clips: ClipsView.draw(state, into: &grid)
+        case .train: TrainView.draw(state, into: &grid)
+        case .model: ModelView.draw(state, into: &grid)
+        case .runs: RunsView.draw(state, into: &grid)
         }
         if state.showingHelp { HelpView.draw(state, into: &grid) }
         return grid
@@ -188,10 +191,15 @@ enum ClipsView {
             }
             grid.put(playLine, row: infoRow + 1, column: layout.imageColumn, style: .plain, maxWidth: innerWidth)
         }
-        let x = grid.put(" Label: ", row: infoRow + 2, column: layout.imageColumn, style: .role(.dim))
+        var x = grid.put(" Label: ", row: infoRow + 2, column: layout.imageColumn, style: .role(.dim))
         if let label = clip.label {
-            grid.put(className(state, label), row: infoRow + 2, column: x,
-                     style: CellStyle(.classColor(label), bold: true), maxWidth: innerWidth - 8)
+            x = grid.put(className(state, label), row: infoRow + 2, column: x,
+                         style: CellStyle(.classColor(label), bold: true), maxWidth: innerWidth - 8)
+            drawPrediction(state.clips.predictions[clip.id], row: infoRow + 2, column: x,
+                           end: layout.imageColumn + innerWidth, into: &grid)
+        } else if clip.isUsable, let prediction = state.clips.predictions[clip.id] {
+            x = grid.put("none", row: infoRow + 2, column: x, style: .role(.dim))
+            drawPrediction(prediction, row: infoRow + 2, column: x, end: layout.imageColumn + innerWidth, into: &grid)
         } else if clip.isUsable {
             let keys = state.classes.isEmpty ? "" : " (press \(state.classes.first!.key)-\(state.classes.last!.key))"
             grid.put("none" + keys, row: infoRow + 2, column: x, style: .role(.dim), maxWidth: innerWidth - 8)
@@ -199,6 +207,21 @@ enum ClipsView {
             grid.put("not yet (the clip is being opened)", row: infoRow + 2, column: x, style: .role(.dim))
         } else {
             grid.put("cannot be labelled", row: infoRow + 2, column: x, style: .role(.error))
+        }
+    }
+
+    /// "  model: walk 87%" after the label, when P has asked the best checkpoint.
+    static func drawPrediction(_ status: PredictionStatus?, row: Int, column: Int, end: Int, into grid: inout CellGrid) {
+        guard let status else { return }
+        let x = grid.put("  model: ", row: row, column: column, style: .role(.dim), maxWidth: max(0, end - column))
+        switch status {
+        case .pending:
+            grid.put("predicting…", row: row, column: x, style: .role(.dim), maxWidth: max(0, end - x))
+        case .ready(let prediction):
+            grid.put(String(format: "%@ %.0f%%", prediction.label, prediction.probability * 100), row: row, column: x,
+                     style: .role(.accent, bold: true), maxWidth: max(0, end - x))
+        case .failed:
+            grid.put("no prediction", row: row, column: x, style: .role(.error), maxWidth: max(0, end - x))
         }
     }
 
@@ -288,66 +311,105 @@ enum ClipsView {
         }
         var x = 1
         for (key, action) in [("↑↓", "move"), ("space", "play"), ("+-", "speed"), (",.", "step"),
-                              ("/", "filter"), ("T", "theme"), ("?", "help"), ("q", "quit")] {
+                              ("/", "filter"), ("P", "predict"), ("?", "help"), ("q", "quit")] {
             x = grid.put(key, row: row, column: x, style: .role(.key, bold: true))
             x = grid.put(" \(action)  ", row: row, column: x, style: .role(.dim))
         }
     }
 }
 
-/// The overlay that lists every key.
+/// The overlay that lists every key, by screen; in two columns when one does not fit.
 enum HelpView {
-    /// (keys, what they do) per section; nil keys start a section.
-    static func entries(_ state: AppState) -> [(String?, String)] {
+    struct Section {
+        var title: String
+        var entries: [(keys: String, text: String)]
+    }
+
+    static func sections(_ state: AppState) -> [Section] {
         let classKeys = state.classes.enumerated().map { "\($0.element.key) \($0.element.name)" }.joined(separator: ", ")
-        var entries: [(String?, String)] = [
-            (nil, "Clips"),
-            ("↑ ↓  j k", "previous / next clip"),
-            ("PgUp PgDn", "one page up / down"),
-            ("Home End  g G", "first / last clip"),
-            ("1-9", "label the clip and go to the next one"),
-            ("", classKeys),
-            ("0  Backspace", "clear the clip's label"),
-            ("u", "undo the last label change (again for earlier ones)"),
-            ("n", "next unlabelled clip"),
-            ("space", "play / pause"),
-            ("+  -", "faster / slower (0.25x to 4x)"),
-            (",  .", "one frame back / forward (pauses)"),
-            ("/", "filter by name or label; Enter keeps it, Esc clears it"),
-            (nil, "Everywhere"),
+        let screens = Screen.allCases.map(\.rawValue).joined(separator: ", ")
+        return [
+            Section(title: "Clips", entries: [
+                ("↑ ↓  j k", "previous / next clip"),
+                ("PgUp PgDn", "one page up / down"),
+                ("Home End  g G", "first / last clip"),
+                ("1-9", "label and go to the next"),
+                ("", classKeys),
+                ("0  Backspace", "clear the clip's label"),
+                ("u", "undo (again for earlier ones)"),
+                ("n", "next unlabelled clip"),
+                ("space", "play / pause"),
+                ("+  -", "faster / slower (0.25x to 4x)"),
+                (",  .", "one frame back / forward"),
+                ("/", "filter by name or label"),
+                ("P", "the best checkpoint's guess"),
+            ]),
+            Section(title: "Train", entries: [
+                ("t", "start a run of the preset"),
+                ("c", "next preset (before a run)"),
+                ("p", "pause / resume"),
+                ("s", "stop, save a checkpoint"),
+            ]),
+            Section(title: "Runs", entries: [
+                ("↑ ↓  j k", "select a run"),
+                ("m", "mark it: overlay its curves"),
+                ("r", "resume from its checkpoint"),
+            ]),
+            Section(title: "Everywhere", entries: [
+                ("Tab  Shift-Tab", "next / previous screen"),
+                ("F1-F\(Screen.allCases.count)", screens),
+                ("T", "next colour theme"),
+                ("?", "this help"),
+                ("q  Ctrl-C", "quit (everything is saved)"),
+            ]),
         ]
-        if Screen.allCases.count > 1 {
-            entries.append(("Tab  Shift-Tab", "next / previous screen"))
+    }
+
+    static let keyWidth = 15
+
+    /// The lines of `sections` in a column `width` wide: (keys or nil, text, is a title).
+    static func lines(_ sections: [Section], width: Int) -> [(keys: String?, text: String)] {
+        var lines: [(keys: String?, text: String)] = []
+        for (index, section) in sections.enumerated() {
+            if index > 0 { lines.append((nil, "")) }
+            lines.append((nil, section.title))
+            for entry in section.entries {
+                let wrapped = ClipsView.wrap(entry.text, width: max(8, width - keyWidth))
+                for (i, text) in wrapped.enumerated() { lines.append((i == 0 ? entry.keys : "", text)) }
+            }
         }
-        for (index, screen) in Screen.allCases.enumerated() {
-            entries.append(("F\(index + 1)", "the \(screen.rawValue) screen"))
-        }
-        entries += [
-            ("T", "next colour theme (remembered)"),
-            ("?", "this help"),
-            ("q  Ctrl-C", "quit (every label is already saved)"),
-        ]
-        return entries
+        return lines
     }
 
     static func draw(_ state: AppState, into grid: inout CellGrid) {
-        let entries = entries(state)
-        let keyWidth = 16
-        let textWidth = entries.map { $0.1.count }.max() ?? 0
-        let boxWidth = min(grid.width - 4, keyWidth + textWidth + 6)
-        let boxHeight = min(grid.height - 2, entries.count + 4)
+        let sections = sections(state)
+        let boxWidth = min(grid.width - 4, 96)
+        let rows = grid.height - 2 - 4
+        // One column when it fits; else the Clips keys on the left, the others on the right.
+        var columns = [lines(sections, width: boxWidth - 5)]
+        if columns[0].count > rows {
+            let half = (boxWidth - 5) / 2
+            columns = [lines(Array(sections.prefix(1)), width: half - 1), lines(Array(sections.dropFirst()), width: half - 1)]
+        }
+        let longest = columns.map(\.count).max() ?? 0
+        let boxHeight = min(grid.height - 2, longest + 4)
         let left = (grid.width - boxWidth) / 2, top = (grid.height - boxHeight) / 2
         let overlay = CellStyle.role(.overlay)
         grid.fill(row: top, column: left, width: boxWidth, height: boxHeight, with: Cell(" ", style: overlay))
         grid.box(row: top, column: left, width: boxWidth, height: boxHeight, title: "Keys",
                  style: CellStyle(.role(.overlay)), titleStyle: CellStyle(.role(.accent), background: .role(.overlay), bold: true))
-        for (i, entry) in entries.enumerated() where i < boxHeight - 4 {
-            let row = top + 1 + i
-            if let keys = entry.0 {
-                grid.put(keys, row: row, column: left + 3, style: CellStyle(.role(.key), background: .role(.overlay), bold: true))
-                grid.put(entry.1, row: row, column: left + 3 + keyWidth, style: overlay, maxWidth: boxWidth - keyWidth - 5)
-            } else {
-                grid.put(entry.1, row: row, column: left + 2, style: CellStyle(.role(.accent), background: .role(.overlay), bold: true))
+        let columnWidth = (boxWidth - 5) / columns.count
+        for (c, lines) in columns.enumerated() {
+            let x = left + 2 + c * (columnWidth + 1)
+            for (i, line) in lines.enumerated() where i < boxHeight - 4 {
+                let row = top + 1 + i
+                if let keys = line.keys {
+                    grid.put(keys, row: row, column: x + 1, style: CellStyle(.role(.key), background: .role(.overlay), bold: true),
+                             maxWidth: keyWidth - 1)
+                    grid.put(line.text, row: row, column: x + 1 + keyWidth, style: overlay, maxWidth: columnWidth - keyWidth - 1)
+                } else {
+                    grid.put(line.text, row: row, column: x, style: CellStyle(.role(.accent), background: .role(.overlay), bold: true))
+                }
             }
         }
         grid.put("Any key closes this help.", row: top + boxHeight - 2, column: left + 2,

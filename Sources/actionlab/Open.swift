@@ -14,12 +14,25 @@ struct Open: ParsableCommand {
     @Argument(help: "The project folder: any folder of clips.")
     var directory = "sample-data"
 
+    @Option(help: "The training preset the Train screen starts on: quick, seed, tiny (4 frames of 24x24, for trying things out) or project (the project's [sampling] with quick's network).")
+    var preset: String?
+
+    @Option(help: "Epochs of a run started in the app (default: the preset's).")
+    var epochs: Int?
+
+    func validate() throws {
+        if let preset, !["quick", "seed", "tiny", "project"].contains(preset) {
+            throw ValidationError("--preset: \(preset) is not one of quick, seed, tiny, project")
+        }
+        if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
+    }
+
     func run() throws {
         let folder = URL(fileURLWithPath: directory)
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw ValidationError("\(directory): no such folder")
         }
-        try ActionLabApp.run(projectFolder: folder)
+        try ActionLabApp.run(projectFolder: folder, preset: preset, epochs: epochs)
     }
 }

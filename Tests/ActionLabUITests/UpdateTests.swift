@@ -343,13 +343,27 @@ import Testing
         #expect(state.message?.text == "Theme: dark")
     }
 
-    @Test func tabAndFunctionKeysOnlyReachScreensThatExist() {
+    @Test func tabAndFunctionKeysSwitchScreens() {
         var state = Sample.state()
-        for key in [Key.tab, .backTab, .function(1), .function(2), .function(4)] {
-            _ = state.update(.key(key))
-            #expect(state.screen == .clips)
+        var visited: [Screen] = []
+        for _ in 0..<4 {
+            _ = state.update(.key(.tab))
+            visited.append(state.screen)
         }
-        #expect(Screen.allCases.count == 1 || state.screen == .clips)
+        #expect(visited == [.train, .model, .runs, .clips])
+        _ = state.update(.key(.backTab))
+        #expect(state.screen == .runs)
+        _ = state.update(.key(.function(2)))
+        #expect(state.screen == .train)
+        #expect(state.update(.key(.function(2))) == .unchanged, "the screen already shown")
+        _ = state.update(.key(.function(1)))
+        #expect(state.screen == .clips)
+        #expect(state.update(.key(.function(5))) == .unchanged, "no fifth screen")
+    }
+
+    @Test func enteringTheRunsScreenReadsTheRuns() {
+        var state = Sample.state()
+        #expect(state.update(.key(.function(4))).effects == [.loadRuns])
     }
 
     @Test func unboundKeysChangeNothing() {

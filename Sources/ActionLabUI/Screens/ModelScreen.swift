@@ -1,0 +1,90 @@
+import ActionNet
+import Foundation
+import Training
+
+/// The Model screen: the Keras-style summary of the chosen settings (the table
+/// `actionlab summary` prints) and, while training, each layer's activation mean and
+/// standard deviation and its gradient norm after the last batch.
+enum ModelView {
+    static let statsHeader = ["act mean", "act std", "grad norm"]
+    static let statsColumnWidth = 10
+
+    static func draw(_ state: AppState, into grid: inout CellGrid) {
+        let training = state.training
+        let settings = training.settings
+        let bodyHeight = state.height - 2
+        var title = "Model · \(training.run == nil ? training.choice.name : settings.preset ?? "custom")"
+        if let batch = training.lastBatch { title += " · layer statistics after epoch \(batch.epoch) batch \(batch.batch)" }
+        grid.box(row: 1, column: 0, width: state.width, height: bodyHeight, title: title)
+        let inner = state.width - 4
+        let top = 2, bottom = bodyHeight   // last usable row
+        let summary: ModelSummary
+        switch training.summary {
+        case .success(let s): summary = s
+        case .failure(let error):
+            grid.put("These settings make no model: \(error.description)", row: top, column: 2,
+                     style: .role(.error), maxWidth: inner)
+            HintLine.draw(state, row: state.height - 1, keys: hintKeys, into: &grid)
+            return
+        }
+        var lines = summary.render().split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let tableWidth = lines.map(\.count).max() ?? 0
+        let statsWidth = statsColumnWidth * statsHeader.count
+        let statsByName = Dictionary(training.layers.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        let appended = tableWidth + statsWidth <= inner
+        if appended {
+            // Lines: title, ===, header, ===, one per layer, ===, totals.
+            lines[2] = lines[2].padded(to: tableWidth) + statsHeader.map { $0.leftPadded(to: statsColumnWidth) }.joined()
+            for (i, row) in summary.rows.enumerated() where lines.indices.contains(4 + i) {
+                lines[4 + i] = lines[4 + i].padded(to: tableWidth) + statsText(statsByName[row.name])
+            }
+            for i in [1, 3, 4 + summary.rows.count] where lines.indices.contains(i) {
+                lines[i] += String(repeating: "=", count: statsWidth)
+            }
+        }
+        var row = top
+        for (i, line) in lines.enumerated() where row < bottom {
+            let style: CellStyle = i == 0 ? .role(.accent, bold: true) : i == 2 ? .role(.dim, bold: true)
+                : line.hasPrefix("=") ? .role(.border) : .plain
+            grid.put(line, row: row, column: 2, style: style, maxWidth: inner)
+            row += 1
+        }
+        row += 1
+        if !appended && !training.layers.isEmpty && row + summary.rows.count + 1 < bottom {
+            // Too narrow to put them beside the table: a table of their own below it.
+            let nameWidth = max(12, summary.rows.map(\.name.count).max() ?? 0) + 2
+            grid.put("Layer".padded(to: nameWidth) + statsHeader.map { $0.leftPadded(to: statsColumnWidth) }.joined(),
+                     row: row, column: 2, style: .role(.dim, bold: true), maxWidth: inner)
+            row += 1
+            for layer in summary.rows {
+                grid.put(layer.name.padded(to: nameWidth) + statsText(statsByName[layer.name]), row: row, column: 2, maxWidth: inner)
+                row += 1
+            }
+        } else if row < bottom {
+            let note = training.layers.isEmpty
+                ? "Per-layer activation mean/std and gradient norm appear here as batches finish (t on the Train screen starts a run)."
+                : appended ? "Activations: mean and standard deviation of each layer's output over the last batch; gradient norm: L2 norm of its parameters' gradient."
+                : "Widen the terminal to \(tableWidth + statsWidth + 4) columns to see the layer statistics."
+            for line in ClipsView.wrap(note, width: inner) where row < bottom {
+                grid.put(line, row: row, column: 2, style: .role(.dim))
+                row += 1
+            }
+        }
+        HintLine.draw(state, row: state.height - 1, keys: hintKeys, into: &grid)
+    }
+
+    static let hintKeys = [("Tab", "screens"), ("T", "theme"), ("?", "help"), ("q", "quit")]
+
+    static func statsText(_ stats: LayerStatistics?) -> String {
+        guard let stats else { return statsHeader.map { _ in "–".leftPadded(to: statsColumnWidth) }.joined() }
+        return [number(stats.activationMean), number(stats.activationStd), stats.gradientNorm.map(number) ?? "–"]
+            .map { $0.leftPadded(to: statsColumnWidth) }.joined()
+    }
+
+    static func number(_ value: Float) -> String {
+        guard value.isFinite else { return value.isNaN ? "nan" : value > 0 ? "inf" : "-inf" }
+        let magnitude = abs(value)
+        if magnitude != 0 && (magnitude < 1e-3 || magnitude >= 1e5) { return String(format: "%.3e", value) }
+        return String(format: "%.4f", value)
+    }
+}

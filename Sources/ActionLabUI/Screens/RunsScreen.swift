@@ -1,0 +1,109 @@
+import ActionStore
+import Foundation
+import Training
+
+/// The Runs screen: the recorded runs, the selected run's curves and those of a marked one.
+enum RunsView {
+    static func draw(_ state: AppState, into grid: inout CellGrid) {
+        let layout = state.runsLayout
+        drawList(state, layout, into: &grid)
+        drawCharts(state, layout, into: &grid)
+        var keys = [("↑↓", "select"), ("m", "mark to compare"), ("r", "resume")]
+        keys += [("Tab", "screens"), ("?", "help"), ("q", "quit")]
+        HintLine.draw(state, row: layout.hintRow, keys: keys, into: &grid)
+    }
+
+    static func drawList(_ state: AppState, _ layout: RunsLayout, into grid: inout CellGrid) {
+        let runs = state.runs
+        grid.box(row: layout.listTop, column: 0, width: state.width, height: layout.listHeight,
+                 title: "Runs (\(runs.rows.count))")
+        let inner = state.width - 2
+        let fixed = 2 + 4 + 17 + 8 + 9 + 8 + 1
+        let settingsWidth = max(10, min(36, inner - fixed - 14))
+        let statusWidth = max(8, inner - fixed - settingsWidth)
+        func columns(_ id: String, _ started: String, _ settings: String, _ epochs: String, _ best: String,
+                     _ time: String, _ status: String) -> String {
+            id.leftPadded(to: 4) + " " + started.padded(to: 16) + " " + settings.padded(to: settingsWidth)
+                + epochs.leftPadded(to: 8) + best.leftPadded(to: 9) + time.leftPadded(to: 8) + " " + status.padded(to: statusWidth)
+        }
+        grid.put("  " + columns("Run", "Started", "Settings", "Epochs", "Best val", "Time", "Ended"),
+                 row: layout.listTop + 1, column: 1, style: .role(.dim, bold: true), maxWidth: inner)
+        let first = layout.listTop + 2
+        guard !runs.rows.isEmpty else {
+            let text = runs.isLoaded ? "No runs yet: t on the Train screen starts one." : "Reading the runs…"
+            grid.put(text, row: first, column: 3, style: .role(.dim), maxWidth: inner - 2)
+            return
+        }
+        for line in 0..<layout.listRows {
+            let position = runs.scrollTop + line
+            guard position < runs.rows.count else { break }
+            let run = runs.rows[position]
+            let row = first + line
+            let selected = position == runs.selection
+            let style: CellStyle = selected ? .role(.selection) : .plain
+            grid.fill(row: row, column: 1, width: inner, height: 1, with: Cell(" ", style: style))
+            let marker = runs.markedID == run.id ? "◆ " : selected ? "▸ " : "  "
+            let epochs = run.plannedEpochs.map { "\(run.epochs)/\($0)" } ?? "\(run.epochs)"
+            let best = run.bestValidationAccuracy.map { String(format: "%.1f%%", $0 * 100) } ?? "–"
+            var ended = statusWord(run.status)
+            if let detail = run.statusDetail, run.status != .running { ended += ": " + detail }
+            let text = marker + columns(String(run.id), run.started, run.settingsText, epochs, best,
+                                        AppView.durationText(run.durationSeconds), ended)
+            grid.put(text, row: row, column: 1, style: style, maxWidth: inner)
+            if !selected {
+                let statusRole: ColorRole = run.status == .failed ? .error : run.status == .running ? .accent : .dim
+                grid.restyle(row: row, column: 1 + text.count - statusWidth, width: statusWidth, style: .role(statusRole))
+            }
+        }
+    }
+
+    static func statusWord(_ status: RunStatus) -> String {
+        switch status {
+        case .running: "running"
+        case .completed: "completed"
+        case .earlyStopped: "stopped early"
+        case .stopped: "stopped"
+        case .failed: "failed"
+        case .interrupted: "interrupted"
+        }
+    }
+
+    static func drawCharts(_ state: AppState, _ layout: RunsLayout, into grid: inout CellGrid) {
+        guard layout.chartsHeight >= 6 else { return }
+        let runs = state.runs
+        let selected = runs.selectedRow
+        let marked = runs.markedID.flatMap { id in runs.rows.first { $0.id == id } }
+        var pairs: [(RunRow, [EpochMetrics], CellColor, CellColor)] = []
+        if let selected { pairs.append((selected, runs.metrics[selected.id] ?? [], .role(.accent), .role(.warning))) }
+        if let marked, marked.id != selected?.id {
+            pairs.append((marked, runs.metrics[marked.id] ?? [], .classColor(1), .classColor(4)))
+        }
+        var loss: [ChartSeries] = [], accuracy: [ChartSeries] = []
+        for (run, metrics, trainColor, validationColor) in pairs {
+            let name = "\(run.id)"
+            loss.append(ChartSeries(name: "\(name) train", points: metrics.map { ChartPoint(x: Double($0.epoch), y: $0.loss) },
+                                    color: trainColor))
+            loss.append(ChartSeries(name: "\(name) val", points: metrics.compactMap { m in m.valLoss.map { ChartPoint(x: Double(m.epoch), y: $0) } },
+                                    color: validationColor))
+            accuracy.append(ChartSeries(name: "\(name) train", points: metrics.map { ChartPoint(x: Double($0.epoch), y: $0.accuracy) },
+                                        color: trainColor))
+            accuracy.append(ChartSeries(name: "\(name) val", points: metrics.compactMap { m in m.valAccuracy.map { ChartPoint(x: Double(m.epoch), y: $0) } },
+                                        color: validationColor))
+        }
+        let lastEpoch = max(1, pairs.map { $0.1.last?.epoch ?? 0 }.max() ?? 1)
+        // Epoch 1 is the first point: the axis starts at 0 so it is not on the frame.
+        let ticks = LineChart.epochTicks(upTo: lastEpoch, maximum: 10)
+        let lossChart = LineChart(series: loss, xRange: 0...Double(lastEpoch), yRange: LineChart.fittedRange(loss), xTicks: ticks)
+        let accuracyChart = LineChart(series: accuracy, xRange: 0...Double(lastEpoch), yRange: 0...1, xTicks: ticks,
+                                      yLabelStyle: .percent)
+        let leftWidth = state.width / 2
+        var suffix = selected.map { " · run \($0.id)" } ?? ""
+        if let marked, marked.id != selected?.id { suffix += " vs \(marked.id)" }
+        grid.box(row: layout.chartsTop, column: 0, width: leftWidth, height: layout.chartsHeight, title: "Loss" + suffix)
+        lossChart.draw(into: &grid, row: layout.chartsTop + 1, column: 1, width: leftWidth - 2, height: layout.chartsHeight - 2)
+        grid.box(row: layout.chartsTop, column: leftWidth, width: state.width - leftWidth, height: layout.chartsHeight,
+                 title: "Accuracy" + suffix)
+        accuracyChart.draw(into: &grid, row: layout.chartsTop + 1, column: leftWidth + 1,
+                           width: state.width - leftWidth - 2, height: layout.chartsHeight - 2)
+    }
+}

@@ -1,0 +1,198 @@
+import ActionStore
+import Foundation
+import Training
+
+/// One recorded run as the Runs screen lists it.
+public struct RunRow: Sendable, Equatable {
+    public var id: Int64
+    /// When it started, already formatted ("2026-11-28 07:15", local time).
+    public var started: String
+    /// The settings in a few words: "quick 16x48x48x1 16/8/8 d64 b8".
+    public var settingsText: String
+    /// Epochs completed, of those asked for.
+    public var epochs: Int
+    public var plannedEpochs: Int?
+    public var bestValidationAccuracy: Double?
+    public var durationSeconds: Double
+    public var status: RunStatus
+    public var statusDetail: String?
+    /// True when it has a last checkpoint to resume from.
+    public var canResume: Bool
+    public var bestCheckpoint: URL?
+
+    public init(id: Int64, started: String, settingsText: String, epochs: Int, plannedEpochs: Int?,
+                bestValidationAccuracy: Double?, durationSeconds: Double, status: RunStatus,
+                statusDetail: String? = nil, canResume: Bool, bestCheckpoint: URL? = nil) {
+        self.id = id
+        self.started = started
+        self.settingsText = settingsText
+        self.epochs = epochs
+        self.plannedEpochs = plannedEpochs
+        self.bestValidationAccuracy = bestValidationAccuracy
+        self.durationSeconds = durationSeconds
+        self.status = status
+        self.statusDetail = statusDetail
+        self.canResume = canResume
+        self.bestCheckpoint = bestCheckpoint
+    }
+
+    /// The row for a run record of the project at `layout`.
+    public init(_ record: RunRecord, layout: ProjectLayout) {
+        let settings = try? JSONDecoder().decode(TrainingSettings.self, from: Data(record.settingsJSON.utf8))
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyy-MM-dd HH:mm"
+        self.init(id: record.id, started: formatter.string(from: record.startedAt),
+                  settingsText: settings.map(Self.describe) ?? "(settings unreadable)",
+                  epochs: record.epochs, plannedEpochs: settings?.epochs,
+                  bestValidationAccuracy: record.bestValAccuracy, durationSeconds: record.durationSeconds,
+                  status: record.status, statusDetail: record.statusDetail,
+                  canResume: record.lastCheckpointPath != nil && record.status != .running,
+                  bestCheckpoint: record.bestCheckpointPath.map { RunFiles.resolve($0, in: layout) })
+    }
+
+    /// "quick 16x48x48x1 16/8/8 d64 b8"
+    public static func describe(_ settings: TrainingSettings) -> String {
+        let m = settings.model
+        return "\(settings.preset ?? "custom") \(m.frames)x\(m.height)x\(m.width)x\(m.channels) "
+            + m.filters.map(String.init).joined(separator: "/") + " d\(m.denseUnits) b\(settings.batchSize)"
+    }
+}
+
+/// The Runs screen: every recorded run, the selected one's curves and a second run
+/// marked to overlay its curves on them.
+public struct RunsState: Sendable, Equatable {
+    public internal(set) var rows: [RunRow] = []
+    public internal(set) var selection = 0
+    public internal(set) var scrollTop = 0
+    /// The run whose curves are drawn over the selected one's.
+    public internal(set) var markedID: Int64?
+    /// Per-epoch metrics of the runs looked at so far.
+    public internal(set) var metrics: [Int64: [EpochMetrics]] = [:]
+    public internal(set) var isLoaded = false
+
+    public var selectedRow: RunRow? { rows.indices.contains(selection) ? rows[selection] : nil }
+}
+
+/// The best checkpoint's answer for one clip, as the preview pane shows it.
+public struct ClipPrediction: Sendable, Equatable {
+    public var label: String
+    public var probability: Float
+    /// The run whose best checkpoint answered.
+    public var runID: Int64?
+
+    public init(label: String, probability: Float, runID: Int64?) {
+        self.label = label
+        self.probability = probability
+        self.runID = runID
+    }
+}
+
+public enum PredictionStatus: Sendable, Equatable {
+    case pending
+    case ready(ClipPrediction)
+    case failed(String)
+}
+
+/// Where the Runs screen's parts go: the list on top, the two charts below.
+struct RunsLayout {
+    let width: Int
+    let height: Int
+
+    var listTop: Int { 1 }
+    /// The list takes about two fifths of the body, at least 6 rows.
+    var listHeight: Int { max(6, (height - 2) * 2 / 5) }
+    var listRows: Int { max(1, listHeight - 3) }
+    var chartsTop: Int { listTop + listHeight }
+    var chartsHeight: Int { max(0, height - 1 - chartsTop) }
+    var hintRow: Int { height - 1 }
+}
+
+extension AppState {
+    var runsLayout: RunsLayout { RunsLayout(width: width, height: height) }
+
+    mutating func handleRunsKey(_ key: Key) -> UpdateResult {
+        switch key {
+        case .up, .character("k"): return moveRunSelection(to: runs.selection - 1)
+        case .down, .character("j"): return moveRunSelection(to: runs.selection + 1)
+        case .home, .character("g"): return moveRunSelection(to: 0)
+        case .end, .character("G"): return moveRunSelection(to: runs.rows.count - 1)
+        case .character("m"):
+            guard let row = runs.selectedRow else { return .unchanged }
+            runs.markedID = runs.markedID == row.id ? nil : row.id
+            var result = UpdateResult.redraw
+            if let marked = runs.markedID, runs.metrics[marked] == nil {
+                result.effects.append(.loadRunMetrics(runID: marked))
+            }
+            return result
+        case .character("r"):
+            guard let row = runs.selectedRow else { return .unchanged }
+            guard !training.phase.isActive else {
+                show("A run is in progress: stop it (s on the Train screen) before resuming another", .warning)
+                return .redraw
+            }
+            guard row.canResume else {
+                show("Run \(row.id) has no checkpoint to resume from", .warning)
+                return .redraw
+            }
+            training.clearRun()
+            training.phase = .starting
+            screen = .train
+            show("Resuming run \(row.id) from its last checkpoint…", .info)
+            return UpdateResult(redraw: true, effects: [.resumeRun(runID: row.id)])
+        default:
+            return .unchanged
+        }
+    }
+
+    private mutating func moveRunSelection(to position: Int) -> UpdateResult {
+        guard !runs.rows.isEmpty else { return .unchanged }
+        let clamped = max(0, min(position, runs.rows.count - 1))
+        guard clamped != runs.selection else { return .unchanged }
+        runs.selection = clamped
+        scrollRunsToSelection()
+        return UpdateResult(redraw: true, effects: metricsEffect())
+    }
+
+    private mutating func scrollRunsToSelection() {
+        let rows = runsLayout.listRows
+        var top = runs.scrollTop
+        if runs.selection < top { top = runs.selection }
+        if runs.selection >= top + rows { top = runs.selection - rows + 1 }
+        runs.scrollTop = max(0, min(top, max(0, runs.rows.count - rows)))
+    }
+
+    /// Loads the selected run's metrics when they are not known yet.
+    private func metricsEffect() -> [Effect] {
+        guard let row = runs.selectedRow, runs.metrics[row.id] == nil || row.status == .running else { return [] }
+        return [.loadRunMetrics(runID: row.id)]
+    }
+
+    mutating func applyRuns(_ rows: [RunRow]) -> UpdateResult {
+        let selectedID = runs.selectedRow?.id
+        runs.rows = rows
+        runs.isLoaded = true
+        runs.selection = selectedID.flatMap { id in rows.firstIndex { $0.id == id } } ?? 0
+        if let marked = runs.markedID, !rows.contains(where: { $0.id == marked }) { runs.markedID = nil }
+        // Runs that changed since their metrics were read are read again.
+        for row in rows where row.status == .running || runs.metrics[row.id]?.count != row.epochs {
+            runs.metrics[row.id] = nil
+        }
+        scrollRunsToSelection()
+        var effects = metricsEffect()
+        if let marked = runs.markedID, runs.metrics[marked] == nil { effects.append(.loadRunMetrics(runID: marked)) }
+        return UpdateResult(redraw: true, effects: effects)
+    }
+
+    // MARK: Predictions
+
+    mutating func predictSelectedClip() -> UpdateResult {
+        guard let clip = clips.selectedClip else { return .unchanged }
+        guard clip.isUsable else {
+            show("\(clip.path) cannot be read, so it cannot be predicted", .warning)
+            return .redraw
+        }
+        if clips.predictions[clip.id] == .pending { return .unchanged }
+        clips.predictions[clip.id] = .pending
+        return UpdateResult(redraw: true, effects: [.predict(clipID: clip.id, url: clip.url)])
+    }
+}

@@ -1,0 +1,265 @@
+import ActionStore
+import Foundation
+import Training
+
+/// Where the Train screen's parts go: the run box and the per-class box on the left,
+/// the loss and accuracy charts on the right, the hint line at the bottom.
+struct TrainLayout {
+    let width: Int
+    let height: Int
+
+    var bodyTop: Int { 1 }
+    var bodyHeight: Int { max(0, height - 2) }
+    var hintRow: Int { height - 1 }
+    /// 32 columns inside: room for five classes' confusion counts.
+    var leftWidth: Int { 34 }
+    static let runLines = 12
+    var runBoxHeight: Int { min(bodyHeight, Self.runLines + 2) }
+    var classBoxTop: Int { bodyTop + runBoxHeight }
+    var classBoxHeight: Int { max(0, bodyHeight - runBoxHeight) }
+    var chartColumn: Int { leftWidth }
+    var chartWidth: Int { max(0, width - leftWidth) }
+    var lossHeight: Int { bodyHeight / 2 }
+    var accuracyTop: Int { bodyTop + lossHeight }
+    var accuracyHeight: Int { bodyHeight - lossHeight }
+}
+
+/// The Train screen: settings and estimate, progress, live charts, per-class results.
+enum TrainView {
+    static func draw(_ state: AppState, into grid: inout CellGrid) {
+        let layout = TrainLayout(width: state.width, height: state.height)
+        drawRunBox(state, layout, into: &grid)
+        drawClassBox(state, layout, into: &grid)
+        let (loss, accuracy) = charts(state.training)
+        grid.box(row: layout.bodyTop, column: layout.chartColumn, width: layout.chartWidth, height: layout.lossHeight,
+                 title: "Loss")
+        loss.draw(into: &grid, row: layout.bodyTop + 1, column: layout.chartColumn + 1,
+                  width: layout.chartWidth - 2, height: layout.lossHeight - 2)
+        grid.box(row: layout.accuracyTop, column: layout.chartColumn, width: layout.chartWidth,
+                 height: layout.accuracyHeight, title: "Accuracy")
+        accuracy.draw(into: &grid, row: layout.accuracyTop + 1, column: layout.chartColumn + 1,
+                      width: layout.chartWidth - 2, height: layout.accuracyHeight - 2)
+        HintLine.draw(state, row: layout.hintRow, keys: hintKeys(state.training), into: &grid)
+    }
+
+    static func hintKeys(_ training: TrainingState) -> [(String, String)] {
+        var keys: [(String, String)] = []
+        if training.phase.isActive {
+            keys.append(("p", training.phase == .paused ? "resume" : "pause"))
+            keys.append(("s", "stop and save"))
+        } else {
+            keys.append(("t", "start"))
+            keys.append(("c", "next preset"))
+        }
+        keys += [("Tab", "screens"), ("T", "theme"), ("?", "help"), ("q", "quit")]
+        return keys
+    }
+
+    /// The loss and accuracy charts: training running means per batch, validation per epoch.
+    static func charts(_ training: TrainingState) -> (LineChart, LineChart) {
+        let epochs = max(1, training.currentEpoch)
+        let xRange = 0.0...Double(epochs)
+        let ticks = LineChart.epochTicks(upTo: epochs, maximum: 12)
+        let loss = [ChartSeries(name: "train", points: training.trainingLoss, color: .role(.accent)),
+                    ChartSeries(name: "validation", points: training.validationLoss, color: .role(.warning))]
+        let accuracy = [ChartSeries(name: "train", points: training.trainingAccuracy, color: .role(.accent)),
+                        ChartSeries(name: "validation", points: training.validationAccuracy, color: .role(.warning))]
+        return (LineChart(series: loss, xRange: xRange, yRange: LineChart.fittedRange(loss), xTicks: ticks),
+                LineChart(series: accuracy, xRange: xRange, yRange: 0...1, xTicks: ticks, yLabelStyle: .percent))
+    }
+
+    // MARK: The run box
+
+    static func drawRunBox(_ state: AppState, _ layout: TrainLayout, into grid: inout CellGrid) {
+        let training = state.training
+        let settings = training.settings
+        let model = settings.model
+        let title = training.run?.runID.map { "Run \($0)" } ?? "New run"
+        grid.box(row: layout.bodyTop, column: 0, width: layout.leftWidth, height: layout.runBoxHeight, title: title)
+        let inner = layout.leftWidth - 2
+        var row = layout.bodyTop + 1
+        let bottom = layout.bodyTop + layout.runBoxHeight - 1
+        func line(_ name: String, _ value: String, style: CellStyle = .plain) {
+            guard row < bottom else { return }
+            let x = grid.put(name.padded(to: 8), row: row, column: 1, style: .role(.dim))
+            grid.put(value, row: row, column: x, style: style, maxWidth: inner - 8)
+            row += 1
+        }
+        func progressLine(_ name: String, _ count: String, fraction: Double) {
+            guard row < bottom else { return }
+            let x = grid.put(name.padded(to: 8), row: row, column: 1, style: .role(.dim))
+            let text = count.padded(to: 8)
+            let barColumn = grid.put(text, row: row, column: x)
+            ProgressBar.draw(fraction: fraction, row: row, column: barColumn, width: inner + 1 - barColumn, into: &grid)
+            row += 1
+        }
+        let presetName = training.run == nil ? training.choice.name : settings.preset ?? "custom"
+        line("Preset", presetName + (training.phase.isActive || training.run != nil ? "" : "  (c: next)"),
+             style: .role(.accent, bold: true))
+        line("Input", "\(model.frames) frames \(model.height)x\(model.width)x\(model.channels)")
+        line("Network", "filters " + model.filters.map(String.init).joined(separator: "/") + " · dense \(model.denseUnits)")
+        line("Train", "\(settings.epochs) epochs · batch \(settings.batchSize)")
+        if let run = training.run {
+            line("Data", "\(run.trainingCount) train · \(run.validationCount) validation")
+            line("Est.", "\(AppView.durationText(run.estimate.secondsPerEpoch))/epoch · \(bytes(run.estimate.memoryBytes))")
+        } else {
+            switch training.estimate {
+            case .none:
+                line("Data", "–")
+                line("Est.", "–")
+            case .measuring(let request):
+                line("Data", "\(request.trainingSamples) train · \(request.validationSamples) validation")
+                line("Est.", "measuring…", style: .role(.dim))
+            case .ready(let request, let estimate):
+                line("Data", "\(request.trainingSamples) train · \(request.validationSamples) validation")
+                line("Est.", "\(AppView.durationText(estimate.secondsPerEpoch))/epoch · \(bytes(estimate.memoryBytes))")
+            case .failed(let request, let reason):
+                line("Data", "\(request.trainingSamples) train · \(request.validationSamples) validation")
+                line("Est.", reason, style: .role(.error))
+            }
+        }
+        let (stateText, stateStyle) = phaseText(training)
+        line("State", stateText, style: stateStyle)
+
+        let batch = training.lastBatch
+        let epochsDone = training.lastEpoch?.epoch ?? ((training.run?.firstEpoch ?? 1) - 1)
+        let epochNumber = batch?.epoch ?? max(1, epochsDone)
+        let epochFraction = batch.map { (Double($0.epoch - 1) + Double($0.batch) / Double(max(1, $0.batches))) / Double(max(1, $0.epochs)) }
+            ?? Double(epochsDone) / Double(max(1, settings.epochs))
+        progressLine("Epoch", "\(epochNumber)/\(settings.epochs)", fraction: epochFraction)
+        if let validation = training.lastValidation {
+            progressLine("Valid.", "\(validation.batch)/\(validation.batches)",
+                         fraction: Double(validation.batch) / Double(max(1, validation.batches)))
+        } else {
+            let batches = batch?.batches ?? training.run?.batchesPerEpoch
+            progressLine("Batch", batches.map { "\(batch?.batch ?? 0)/\($0)" } ?? "–",
+                         fraction: Double(batch?.batch ?? 0) / Double(max(1, batches ?? 1)))
+        }
+
+        let eta = training.lastValidation?.etaSeconds ?? batch?.etaSeconds
+        var timing = "ETA " + (training.phase.isActive ? AppView.durationText(eta) : "–")
+        if let elapsed = batch?.elapsedSeconds { timing += " · elapsed \(AppView.durationText(elapsed))" }
+        line("Time", timing)
+        var speed = "lr \(rate(training.learningRate ?? settings.learningRate))"
+        if let samples = batch?.samplesPerSecond { speed += String(format: " · %.0f samples/s", samples) }
+        line("Speed", speed)
+        if let report = training.lastEpoch, let best = report.bestValidationAccuracy {
+            line("Best", String(format: "val acc %.1f%% (epoch %d)", best * 100, report.bestEpoch),
+                 style: .role(.accent))
+        } else if let report = training.lastEpoch {
+            line("Last", String(format: "loss %.4f · acc %.1f%%", report.loss, report.accuracy * 100))
+        } else {
+            line("Best", "after the first epoch", style: .role(.dim))
+        }
+    }
+
+    static func phaseText(_ training: TrainingState) -> (String, CellStyle) {
+        switch training.phase {
+        case .idle: return ("ready: t starts a run", .role(.dim))
+        case .starting: return ("starting…", .role(.dim))
+        case .loading(let p): return ("loading clips \(p.done)/\(p.total)", .plain)
+        case .training:
+            if training.pauseRequested { return ("pausing after this batch…", .role(.warning)) }
+            return (training.lastValidation == nil ? "▶ training" : "▶ validating", .role(.accent, bold: true))
+        case .paused: return ("‖ paused (p resumes)", .role(.warning, bold: true))
+        case .stopping: return ("stopping after this batch…", .role(.warning))
+        case .finished(let summary):
+            let saved = summary.lastCheckpoint == nil ? "" : ", saved"
+            return ("\(AppState.endText(summary.status))\(saved)", .role(.accent))
+        case .failed(let message): return ("failed: \(message)", .role(.error))
+        }
+    }
+
+    static func rate(_ value: Float) -> String { String(format: "%g", value) }
+
+    /// "45.1 MB"
+    static func bytes(_ count: Int) -> String {
+        let units = ["B", "KB", "MB", "GB", "TB"]
+        var value = Double(count), unit = 0
+        while value >= 1024 && unit < units.count - 1 { value /= 1024; unit += 1 }
+        return unit == 0 ? "\(count) B" : String(format: "%.1f %@", value, units[unit])
+    }
+
+    // MARK: Per-class accuracy and the confusion matrix
+
+    static func drawClassBox(_ state: AppState, _ layout: TrainLayout, into grid: inout CellGrid) {
+        guard layout.classBoxHeight >= 3 else { return }
+        let training = state.training
+        let report = training.lastEpoch
+        let title = report.map { "Validation, epoch \($0.epoch)" } ?? "Validation by class"
+        grid.box(row: layout.classBoxTop, column: 0, width: layout.leftWidth, height: layout.classBoxHeight, title: title)
+        let inner = layout.leftWidth - 2
+        let first = layout.classBoxTop + 1, last = layout.classBoxTop + layout.classBoxHeight - 2
+        guard let report, let confusion = report.confusion else {
+            let text = report == nil ? "Accuracy per class and the confusion matrix appear after each epoch."
+                : "No validation set in this run."
+            for (i, line) in ClipsView.wrap(text, width: inner - 2).enumerated() where first + i <= last {
+                grid.put(line, row: first + i, column: 2, style: .role(.dim))
+            }
+            return
+        }
+        let names = training.run?.classNames ?? state.classes.map(\.name)
+        // "class  acc   run wal jum ..." : the rows are true classes, columns predictions.
+        var x = grid.put("class".padded(to: 7) + " acc ", row: first, column: 1, style: .role(.dim, bold: true))
+        for c in 0..<confusion.classes {
+            x = grid.put(" " + String(names.indices.contains(c) ? names[c].prefix(3) : "\(c + 1)").leftPadded(to: 3),
+                         row: first, column: x, style: CellStyle(.classColor(c), bold: true), maxWidth: inner + 1 - x)
+        }
+        for t in 0..<confusion.classes {
+            let row = first + 1 + t
+            guard row <= last else { break }
+            let name = names.indices.contains(t) ? names[t] : "class \(t + 1)"
+            var x = grid.put(name.padded(to: 7), row: row, column: 1, style: CellStyle(.classColor(t), bold: true))
+            let recall = report.perClassValidationAccuracy.indices.contains(t) ? report.perClassValidationAccuracy[t] : nil
+            x = grid.put(" " + (recall.map { String(format: "%3.0f%%", $0 * 100) } ?? "   –"), row: row, column: x)
+            for p in 0..<confusion.classes {
+                let count = confusion[t, p]
+                let style: CellStyle = count == 0 ? .role(.dim) : p == t ? .role(.accent, bold: true) : .role(.warning)
+                x = grid.put(" " + String(count).leftPadded(to: 3), row: row, column: x, style: style, maxWidth: inner + 1 - x)
+            }
+        }
+        // Rows are true classes, columns predictions; and what "s" has to show for itself.
+        var row = first + 1 + confusion.classes
+        if row < last {
+            grid.put("rows: true · columns: predicted", row: row, column: 2, style: .role(.dim), maxWidth: inner - 1)
+            row += 1
+        }
+        if row <= last, let saved = training.lastCheckpoint {
+            grid.put("Saved \(saved.url.lastPathComponent), epoch \(saved.epoch)", row: row, column: 2,
+                     style: .role(.dim), maxWidth: inner - 1)
+        }
+    }
+}
+
+/// A bar of eighth blocks: "█████▍    ".
+enum ProgressBar {
+    static func draw(fraction: Double, row: Int, column: Int, width: Int, into grid: inout CellGrid) {
+        guard width > 0 else { return }
+        let eighths = Int((min(max(fraction.isFinite ? fraction : 0, 0), 1) * Double(width * 8)).rounded())
+        let partials: [Character] = [" ", "▏", "▎", "▍", "▌", "▋", "▊", "▉"]
+        for i in 0..<width {
+            let filled = min(8, max(0, eighths - i * 8))
+            let character: Character = filled == 8 ? "█" : filled == 0 ? "░" : partials[filled]
+            grid[row, column + i] = Cell(character, style: filled == 0 ? .role(.dim) : .role(.accent))
+        }
+    }
+}
+
+/// The bottom line of the Train, Model and Runs screens: the status message when there
+/// is one, else the keys of the screen.
+enum HintLine {
+    static func draw(_ state: AppState, row: Int, keys: [(String, String)], into grid: inout CellGrid) {
+        if let message = state.message {
+            let role: ColorRole = message.kind == .info ? .accent : message.kind == .warning ? .warning : .error
+            let room = grid.width - 2
+            let text = message.text.count > room ? "…" + message.text.suffix(room - 1) : message.text
+            grid.put(" " + text, row: row, column: 0, style: .role(role), maxWidth: grid.width)
+            return
+        }
+        var x = 1
+        for (key, action) in keys {
+            x = grid.put(key, row: row, column: x, style: .role(.key, bold: true))
+            x = grid.put(" \(action)  ", row: row, column: x, style: .role(.dim))
+        }
+    }
+}

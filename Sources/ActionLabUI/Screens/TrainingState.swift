@@ -1,0 +1,347 @@
+import ActionNet
+import ActionStore
+import ClipIO
+import Foundation
+import Training
+
+/// Named settings the Train screen cycles through before a run starts.
+public struct TrainingChoice: Sendable, Equatable {
+    public var name: String
+    public var settings: TrainingSettings
+
+    public init(name: String, settings: TrainingSettings) {
+        self.name = name
+        self.settings = settings
+    }
+
+    /// The choices for a project with `classes` classes, in the order `c` cycles them:
+    /// quick, seed, tiny, and the project's own `[sampling]` (with quick's network) when
+    /// its actionlab.toml sets one. `epochs` replaces every choice's epochs when given.
+    public static func standard(classes: Int, projectSampling: ProjectConfig.Sampling? = nil,
+                                epochs: Int? = nil) -> [TrainingChoice] {
+        var choices = [
+            TrainingChoice(name: "quick", settings: TrainingPreset.quick.settings(classes: classes)),
+            TrainingChoice(name: "seed", settings: TrainingPreset.seed.settings(classes: classes)),
+            TrainingChoice(name: "tiny", settings: tinySettings(classes: classes)),
+        ]
+        if let sampling = projectSampling {
+            var settings = TrainingPreset.quick.settings(classes: classes)
+            settings.preset = "project"
+            settings.model.frames = sampling.frames
+            settings.model.height = sampling.height
+            settings.model.width = sampling.width
+            settings.model.channels = sampling.channels
+            choices.append(TrainingChoice(name: "project", settings: settings))
+        }
+        if let epochs {
+            for i in choices.indices { choices[i].settings.epochs = epochs }
+        }
+        return choices
+    }
+
+    /// A network small enough that an epoch on sample-data takes a fraction of a second:
+    /// 4 frames of 24x24 gray, filters 4/4/4, dense 16, 2 epochs. For trying the screens
+    /// out and for tests; it does not learn much.
+    public static func tinySettings(classes: Int) -> TrainingSettings {
+        TrainingSettings(preset: "tiny",
+                         model: ModelConfig(frames: 4, height: 24, width: 24, channels: 1, filters: [4, 4, 4],
+                                            denseUnits: 16, classes: classes, dropout: 0, recurrentDropout: 0),
+                         epochs: 2, batchSize: 8, learningRate: 2e-3, validationFraction: 0.2)
+    }
+}
+
+/// What an estimate is asked for: settings and the samples they would train on.
+public struct EstimateRequest: Sendable, Equatable {
+    public var settings: TrainingSettings
+    public var trainingSamples: Int
+    public var validationSamples: Int
+
+    public init(settings: TrainingSettings, trainingSamples: Int, validationSamples: Int) {
+        self.settings = settings
+        self.trainingSamples = trainingSamples
+        self.validationSamples = validationSamples
+    }
+
+    /// Bytes of the samples held in memory (uint8 frames).
+    public var dataBytes: Int { (trainingSamples + validationSamples) * settings.sampling.byteCount }
+}
+
+public enum EstimateStatus: Sendable, Equatable {
+    case none
+    case measuring(EstimateRequest)
+    case ready(EstimateRequest, TrainingEstimate)
+    case failed(EstimateRequest, String)
+
+    var request: EstimateRequest? {
+        switch self {
+        case .none: nil
+        case .measuring(let r), .ready(let r, _), .failed(let r, _): r
+        }
+    }
+}
+
+/// Where the run shown on the Train screen stands.
+public enum TrainingPhase: Sendable, Equatable {
+    /// No run yet: settings can change.
+    case idle
+    /// Asked the trainer to start; nothing heard yet.
+    case starting
+    case loading(LoadingProgress)
+    case training
+    case paused
+    /// A stop was asked for: the batch finishes and the last checkpoint is written.
+    case stopping
+    case finished(RunSummary)
+    case failed(String)
+
+    /// True while a trainer is working on the run (or about to).
+    public var isActive: Bool {
+        switch self {
+        case .starting, .loading, .training, .paused, .stopping: true
+        case .idle, .finished, .failed: false
+        }
+    }
+}
+
+/// The Train and Model screens: the chosen settings, their estimate and summary, and
+/// what the trainer has reported about the run in progress (or the last one).
+public struct TrainingState: Sendable, Equatable {
+    public internal(set) var choices: [TrainingChoice]
+    public internal(set) var choiceIndex = 0
+    public internal(set) var estimate: EstimateStatus = .none
+    public internal(set) var phase: TrainingPhase = .idle
+    /// A pause was asked for and the trainer has not reached the end of its batch yet.
+    public internal(set) var pauseRequested = false
+    public internal(set) var run: RunStart?
+    public internal(set) var lastBatch: BatchProgress?
+    public internal(set) var lastValidation: ValidationProgress?
+    public internal(set) var lastEpoch: EpochReport?
+    public internal(set) var learningRate: Float?
+    public internal(set) var lastCheckpoint: CheckpointSaved?
+    /// Per layer, from the last batch: activation mean/std and gradient norm.
+    public internal(set) var layers: [LayerStatistics] = []
+    /// Training loss and accuracy, running means over each epoch, one point per batch
+    /// at x = epochs done (fractional); validation ones at each epoch's end.
+    public internal(set) var trainingLoss: [ChartPoint] = []
+    public internal(set) var trainingAccuracy: [ChartPoint] = []
+    public internal(set) var validationLoss: [ChartPoint] = []
+    public internal(set) var validationAccuracy: [ChartPoint] = []
+    /// The Keras-style table of the model of the chosen settings (or the running run's).
+    public internal(set) var summary: Result<ModelSummary, ModelError>
+
+    public init(classNames: [String], choices: [TrainingChoice]? = nil, choiceIndex: Int = 0) {
+        let choices = choices ?? TrainingChoice.standard(classes: classNames.count)
+        self.choices = choices.isEmpty ? TrainingChoice.standard(classes: max(1, classNames.count)) : choices
+        self.choiceIndex = min(max(0, choiceIndex), self.choices.count - 1)
+        summary = Self.summary(of: self.choices[self.choiceIndex].settings)
+    }
+
+    public var choice: TrainingChoice { choices[choiceIndex] }
+
+    /// The settings of the run on screen, or of the chosen preset before any run.
+    public var settings: TrainingSettings { run?.settings ?? choice.settings }
+
+    static func summary(of settings: TrainingSettings) -> Result<ModelSummary, ModelError> {
+        Result { () throws(ModelError) in try ModelSummary(config: settings.model) }
+    }
+
+    /// The epoch the charts reach: the one in progress, or the last finished.
+    var currentEpoch: Int {
+        max(lastBatch?.epoch ?? 0, lastEpoch?.epoch ?? 0, (run?.firstEpoch ?? 1) - 1)
+    }
+
+    mutating func clearRun() {
+        run = nil
+        lastBatch = nil
+        lastValidation = nil
+        lastEpoch = nil
+        learningRate = nil
+        lastCheckpoint = nil
+        layers = []
+        trainingLoss = []
+        trainingAccuracy = []
+        validationLoss = []
+        validationAccuracy = []
+        pauseRequested = false
+    }
+}
+
+extension AppState {
+    // MARK: Train screen keys
+
+    mutating func handleTrainKey(_ key: Key) -> UpdateResult {
+        switch key {
+        case .character("t"): return startTraining()
+        case .character("p"): return togglePause()
+        case .character("s"): return stopTraining()
+        case .character("c"): return cycleTrainingChoice()
+        default: return .unchanged
+        }
+    }
+
+    private mutating func startTraining() -> UpdateResult {
+        guard !training.phase.isActive else {
+            show("A run is in progress: p pauses it, s stops it", .info)
+            return .redraw
+        }
+        let settings = training.choice.settings
+        training.clearRun()
+        training.phase = .starting
+        training.summary = TrainingState.summary(of: settings)
+        show("Starting a \(training.choice.name) run…", .info)
+        return UpdateResult(redraw: true, effects: [.startTraining(settings)])
+    }
+
+    private mutating func togglePause() -> UpdateResult {
+        switch training.phase {
+        case .training:
+            guard !training.pauseRequested else { return .unchanged }
+            training.pauseRequested = true
+            return UpdateResult(redraw: true, effects: [.pauseTraining])
+        case .paused:
+            return UpdateResult(redraw: true, effects: [.resumeTraining])
+        case .starting, .loading:
+            show("The run has not started its batches yet", .info)
+            return .redraw
+        case .stopping:
+            return .unchanged
+        case .idle, .finished, .failed:
+            show("No run to pause: t starts one", .info)
+            return .redraw
+        }
+    }
+
+    private mutating func stopTraining() -> UpdateResult {
+        guard training.phase.isActive else {
+            show("No run to stop", .info)
+            return .redraw
+        }
+        guard training.phase != .stopping else { return .unchanged }
+        training.phase = .stopping
+        training.pauseRequested = false
+        return UpdateResult(redraw: true, effects: [.stopTraining])
+    }
+
+    private mutating func cycleTrainingChoice() -> UpdateResult {
+        guard !training.phase.isActive else {
+            show("The settings cannot change during a run", .info)
+            return .redraw
+        }
+        training.choiceIndex = (training.choiceIndex + 1) % training.choices.count
+        if !training.phase.isActive, training.run != nil {
+            // The screen shows the new settings, not the finished run's.
+            training.clearRun()
+            training.phase = .idle
+        }
+        training.summary = TrainingState.summary(of: training.choice.settings)
+        var result = UpdateResult.redraw
+        result.merge(requestEstimateIfNeeded())
+        return result
+    }
+
+    /// Asks for the time and memory estimate of the chosen settings on the clips labelled
+    /// now, unless it is known or coming, or a run is on screen.
+    mutating func requestEstimateIfNeeded() -> UpdateResult {
+        guard !training.phase.isActive, training.run == nil else { return .unchanged }
+        let settings = training.choice.settings
+        var perClass = [Int](repeating: 0, count: max(classes.count, settings.model.classes))
+        for clip in clips.clips where clip.isUsable {
+            if let label = clip.label, perClass.indices.contains(label) { perClass[label] += 1 }
+        }
+        let validation = perClass.reduce(0) { $0 + Int((Double($1) * settings.validationFraction).rounded()) }
+        let total = perClass.reduce(0, +)
+        let request = EstimateRequest(settings: settings, trainingSamples: total - validation,
+                                      validationSamples: validation)
+        guard training.estimate.request != request else { return .unchanged }
+        training.estimate = .measuring(request)
+        return UpdateResult(redraw: true, effects: [.estimateTraining(request)])
+    }
+
+    // MARK: Trainer events
+
+    mutating func applyTrainingEvent(_ event: TrainingEvent) -> UpdateResult {
+        switch event {
+        case .loading(let progress):
+            if training.phase == .starting || { if case .loading = training.phase { return true }; return false }() {
+                training.phase = .loading(progress)
+            }
+        case .started(let start):
+            training.clearRun()
+            training.run = start
+            training.phase = .training
+            training.learningRate = start.settings.learningRate
+            training.summary = TrainingState.summary(of: start.settings)
+            if start.firstEpoch > 1, let id = start.runID, let history = runs.metrics[id] {
+                // A resumed run: its earlier epochs from the database, so the curves go on.
+                for m in history where m.epoch < start.firstEpoch {
+                    let x = Double(m.epoch)
+                    training.trainingLoss.append(ChartPoint(x: x, y: m.loss))
+                    training.trainingAccuracy.append(ChartPoint(x: x, y: m.accuracy))
+                    if let v = m.valLoss { training.validationLoss.append(ChartPoint(x: x, y: v)) }
+                    if let v = m.valAccuracy { training.validationAccuracy.append(ChartPoint(x: x, y: v)) }
+                }
+            }
+        case .batch(let batch):
+            training.lastBatch = batch
+            training.lastValidation = nil
+            training.learningRate = batch.learningRate
+            training.layers = batch.layers
+            let x = Double(batch.epoch - 1) + Double(batch.batch) / Double(max(1, batch.batches))
+            training.trainingLoss.append(ChartPoint(x: x, y: Double(batch.meanLoss)))
+            training.trainingAccuracy.append(ChartPoint(x: x, y: Double(batch.meanAccuracy)))
+        case .validation(let progress):
+            training.lastValidation = progress
+        case .epoch(let report):
+            training.lastEpoch = report
+            training.lastValidation = nil
+            let x = Double(report.epoch)
+            if let loss = report.validationLoss { training.validationLoss.append(ChartPoint(x: x, y: Double(loss))) }
+            if let accuracy = report.validationAccuracy {
+                training.validationAccuracy.append(ChartPoint(x: x, y: Double(accuracy)))
+            }
+        case .learningRateChanged(let change):
+            training.learningRate = change.to
+            show(String(format: "Learning rate lowered to %g after epoch %d", change.to, change.epoch), .info)
+        case .checkpoint(let saved):
+            training.lastCheckpoint = saved
+        case .paused:
+            training.pauseRequested = false
+            if training.phase != .stopping { training.phase = .paused }
+        case .resumed:
+            if training.phase != .stopping { training.phase = .training }
+        case .finished(let summary):
+            training.phase = .finished(summary)
+            training.pauseRequested = false
+            let id = summary.runID.map { "Run \($0)" } ?? "The run"
+            let best = summary.bestValidationAccuracy.map { String(format: "; best validation accuracy %.1f%%", $0 * 100) } ?? ""
+            show("\(id) \(Self.endText(summary.status)) after \(summary.epochsCompleted) epochs\(best)", .info)
+            return UpdateResult(redraw: true, effects: [.loadRuns])
+        case .failed(let failure):
+            training.phase = .failed(failure.message)
+            training.pauseRequested = false
+            show("Training failed: \(failure.message)", .error)
+            return UpdateResult(redraw: true, effects: [.loadRuns])
+        }
+        return .redraw
+    }
+
+    static func endText(_ status: RunStatus) -> String {
+        switch status {
+        case .running: "is running"
+        case .completed: "completed"
+        case .earlyStopped: "stopped early"
+        case .stopped: "was stopped"
+        case .failed: "failed"
+        case .interrupted: "was interrupted"
+        }
+    }
+
+    mutating func applyEstimate(_ request: EstimateRequest, _ outcome: Result<TrainingEstimate, TrainingError>) -> UpdateResult {
+        guard training.estimate.request == request else { return .unchanged }
+        switch outcome {
+        case .success(let estimate): training.estimate = .ready(request, estimate)
+        case .failure(let error): training.estimate = .failed(request, error.description)
+        }
+        return .redraw
+    }
+}

@@ -1,0 +1,157 @@
+import ActionNet
+import ActionStore
+import Foundation
+import Training
+
+/// The training work the app asks for: runs on the trainer's own queue, estimates and
+/// predictions on background queues, and the runs recorded in the database. Results come
+/// back through the callbacks, from whichever thread did the work.
+public protocol TrainingBackend: AnyObject {
+    /// Starts a new run of `settings` on the project's labelled clips.
+    func start(_ settings: TrainingSettings, events: @escaping @Sendable (TrainingEvent) -> Void) throws
+    /// Continues the recorded run `runID` from its last checkpoint.
+    func resume(runID: Int64, events: @escaping @Sendable (TrainingEvent) -> Void) throws
+    func pause()
+    func resume()
+    /// Finishes the batch, saves the last checkpoint and ends the run.
+    func stop()
+    /// Stops a run in progress and waits until its checkpoint is saved; true if there was one.
+    @discardableResult
+    func stopAndWait() -> Bool
+    func estimate(_ request: EstimateRequest,
+                  completion: @escaping @Sendable (Result<TrainingEstimate, TrainingError>) -> Void)
+    /// Recorded runs, newest first.
+    func runs() throws -> [RunRow]
+    func metrics(runID: Int64) throws -> [EpochMetrics]
+    /// Classifies a clip with the best checkpoint of the run with the best validation accuracy.
+    func predict(clip url: URL, completion: @escaping @Sendable (Result<ClipPrediction, TrainingError>) -> Void)
+}
+
+/// Training on a project's database and clip cache.
+public final class ProjectTraining: TrainingBackend, @unchecked Sendable {
+    // `trainer` is used from the main thread only, `speeds` and `runEnded` under `lock`,
+    // `classifier` and `classifierDate` on the `predictions` queue only.
+    private let store: ProjectStore
+    private let loader: ClipFrameLoader
+    private var trainer: Trainer?
+    private let lock = NSLock()
+    private var runEnded = true
+    private var speeds: [String: ComputeSpeed] = [:]
+    private var classifier: ClipClassifier?
+    private var classifierDate: Date?
+    private let estimates = DispatchQueue(label: "actionlab.estimate", qos: .utility)
+    private let predictions = DispatchQueue(label: "actionlab.predict", qos: .userInitiated)
+
+    public init(store: ProjectStore) {
+        self.store = store
+        loader = ProjectDataset.cached(store.layout)
+    }
+
+    private var isRunning: Bool { !lock.withLock { runEnded } }
+
+    public func start(_ settings: TrainingSettings, events: @escaping @Sendable (TrainingEvent) -> Void) throws {
+        guard !isRunning else { throw TrainingError("a run is already in progress") }
+        var job = TrainingJob(source: .project(store, loader: loader), settings: settings)
+        job.speed = cachedSpeed(for: settings)
+        launch(job, events: events)
+    }
+
+    public func resume(runID: Int64, events: @escaping @Sendable (TrainingEvent) -> Void) throws {
+        guard !isRunning else { throw TrainingError("a run is already in progress") }
+        let job = try TrainingJob.resuming(runID: runID, store: store, source: .project(store, loader: loader))
+        launch(job, events: events)
+    }
+
+    private func launch(_ job: TrainingJob, events: @escaping @Sendable (TrainingEvent) -> Void) {
+        lock.withLock { runEnded = false }
+        let trainer = Trainer(job: job) { [self] event in
+            if event.isFinal { lock.withLock { runEnded = true } }
+            events(event)
+        }
+        self.trainer = trainer
+        trainer.start()
+    }
+
+    public func pause() { trainer?.pause() }
+    public func resume() { trainer?.resume() }
+    public func stop() { trainer?.stop() }
+
+    public func stopAndWait() -> Bool {
+        guard let trainer, isRunning else { return false }
+        trainer.stop()
+        trainer.wait()
+        return true
+    }
+
+    private static func speedKey(_ settings: TrainingSettings) -> String {
+        let m = settings.model
+        return "\(m.filters) \(m.denseUnits) \(m.channels) \(m.classes) \(settings.batchSize)"
+    }
+
+    private func cachedSpeed(for settings: TrainingSettings) -> ComputeSpeed? {
+        lock.withLock { speeds[Self.speedKey(settings)] }
+    }
+
+    public func estimate(_ request: EstimateRequest,
+                         completion: @escaping @Sendable (Result<TrainingEstimate, TrainingError>) -> Void) {
+        estimates.async { [self] in
+            let settings = request.settings
+            do {
+                try settings.validate()
+                let speed = try cachedSpeed(for: settings) ?? ComputeSpeed.measure(for: settings.model, batchSize: settings.batchSize)
+                lock.withLock { speeds[Self.speedKey(settings)] = speed }
+                let estimate = try TrainingEstimate(model: settings.model, batchSize: settings.batchSize,
+                                                    trainingSamples: request.trainingSamples,
+                                                    validationSamples: request.validationSamples,
+                                                    dataBytes: request.dataBytes, speed: speed)
+                completion(.success(estimate))
+            } catch let error as TrainingError {
+                completion(.failure(error))
+            } catch {
+                completion(.failure(TrainingError("\(error)")))
+            }
+        }
+    }
+
+    public func runs() throws -> [RunRow] {
+        try store.runs().map { RunRow($0, layout: store.layout) }
+    }
+
+    public func metrics(runID: Int64) throws -> [EpochMetrics] {
+        try store.metrics(runID: runID)
+    }
+
+    public func predict(clip url: URL, completion: @escaping @Sendable (Result<ClipPrediction, TrainingError>) -> Void) {
+        predictions.async { [self] in
+            do {
+                let candidates = try store.runs().filter { $0.bestCheckpointPath != nil }
+                // The best validation accuracy; the newest run among equals.
+                guard let best = candidates.max(by: { ($0.bestValAccuracy ?? -1, $0.id) < ($1.bestValAccuracy ?? -1, $1.id) }),
+                      let path = best.bestCheckpointPath else {
+                    throw TrainingError("no run has a best checkpoint yet: train one on the Train screen (t)")
+                }
+                let checkpoint = RunFiles.resolve(path, in: store.layout)
+                let model = try classifier(for: checkpoint)
+                let prediction = try model.classify(clip: url, loader: loader)
+                completion(.success(ClipPrediction(label: prediction.topLabel, probability: prediction.topProbability,
+                                                   runID: best.id)))
+            } catch let error as TrainingError {
+                completion(.failure(error))
+            } catch {
+                completion(.failure(TrainingError("\(url.lastPathComponent): \(error)")))
+            }
+        }
+    }
+
+    /// The classifier of `checkpoint`, loaded again when the file has changed since.
+    private func classifier(for checkpoint: URL) throws -> ClipClassifier {
+        let modified = (try? FileManager.default.attributesOfItem(atPath: checkpoint.path)[.modificationDate]) as? Date
+        if let current = classifier, current.checkpoint == checkpoint, classifierDate == modified {
+            return current
+        }
+        let loaded = try ClipClassifier(checkpoint: checkpoint)
+        classifier = loaded
+        classifierDate = modified
+        return loaded
+    }
+}
