@@ -14,8 +14,10 @@ final class FloatBuffer {
     let count: Int
     private let mappedBytes: Int    // 0 when allocated on the heap
 
-    /// Buffers of at least this many bytes are mapped (tests lower it to map every buffer).
-    nonisolated(unsafe) static var mappingThreshold = 1 << 20
+    /// Buffers of at least this many bytes are mapped and may be discarded. Only the
+    /// large ones are worth it: a discarded buffer costs page faults when next written.
+    /// (Tests lower it to map every buffer.)
+    nonisolated(unsafe) static var mappingThreshold = 64 << 20
 
     init(count: Int) {
         self.count = max(count, 0)
