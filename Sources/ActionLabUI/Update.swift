@@ -22,12 +22,17 @@ extension AppState {
             result.merge(requestPreviewIfNeeded())
             return result
         case .clipsChanged(let rows):
-            return mergeClips(rows)
+            var result = mergeClips(rows)
+            // The estimate depends on how many clips are labelled and readable.
+            if screen == .train { result.merge(requestEstimateIfNeeded()) }
+            return result
         case .scanProgress(let status):
             clips.scan = status
             return .redraw
         case .labelCommitted(let clipID, let classIndex, let cause):
-            return applyCommittedLabel(clipID: clipID, classIndex: classIndex, cause: cause)
+            var result = applyCommittedLabel(clipID: clipID, classIndex: classIndex, cause: cause)
+            if screen == .train { result.merge(requestEstimateIfNeeded()) }
+            return result
         case .labelNotChanged(let reason):
             show(reason, .warning)
             return .redraw

@@ -381,16 +381,34 @@ enum HelpView {
         return lines
     }
 
-    static func draw(_ state: AppState, into grid: inout CellGrid) {
-        let sections = sections(state)
-        let boxWidth = min(grid.width - 4, 96)
-        let rows = grid.height - 2 - 4
-        // One column when it fits; else the Clips keys on the left, the others on the right.
-        var columns = [lines(sections, width: boxWidth - 5)]
-        if columns[0].count > rows {
-            let half = (boxWidth - 5) / 2
-            columns = [lines(Array(sections.prefix(1)), width: half - 1), lines(Array(sections.dropFirst()), width: half - 1)]
+    /// The columns of lines the overlay shows: every section in one column, or in two
+    /// split at a section boundary; when neither fits, only this screen's keys and the
+    /// global ones (`partial`).
+    static func columns(_ state: AppState, boxWidth: Int, rows: Int)
+        -> (columns: [[(keys: String?, text: String)]], partial: Bool) {
+        let all = sections(state)
+        let here = all.filter { $0.title == state.screen.rawValue || $0.title == "Everywhere" }
+        var fallback: [[(keys: String?, text: String)]] = []
+        for (set, partial) in [(all, false), (here, true)] {
+            let single = lines(set, width: boxWidth - 5)
+            if single.count <= rows { return ([single], partial) }
+            // Two columns, split where the longer one is shortest.
+            let width = (boxWidth - 5) / 2 - 1
+            var best: [[(keys: String?, text: String)]] = []
+            for cut in 1..<max(2, set.count) where cut < set.count {
+                let pair = [lines(Array(set.prefix(cut)), width: width), lines(Array(set.dropFirst(cut)), width: width)]
+                if best.isEmpty || max(pair[0].count, pair[1].count) < max(best[0].count, best[1].count) { best = pair }
+            }
+            if best.isEmpty { best = [single] }
+            if best.map(\.count).max()! <= rows { return (best, partial) }
+            fallback = best
         }
+        return (fallback, true)
+    }
+
+    static func draw(_ state: AppState, into grid: inout CellGrid) {
+        let boxWidth = min(grid.width - 4, 96)
+        let (columns, partial) = columns(state, boxWidth: boxWidth, rows: grid.height - 2 - 4)
         let longest = columns.map(\.count).max() ?? 0
         let boxHeight = min(grid.height - 2, longest + 4)
         let left = (grid.width - boxWidth) / 2, top = (grid.height - boxHeight) / 2
@@ -412,7 +430,8 @@ enum HelpView {
                 }
             }
         }
-        grid.put("Any key closes this help.", row: top + boxHeight - 2, column: left + 2,
+        grid.put("Any key closes this help." + (partial ? " The keys of other screens: ? there." : ""),
+                 row: top + boxHeight - 2, column: left + 2,
                  style: CellStyle(.role(.dim), background: .role(.overlay)))
     }
 }

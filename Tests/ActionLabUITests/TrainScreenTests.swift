@@ -183,6 +183,12 @@ private let estimate = try! TrainingEstimate(model: RecordedRun.settings.model, 
         _ = state.update(.runMetricsLoaded(runID: 1, Self.metrics(1, 3, offset: 0.1)))
         expectSnapshot(state, "runs-overlay-100x30")
 
+        var narrow = state
+        _ = narrow.update(.resize(width: 80, height: 24))
+        expectSnapshot(narrow, "runs-overlay-80x24")
+        _ = narrow.update(.key(.character("?")))
+        expectSnapshot(narrow, "help-80x24")
+
         let result = state.update(.key(.character("r")))
         #expect(result.effects == [.resumeRun(runID: 1)])
         #expect(state.screen == .train)

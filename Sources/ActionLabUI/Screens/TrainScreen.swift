@@ -225,7 +225,7 @@ enum TrainView {
             row += 1
         }
         if row <= last, let saved = training.lastCheckpoint {
-            grid.put("Saved \(saved.url.lastPathComponent), epoch \(saved.epoch)", row: row, column: 2,
+            grid.put("Checkpoint \(saved.kind.rawValue) · epoch \(saved.epoch)", row: row, column: 2,
                      style: .role(.dim), maxWidth: inner - 1)
         }
     }

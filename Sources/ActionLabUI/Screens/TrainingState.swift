@@ -314,7 +314,8 @@ extension AppState {
             training.pauseRequested = false
             let id = summary.runID.map { "Run \($0)" } ?? "The run"
             let best = summary.bestValidationAccuracy.map { String(format: "; best validation accuracy %.1f%%", $0 * 100) } ?? ""
-            show("\(id) \(Self.endText(summary.status)) after \(summary.epochsCompleted) epochs\(best)", .info)
+            let epochs = summary.epochsCompleted == 1 ? "1 epoch" : "\(summary.epochsCompleted) epochs"
+            show("\(id) \(Self.endText(summary.status)) after \(epochs)\(best)", .info)
             return UpdateResult(redraw: true, effects: [.loadRuns])
         case .failed(let failure):
             training.phase = .failed(failure.message)

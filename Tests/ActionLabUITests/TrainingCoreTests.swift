@@ -1,0 +1,120 @@
+import ActionStore
+import Foundation
+import Testing
+@testable import ActionLabUI
+@testable import Training
+
+/// A trainer that replays the recorded run's events from a background queue and
+/// remembers what it was asked.
+final class FakeTrainingBackend: TrainingBackend, @unchecked Sendable {
+    private let lock = NSLock()
+    private var _calls: [String] = []
+    var calls: [String] { lock.withLock { _calls } }
+    var refuseToStart = false
+    let queue = DispatchQueue(label: "fake-trainer")
+
+    private func record(_ call: String) { lock.withLock { _calls.append(call) } }
+
+    func start(_ settings: TrainingSettings, events: @escaping @Sendable (TrainingEvent) -> Void) throws {
+        record("start \(settings.preset ?? "custom")")
+        if refuseToStart { throw TrainingError("a run is already in progress") }
+        queue.async { RecordedRun.events.forEach(events) }
+    }
+
+    func resume(runID: Int64, events: @escaping @Sendable (TrainingEvent) -> Void) throws { record("resume run \(runID)") }
+    func pause() { record("pause") }
+    func resume() { record("resume") }
+    func stop() { record("stop") }
+    func stopAndWait() -> Bool { record("stopAndWait"); return false }
+
+    func estimate(_ request: EstimateRequest,
+                  completion: @escaping @Sendable (Result<TrainingEstimate, TrainingError>) -> Void) {
+        record("estimate \(request.settings.preset ?? "custom")")
+        queue.async { completion(.success(RecordedRun.start.estimate)) }
+    }
+
+    func runs() throws -> [RunRow] { record("runs"); return RunsScreenTests.rows }
+    func metrics(runID: Int64) throws -> [EpochMetrics] {
+        record("metrics \(runID)")
+        return RunsScreenTests.metrics(runID, 2, offset: 0)
+    }
+
+    func predict(clip url: URL, completion: @escaping @Sendable (Result<ClipPrediction, TrainingError>) -> Void) {
+        record("predict \(url.lastPathComponent)")
+        queue.async { completion(.success(ClipPrediction(label: "jump", probability: 0.5, runID: 2))) }
+    }
+}
+
+@Suite struct TrainingCoreTests {
+    func makeCore(_ backend: FakeTrainingBackend?) -> AppCore {
+        var clips = Sample.clips(50)
+        for i in clips.indices { clips[i].label = i % 5 }
+        var state = Sample.state([])
+        state.training = TrainingState(classNames: Sample.classNames,
+                                       choices: TrainingChoice.standard(classes: 5, epochs: 4), choiceIndex: 2)
+        let core = AppCore(state: state, store: MemoryLabelStore(), decoder: GradientDecoder(), preferencesURL: nil,
+                           training: backend)
+        core.handle(.clipsChanged(clips))
+        return core
+    }
+
+    /// Applies what the background work posts until `condition` holds (at most two seconds).
+    func settle(_ core: AppCore, until condition: (AppState) -> Bool) {
+        for _ in 0..<400 where !condition(core.state) {
+            _ = core.drainInbox()
+            Thread.sleep(forTimeInterval: 0.005)
+        }
+    }
+
+    @Test func theKeysReachTheTrainerAndItsEventsReachTheScreen() {
+        let backend = FakeTrainingBackend()
+        let core = makeCore(backend)
+        core.handle(.key(.function(2)))
+        settle(core) { if case .ready = $0.training.estimate { true } else { false } }
+        #expect(backend.calls == ["estimate tiny"])
+        core.handle(.key(.character("t")))
+        settle(core) { $0.training.lastBatch?.epoch == 3 && $0.training.lastBatch?.batch == 3 }
+        #expect(core.state.training.phase == .training)
+        #expect(core.state.training.trainingLoss.count == 13)
+        core.handle(.key(.character("p")))
+        core.handle(.key(.character("s")))
+        #expect(backend.calls == ["estimate tiny", "start tiny", "pause", "stop"])
+    }
+
+    @Test func aRefusedStartIsShown() {
+        let backend = FakeTrainingBackend()
+        backend.refuseToStart = true
+        let core = makeCore(backend)
+        core.handle(.key(.function(2)))
+        core.handle(.key(.character("t")))
+        #expect(core.state.training.phase == .failed("a run is already in progress"))
+        #expect(core.state.message?.text == "Training not started: a run is already in progress")
+    }
+
+    @Test func runsAndPredictionsComeFromTheBackend() {
+        let backend = FakeTrainingBackend()
+        let core = makeCore(backend)
+        core.handle(.key(.function(4)))
+        #expect(core.state.runs.rows.map(\.id) == [2, 1])
+        #expect(core.state.runs.metrics[2]?.count == 2)
+        core.handle(.key(.function(1)))
+        core.handle(.key(.character("P")))
+        let clip = core.state.clips.selectedClip!.id
+        settle(core) { $0.clips.predictions[clip] != .pending }
+        #expect(core.state.clips.predictions[clip] == .ready(ClipPrediction(label: "jump", probability: 0.5, runID: 2)))
+        #expect(backend.calls == ["runs", "metrics 2", "predict clip_00.mp4"])
+    }
+
+    @Test func withoutABackendTrainingSaysItIsNotAvailable() {
+        let core = makeCore(nil)
+        core.handle(.key(.function(2)))
+        #expect(core.state.training.estimate.request != nil)
+        if case .failed(_, let reason) = core.state.training.estimate {
+            #expect(reason == "training is not available here")
+        } else {
+            Issue.record("the estimate fails without a backend")
+        }
+        core.handle(.key(.character("t")))
+        #expect(core.state.training.phase == .failed("training is not available here"))
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+import Testing
+import TestSupport
+
+// A tiny training run started, watched and stopped from the real program in tmux.
+
+private func quoted(_ text: String) -> String {
+    "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
+}
+
+/// The loss chart's plot rows (right of its y axis) on a captured Train screen.
+private func lossPlot(_ screen: String) -> [String] {
+    let lines = screen.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    guard let top = lines.firstIndex(where: { $0.contains("┌ Loss") }) else { return [] }
+    return lines[(top + 2)...].prefix { !$0.contains("└─") }.compactMap { line in
+        guard let axis = line.lastIndex(where: { $0 == "┤" || $0 == "│" }), axis > line.startIndex,
+              let start = line[..<axis].lastIndex(where: { $0 == "┤" || $0 == "│" }) else { return nil }
+        return String(line[line.index(after: start)..<axis])
+    }
+}
+
+@Suite(.serialized) struct TrainingUITests {
+    @Test(.enabled(if: TmuxSession.isAvailable, "tmux is not installed: the terminal tests need it"))
+    func aTinyRunStartsDrawsItsCurvesAndStopsWithACheckpoint() throws {
+        let sample = try SampleProjectCopy()
+        let paths = sample.clipPaths
+        let imported = try ActionLabBinary.run(["labels", "import", sample.project.path,
+                                                sample.project.appendingPathComponent("labels.csv").path])
+        try #require(imported.status == 0, "labels import: \(imported.stderr)")
+
+        // Enough epochs that the run is still going when s arrives.
+        let command = "\(quoted(ActionLabBinary.url.path)) \(quoted(sample.project.path)) --preset tiny --epochs 2000; "
+            + "echo \"exit status $?\"; sleep 60"
+        let tmux = try TmuxSession(command: command, environment: ["XDG_CONFIG_HOME": sample.config.path])
+        try tmux.waitFor("the labelled, scanned list") {
+            $0.contains("Labelled \(paths.count)/\(paths.count)") && !$0.contains("Scanning")
+        }
+        try tmux.sendKeys("F2")
+        let ready = try tmux.waitFor(text: "ready: t starts a run")
+        #expect(ready.contains("Preset  tiny"))
+        #expect(ready.contains("2000 epochs"))
+        try tmux.waitFor("the estimate") { $0.contains("/epoch ·") }
+        let empty = lossPlot(try tmux.screen())
+        #expect(!empty.isEmpty && empty.allSatisfy { $0.allSatisfy { $0 == " " } }, "no curve before the run")
+
+        try tmux.sendKeys("t")
+        let moving = try tmux.waitFor("the loss curve", timeout: 60) { screen in
+            lossPlot(screen).contains { $0.unicodeScalars.contains { (0x2801...0x28FF).contains($0.value) } }
+        }
+        #expect(moving.contains("Run 1"))
+        // The chart keeps changing as batches finish.
+        let first = lossPlot(moving)
+        try tmux.waitFor("the chart to change", timeout: 60) { lossPlot($0) != first }
+        try tmux.waitFor("a finished epoch", timeout: 60) { $0.contains("Validation, epoch") }
+
+        try tmux.sendKeys("s")
+        let stopped = try tmux.waitFor(text: "was stopped", timeout: 60)
+        #expect(stopped.contains("Run 1 was stopped after"))
+        let runFolder = sample.project.appendingPathComponent(".actionlab/runs/1")
+        #expect(FileManager.default.fileExists(atPath: runFolder.appendingPathComponent("last.safetensors").path))
+        #expect(FileManager.default.fileExists(atPath: runFolder.appendingPathComponent("metrics.csv").path))
+
+        // The Runs screen lists it as stopped, with its curves.
+        try tmux.sendKeys("F4")
+        let runs = try tmux.waitFor(text: "Runs (1)")
+        #expect(runs.contains("tiny 4x24x24x1 4/4/4 d16 b8"))
+        #expect(runs.contains("stopped"))
+
+        try tmux.sendKeys("q")
+        let after = try tmux.waitFor(text: "exit status")
+        #expect(after.contains("exit status 0"))
+    }
+}
