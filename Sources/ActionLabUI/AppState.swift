@@ -191,6 +191,9 @@ public struct AppState: Sendable, Equatable {
     public internal(set) var themes: [Theme]
     public internal(set) var themeIndex: Int
     public internal(set) var showingHelp = false
+    /// On the Model screen, when the summary and the layer statistics do not fit side by
+    /// side: true shows the statistics (v switches).
+    public internal(set) var modelShowsStatistics = false
     public internal(set) var message: StatusMessage?
     /// Seconds on a monotonic clock, advanced by tick events.
     public internal(set) var clock: Double = 0

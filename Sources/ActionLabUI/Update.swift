@@ -112,7 +112,10 @@ extension AppState {
         switch screen {
         case .clips: return handleClipsKey(key)
         case .train: return handleTrainKey(key)
-        case .model: return .unchanged
+        case .model:
+            guard key == .character("v") else { return .unchanged }
+            modelShowsStatistics.toggle()
+            return .redraw
         case .runs: return handleRunsKey(key)
         }
     }

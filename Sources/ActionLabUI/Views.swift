@@ -350,6 +350,9 @@ enum HelpView {
                 ("p", "pause / resume"),
                 ("s", "stop, save a checkpoint"),
             ]),
+            Section(title: "Model", entries: [
+                ("v", "summary or layer statistics"),
+            ]),
             Section(title: "Runs", entries: [
                 ("↑ ↓  j k", "select a run"),
                 ("m", "mark it: overlay its curves"),
@@ -360,7 +363,8 @@ enum HelpView {
                 ("F1-F\(Screen.allCases.count)", screens),
                 ("T", "next colour theme"),
                 ("?", "this help"),
-                ("q  Ctrl-C", "quit (everything is saved)"),
+                ("q", "quit: a run stops with a checkpoint"),
+                ("Ctrl-C", "quit at once (labels are saved)"),
             ]),
         ]
     }

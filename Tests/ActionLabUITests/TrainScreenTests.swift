@@ -82,6 +82,20 @@ private let estimate = try! TrainingEstimate(model: RecordedRun.settings.model, 
         var narrowModel = runningState(width: 80, height: 24)
         _ = narrowModel.update(.key(.function(3)))
         expectSnapshot(narrowModel, "model-running-80x24")
+        _ = narrowModel.update(.key(.character("v")))
+        expectSnapshot(narrowModel, "model-statistics-80x24")
+    }
+
+    @Test func theModelScreenShowsTheSummaryTableOfTheChosenSettings() throws {
+        var state = trainingState()
+        Sample.send(&state, [.key(.function(2)), .key(.character("c")), .key(.character("c")), .key(.function(3))])
+        #expect(state.training.choice.name == "seed")
+        let screen = AppView.render(state).lines
+        let table = try ModelSummary(config: state.training.choice.settings.model).render()
+        for line in table.split(separator: "\n") {
+            #expect(screen.contains { $0.contains(line) }, "the screen shows \(line)")
+        }
+        #expect(screen.joined().contains("Total params: 2,649,733"))
     }
 
     @Test func theChartsMoveWithEveryBatchAndEpoch() {

@@ -21,7 +21,7 @@ private func lossPlot(_ screen: String) -> [String] {
 
 @Suite(.serialized) struct TrainingUITests {
     @Test(.enabled(if: TmuxSession.isAvailable, "tmux is not installed: the terminal tests need it"))
-    func aTinyRunStartsDrawsItsCurvesAndStopsWithACheckpoint() throws {
+    func aTinyRunStartsDrawsItsCurvesStopsWithACheckpointResumesAndPredicts() throws {
         let sample = try SampleProjectCopy()
         let paths = sample.clipPaths
         let imported = try ActionLabBinary.run(["labels", "import", sample.project.path,
@@ -65,6 +65,21 @@ private func lossPlot(_ screen: String) -> [String] {
         let runs = try tmux.waitFor(text: "Runs (1)")
         #expect(runs.contains("tiny 4x24x24x1 4/4/4 d16 b8"))
         #expect(runs.contains("stopped"))
+
+        // r resumes it from its last checkpoint, on the Train screen.
+        try tmux.sendKeys("r")
+        try tmux.waitFor("the resumed run", timeout: 60) { $0.contains("Run 1 ") && $0.contains("▶ training") }
+        try tmux.sendKeys("s")
+        let resumed = try tmux.waitFor(text: "was stopped", timeout: 60)
+        #expect(resumed.contains("Run 1 was stopped after"))
+
+        // P on a clip: the best checkpoint's guess beside its label.
+        try tmux.sendKeys("F1")
+        try tmux.sendKeys("P")
+        let predicted = try tmux.waitFor("a prediction", timeout: 30) { screen in
+            screen.range(of: #"model: \w+ \d+%"#, options: .regularExpression) != nil
+        }
+        #expect(predicted.contains("Label: "))
 
         try tmux.sendKeys("q")
         let after = try tmux.waitFor(text: "exit status")

@@ -43,6 +43,17 @@ enum ModelView {
             }
         }
         var row = top
+        if !appended && state.modelShowsStatistics {
+            // Too narrow to put them beside the table: a table of their own instead.
+            let labelWidth = (summary.rows.map(\.label.count).max() ?? 0) + 4
+            let rule = String(repeating: "=", count: labelWidth + statsWidth)
+            let header = "Layer (type)".padded(to: labelWidth) + statsHeader.map { $0.leftPadded(to: statsColumnWidth) }.joined()
+            var table = ["Layer statistics" + (training.lastBatch == nil ? " (none yet: they come with the first batch)" : ""),
+                         rule, header, rule]
+            table += summary.rows.map { $0.label.padded(to: labelWidth) + statsText(statsByName[$0.name]) }
+            table.append(rule)
+            lines = table
+        }
         for (i, line) in lines.enumerated() where row < bottom {
             let style: CellStyle = i == 0 ? .role(.accent, bold: true) : i == 2 ? .role(.dim, bold: true)
                 : line.hasPrefix("=") ? .role(.border) : .plain
@@ -50,27 +61,23 @@ enum ModelView {
             row += 1
         }
         row += 1
-        if !appended && !training.layers.isEmpty && row + summary.rows.count + 1 < bottom {
-            // Too narrow to put them beside the table: a table of their own below it.
-            let nameWidth = max(12, summary.rows.map(\.name.count).max() ?? 0) + 2
-            grid.put("Layer".padded(to: nameWidth) + statsHeader.map { $0.leftPadded(to: statsColumnWidth) }.joined(),
-                     row: row, column: 2, style: .role(.dim, bold: true), maxWidth: inner)
-            row += 1
-            for layer in summary.rows {
-                grid.put(layer.name.padded(to: nameWidth) + statsText(statsByName[layer.name]), row: row, column: 2, maxWidth: inner)
-                row += 1
+        if row < bottom {
+            let note: String
+            if !appended {
+                note = state.modelShowsStatistics ? "v shows the summary table again."
+                    : "v shows each layer's activation mean/std and gradient norm (or a terminal \(tableWidth + statsWidth + 4) columns wide shows them beside the table)."
+            } else if training.layers.isEmpty {
+                note = "Per-layer activation mean/std and gradient norm appear here as batches finish (t on the Train screen starts a run)."
+            } else {
+                note = "Activations: mean and standard deviation of each layer's output over the last batch; gradient norm: L2 norm of its parameters' gradient."
             }
-        } else if row < bottom {
-            let note = training.layers.isEmpty
-                ? "Per-layer activation mean/std and gradient norm appear here as batches finish (t on the Train screen starts a run)."
-                : appended ? "Activations: mean and standard deviation of each layer's output over the last batch; gradient norm: L2 norm of its parameters' gradient."
-                : "Widen the terminal to \(tableWidth + statsWidth + 4) columns to see the layer statistics."
             for line in ClipsView.wrap(note, width: inner) where row < bottom {
                 grid.put(line, row: row, column: 2, style: .role(.dim))
                 row += 1
             }
         }
-        HintLine.draw(state, row: state.height - 1, keys: hintKeys, into: &grid)
+        HintLine.draw(state, row: state.height - 1, keys: appended ? hintKeys : [("v", state.modelShowsStatistics ? "summary" : "layer statistics")] + hintKeys,
+                      into: &grid)
     }
 
     static let hintKeys = [("Tab", "screens"), ("T", "theme"), ("?", "help"), ("q", "quit")]
