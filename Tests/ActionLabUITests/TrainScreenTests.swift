@@ -209,6 +209,17 @@ private let estimate = try! TrainingEstimate(model: RecordedRun.settings.model, 
         #expect(state.training.phase == .starting)
     }
 
+    @Test func theRunsScreenFollowsARunInProgress() {
+        var state = Sample.state()
+        let events = RecordedRun.events
+        let firstEpoch = events.firstIndex { if case .epoch = $0 { true } else { false } }!
+        Sample.send(&state, [.key(.function(2)), .key(.character("t"))] + events[..<firstEpoch].map { .training($0) })
+        _ = state.update(.key(.function(4)))
+        #expect(state.update(.training(events[firstEpoch])).effects == [.loadRuns])
+        _ = state.update(.key(.function(2)))
+        #expect(state.update(.training(.epoch(RecordedRun.epoch(2)))).effects.isEmpty, "only the Runs screen reloads")
+    }
+
     @Test func aRunningRunCannotBeResumedTwice() {
         var state = Sample.state()
         Sample.send(&state, [.key(.function(2)), .key(.character("t")), .key(.function(4)), .runsLoaded(Self.rows)])

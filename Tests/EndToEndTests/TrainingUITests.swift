@@ -85,4 +85,35 @@ private func lossPlot(_ screen: String) -> [String] {
         let after = try tmux.waitFor(text: "exit status")
         #expect(after.contains("exit status 0"))
     }
+
+    @Test(.enabled(if: TmuxSession.isAvailable, "tmux is not installed: the terminal tests need it"))
+    func labellingGoesOnDuringARunAndQuittingSavesIt() throws {
+        let sample = try SampleProjectCopy()
+        let paths = sample.clipPaths
+        let imported = try ActionLabBinary.run(["labels", "import", sample.project.path,
+                                                sample.project.appendingPathComponent("labels.csv").path])
+        try #require(imported.status == 0, "labels import: \(imported.stderr)")
+        let command = "\(quoted(ActionLabBinary.url.path)) \(quoted(sample.project.path)) --preset tiny --epochs 2000; "
+            + "echo \"exit status $?\"; sleep 60"
+        let tmux = try TmuxSession(command: command, environment: ["XDG_CONFIG_HOME": sample.config.path])
+        try tmux.waitFor("the labelled, scanned list") {
+            $0.contains("Labelled \(paths.count)/\(paths.count)") && !$0.contains("Scanning")
+        }
+        try tmux.sendKeys("F2")
+        try tmux.waitFor(text: "ready: t starts a run")
+        try tmux.sendKeys("t")
+        try tmux.waitFor(text: "▶ training", timeout: 60)
+
+        // While it trains, a label is cleared on the Clips screen.
+        try tmux.sendKeys("F1")
+        try tmux.sendKeys("0")
+        try tmux.waitFor(text: "Labelled \(paths.count - 1)/\(paths.count)")
+
+        try tmux.sendKeys("q")
+        let after = try tmux.waitFor(text: "exit status", timeout: 60)
+        #expect(after.contains("The run in progress was stopped; its last checkpoint is saved."))
+        #expect(after.contains("exit status 0"))
+        let last = sample.project.appendingPathComponent(".actionlab/runs/1/last.safetensors")
+        #expect(FileManager.default.fileExists(atPath: last.path))
+    }
 }

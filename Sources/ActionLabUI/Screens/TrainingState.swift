@@ -299,6 +299,8 @@ extension AppState {
             if let accuracy = report.validationAccuracy {
                 training.validationAccuracy.append(ChartPoint(x: x, y: Double(accuracy)))
             }
+            // The Runs screen follows the run in progress epoch by epoch.
+            if screen == .runs { return UpdateResult(redraw: true, effects: [.loadRuns]) }
         case .learningRateChanged(let change):
             training.learningRate = change.to
             show(String(format: "Learning rate lowered to %g after epoch %d", change.to, change.epoch), .info)
