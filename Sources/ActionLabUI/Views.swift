@@ -347,6 +347,8 @@ enum HelpView {
             Section(title: "Train", entries: [
                 ("t", "start a run of the preset"),
                 ("c", "next preset (before a run)"),
+                ("e  E", "fewer / more epochs"),
+                ("l  L", "halve / double learning rate"),
                 ("p", "pause / resume"),
                 ("s", "stop, save a checkpoint"),
             ]),

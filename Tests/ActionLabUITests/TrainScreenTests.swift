@@ -73,6 +73,29 @@ private let estimate = try! TrainingEstimate(model: RecordedRun.settings.model, 
         }
     }
 
+    @Test func epochsAndLearningRateMakeCustomSettings() throws {
+        var state = trainingState()
+        _ = state.update(.key(.function(2)))
+        #expect(state.training.choice.settings.epochs == 4)
+        let result = state.update(.key(.character("E")))
+        #expect(state.training.choice.settings.epochs == 5)
+        #expect(state.training.choice.settings.preset == "custom")
+        #expect(result.effects == [.estimateTraining(try #require(state.training.estimate.request))])
+        Sample.send(&state, [.key(.character("e")), .key(.character("e"))])
+        #expect(state.training.choice.settings.epochs == 2)
+        Sample.send(&state, [.key(.character("e")), .key(.character("e"))])
+        #expect(state.training.choice.settings.epochs == 1)
+        #expect(state.message?.text == "No further: epochs is at its limit")
+        _ = state.update(.key(.character("L")))
+        #expect(state.training.choice.settings.learningRate == 4e-3)
+        _ = state.update(.key(.character("l")))
+        _ = state.update(.key(.character("l")))
+        #expect(state.training.choice.settings.learningRate == 1e-3)
+        #expect(AppView.render(state).lines[2].contains("Preset  tiny, custom"))
+        #expect(state.update(.key(.character("t"))).effects == [.startTraining(state.training.choice.settings)])
+        #expect(state.update(.key(.character("E"))).effects.isEmpty, "no change during a run")
+    }
+
     @Test func recordedRunSnapshots() {
         expectSnapshot(runningState(), "train-running-100x30")
         expectSnapshot(runningState(width: 80, height: 24), "train-running-80x24")

@@ -49,9 +49,11 @@ enum TrainView {
             keys.append(("s", "stop and save"))
         } else {
             keys.append(("t", "start"))
-            keys.append(("c", "next preset"))
+            keys.append(("c", "preset"))
+            keys.append(("e E", "epochs"))
+            keys.append(("l L", "learning rate"))
         }
-        keys += [("Tab", "screens"), ("T", "theme"), ("?", "help"), ("q", "quit")]
+        keys += [("Tab", "screens"), ("?", "help"), ("q", "quit")]
         return keys
     }
 
@@ -93,7 +95,8 @@ enum TrainView {
             ProgressBar.draw(fraction: fraction, row: row, column: barColumn, width: inner + 1 - barColumn, into: &grid)
             row += 1
         }
-        let presetName = training.run == nil ? training.choice.name : settings.preset ?? "custom"
+        var presetName = training.run == nil ? training.choice.name : settings.preset ?? "custom"
+        if training.run == nil && settings.preset == "custom" { presetName += ", custom" }
         line("Preset", presetName + (training.phase.isActive || training.run != nil ? "" : "  (c: next)"),
              style: .role(.accent, bold: true))
         line("Input", "\(model.frames) frames \(model.height)x\(model.width)x\(model.channels)")

@@ -175,8 +175,45 @@ extension AppState {
         case .character("p"): return togglePause()
         case .character("s"): return stopTraining()
         case .character("c"): return cycleTrainingChoice()
+        case .character("e"): return customize("epochs") { $0.epochs = Self.step($0.epochs, in: Self.epochLadder, by: -1) }
+        case .character("E"): return customize("epochs") { $0.epochs = Self.step($0.epochs, in: Self.epochLadder, by: 1) }
+        case .character("l"): return customize("learning rate") { $0.learningRate = max(1e-6, $0.learningRate / 2) }
+        case .character("L"): return customize("learning rate") { $0.learningRate = min(1, $0.learningRate * 2) }
         default: return .unchanged
         }
+    }
+
+    /// Epoch counts e and E step through.
+    static let epochLadder = [1, 2, 3, 5, 10, 15, 20, 30, 40, 50, 75, 100, 150, 200, 300, 500, 1000]
+
+    /// The next value of `ladder` above (`by` 1) or below (-1) `value`, or the end of it.
+    static func step(_ value: Int, in ladder: [Int], by direction: Int) -> Int {
+        direction > 0 ? ladder.first { $0 > value } ?? max(value, ladder.last!)
+            : ladder.last { $0 < value } ?? min(value, ladder.first!)
+    }
+
+    /// Changes a value of the chosen settings before a run: they become "custom".
+    private mutating func customize(_ what: String, _ change: (inout TrainingSettings) -> Void) -> UpdateResult {
+        guard !training.phase.isActive else {
+            show("The settings cannot change during a run", .info)
+            return .redraw
+        }
+        var settings = training.choices[training.choiceIndex].settings
+        let before = settings
+        change(&settings)
+        guard settings != before else {
+            show("No further: \(what) is at its limit", .info)
+            return .redraw
+        }
+        settings.preset = "custom"
+        training.choices[training.choiceIndex].settings = settings
+        if training.run != nil {
+            training.clearRun()
+            training.phase = .idle
+        }
+        var result = UpdateResult.redraw
+        result.merge(requestEstimateIfNeeded())
+        return result
     }
 
     private mutating func startTraining() -> UpdateResult {
