@@ -46,7 +46,10 @@ public enum AppView {
                 ? CellStyle(.role(.header), bold: true, reverse: true) : header
             x = grid.put(tab, row: 0, column: x + 1, style: style)
         }
-        let right = "\(state.projectName) · theme \(state.theme.name) · ? help "
+        // The longest of these that fits: the help key matters most, the theme least.
+        let candidates = ["\(state.projectName) · theme \(state.theme.name) · ? help ",
+                          "\(state.projectName) · ? help ", "? help "]
+        let right = candidates.first { x + 2 + $0.count <= grid.width } ?? candidates.last!
         let rightColumn = max(x + 2, grid.width - right.count)
         grid.put(right, row: 0, column: rightColumn, style: header)
     }
