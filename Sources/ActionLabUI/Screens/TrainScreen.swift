@@ -100,7 +100,7 @@ enum TrainView {
         line("Preset", presetName + (training.phase.isActive || training.run != nil ? "" : "  (c: next)"),
              style: .role(.accent, bold: true))
         line("Input", "\(model.frames) frames \(model.height)x\(model.width)x\(model.channels)")
-        line("Network", "filters " + model.filters.map(String.init).joined(separator: "/") + " · dense \(model.denseUnits)")
+        line("Network", model.filters.map(String.init).joined(separator: "/") + " · dense \(model.denseUnits)")
         line("Train", "\(settings.epochs) epochs · batch \(settings.batchSize)")
         if let run = training.run {
             line("Data", "\(run.trainingCount) train · \(run.validationCount) validation")
@@ -140,7 +140,7 @@ enum TrainView {
         }
 
         let eta = training.lastValidation?.etaSeconds ?? batch?.etaSeconds
-        var timing = "ETA " + (training.phase.isActive ? AppView.durationText(eta) : "–")
+        var timing = "ETA " + (training.phase.isActive && eta != nil ? AppView.durationText(eta) : "–")
         if let elapsed = batch?.elapsedSeconds { timing += " · elapsed \(AppView.durationText(elapsed))" }
         line("Time", timing)
         var speed = "lr \(rate(training.learningRate ?? settings.learningRate))"
