@@ -103,6 +103,11 @@ public struct Prediction: Sendable, Equatable {
     public var classNames: [String]
     public var probabilities: [Float]
 
+    public init(classNames: [String], probabilities: [Float]) {
+        self.classNames = classNames
+        self.probabilities = probabilities
+    }
+
     public var topIndex: Int { probabilities.indices.max { probabilities[$0] < probabilities[$1] } ?? 0 }
     public var topLabel: String { classNames[topIndex] }
     public var topProbability: Float { probabilities[topIndex] }

@@ -13,6 +13,7 @@ struct ActionLab: ParsableCommand {
             Summary.self,
             Predict.self,
             Train.self,
+            Eval.self,
             Synth.self,
             Bench.self,
         ],
