@@ -14,15 +14,16 @@ public struct Evaluation: Sendable, Equatable {
     /// Per class, the fraction of its samples predicted right; nil without samples.
     public var recall: [Float?] { confusion.recall }
 
-    /// Runs `model` in inference mode over every sample of `set`, `batchSize` at a time.
-    public init(model: SeedStack, set: SampleSet, batchSize: Int = 8) throws(ModelError) {
+    /// Runs `model` in inference mode over every sample of `set` (transformed by `input`),
+    /// `batchSize` at a time.
+    public init(model: SeedStack, set: SampleSet, input: InputTransform = .frames, batchSize: Int = 8) throws(ModelError) {
         var matrix = ConfusionMatrix(classes: set.classCount)
         var total = 0.0
         var start = 0
         let batch = max(1, batchSize)
         while start < set.count {
             let indices = Array(start ..< min(start + batch, set.count))
-            let probabilities = try model.predict(set.batch(indices).x, batchSize: batch)
+            let probabilities = try model.predict(set.batch(indices, input: input).x, batchSize: batch)
             total += TrainingSession.score(probabilities, truths: indices.map { set.samples[$0].classIndex }, into: &matrix)
             start += batch
         }
@@ -54,6 +55,8 @@ public final class ClipClassifier: @unchecked Sendable {
     public let checkpoint: URL
     public let config: ModelConfig
     public let classNames: [String]
+    /// What the model was trained to see (from the checkpoint's metadata).
+    public let input: InputTransform
     private let model: SeedStack
 
     public init(checkpoint url: URL) throws(TensorFileError) {
@@ -62,6 +65,23 @@ public final class ClipClassifier: @unchecked Sendable {
         config = loaded.config
         classNames = loaded.labels ?? (0..<loaded.config.classes).map { "class\($0)" }
         model = loaded.model
+        input = try Self.inputTransform(of: url)
+    }
+
+    /// The input transform a checkpoint names (`frames` when it names none).
+    public static func inputTransform(of url: URL) throws(TensorFileError) -> InputTransform {
+        guard let name = try SafeTensorsFile(contentsOf: url).metadata[InputTransform.metadataKey] else { return .frames }
+        guard let transform = InputTransform(rawValue: name) else {
+            throw TensorFileError(url, "__metadata__.\(InputTransform.metadataKey) names an unknown input '\(name)'")
+        }
+        return transform
+    }
+
+    /// The model's input (1, T, H, W, C) for a sampled clip.
+    public func input(for frames: ClipFrames) -> Tensor {
+        var x = Tensor(shape: [1] + config.inputShape, data: frames.floats())
+        input.apply(to: &x)
+        return x
     }
 
     /// The sampling the model's input needs.
@@ -74,7 +94,7 @@ public final class ClipClassifier: @unchecked Sendable {
         guard frames.settings == sampling else {
             throw ModelError("the clip was sampled as \(frames.shape) but the model takes \(config.inputShape)")
         }
-        let x = Tensor(shape: [1] + config.inputShape, data: frames.floats())
+        let x = input(for: frames)
         lock.lock()
         defer { lock.unlock() }
         let probabilities = try model.predict(x)
@@ -86,13 +106,29 @@ public final class ClipClassifier: @unchecked Sendable {
         try classify(try loader(url, sampling))
     }
 
+    /// Evaluates the model on samples already in memory.
+    public func evaluate(_ set: SampleSet, batchSize: Int = 8) throws(ModelError) -> Evaluation {
+        lock.lock()
+        defer { lock.unlock() }
+        return try Evaluation(model: model, set: set, input: input, batchSize: batchSize)
+    }
+
+    /// Class probabilities (N, classes) of samples x (N, T, H, W, C), before the input transform.
+    public func predict(_ x: Tensor, batchSize: Int = 8) throws(ModelError) -> Tensor {
+        var transformed = x
+        input.apply(to: &transformed)
+        lock.lock()
+        defer { lock.unlock() }
+        return try model.predict(transformed, batchSize: batchSize)
+    }
+
     /// Evaluates the model on a project's labelled clips, matching the project's class
     /// names to the checkpoint's; clips of other classes are skipped.
     public func evaluate(project store: ProjectStore, loader: @escaping ClipFrameLoader, batchSize: Int = 8)
         throws -> (evaluation: Evaluation, skipped: [SkippedSample]) {
         let loaded = try ProjectDataset.load(store: store, sampling: sampling, loader: loader, classNames: classNames)
         let evaluation = try lock.withLock { () throws -> Evaluation in
-            try Evaluation(model: model, set: loaded.set, batchSize: batchSize)
+            try Evaluation(model: model, set: loaded.set, input: input, batchSize: batchSize)
         }
         return (evaluation, loaded.skipped.map { SkippedSample(id: $0.path, reason: $0.reason) })
     }

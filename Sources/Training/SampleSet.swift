@@ -91,8 +91,9 @@ public struct SampleSet: Sendable {
     }
 
     /// x (B, T, H, W, C) and one-hot y (B, classes) of the samples at `indices`, in that order.
-    /// With `augmentation` on, each sample is changed by choices drawn from `random`.
-    public func batch(_ indices: [Int], augmentation: Augmentation = .off,
+    /// With `augmentation` on, each sample is changed by choices drawn from `random`;
+    /// then `input` transforms it.
+    public func batch(_ indices: [Int], augmentation: Augmentation = .off, input: InputTransform = .frames,
                       random: inout SeededGenerator) -> (x: Tensor, y: Tensor) {
         let size = sampleSize, classes = classCount
         var x = [Float](repeating: 0, count: indices.count * size)
@@ -116,15 +117,16 @@ public struct SampleSet: Sendable {
                         }
                     }
                 }
+                input.apply(to: destination, shape: sampleShape)
             }
         }
         return (Tensor(shape: [indices.count] + sampleShape, data: x), Tensor(shape: [indices.count, classes], data: y))
     }
 
     /// x and y of `indices` without augmentation (validation, evaluation).
-    public func batch(_ indices: [Int]) -> (x: Tensor, y: Tensor) {
+    public func batch(_ indices: [Int], input: InputTransform = .frames) -> (x: Tensor, y: Tensor) {
         var unused = SeededGenerator(seed: 0)
-        return batch(indices, random: &unused)
+        return batch(indices, input: input, random: &unused)
     }
 
     private func copySample(_ index: Int, to destination: UnsafeMutablePointer<Float>) {

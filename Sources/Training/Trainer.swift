@@ -253,7 +253,7 @@ struct TrainingSession {
                 if job.resume == nil { optimizer.learningRate = settings.learningRate }
             }
         } else {
-            model = try SeedStack(config: settings.model, seed: settings.seed)
+            model = try SeedStack(config: settings.model, layers: settings.layers, seed: settings.seed)
         }
         try model.setDropout(settings.model.dropout, recurrent: settings.model.recurrentDropout)
 
@@ -298,7 +298,7 @@ struct TrainingSession {
         let batches = (trainIndices.count + batchSize - 1) / batchSize
         let validationBatches = (validationIndices.count + batchSize - 1) / batchSize
         let speed = try job.speed ?? ComputeSpeed.measure(for: settings.model, batchSize: batchSize)
-        let estimate = try TrainingEstimate(model: settings.model, batchSize: batchSize, trainingSamples: trainIndices.count,
+        let estimate = try TrainingEstimate(model: settings.model, layers: settings.layers, batchSize: batchSize, trainingSamples: trainIndices.count,
                                             validationSamples: validationIndices.count, dataBytes: set.byteCount, speed: speed)
         emit(.started(RunStart(runID: runID, runDirectory: runDirectory, settings: settings, classNames: set.classNames,
                                trainingPerClass: set.countsPerClass(trainIndices),
@@ -339,7 +339,7 @@ struct TrainingSession {
                 }
                 let batchStart = now()
                 let indices = Array(order[batch * batchSize ..< min((batch + 1) * batchSize, order.count)])
-                let (x, y) = set.batch(indices, augmentation: settings.augmentation, random: &augmenter)
+                let (x, y) = set.batch(indices, augmentation: settings.augmentation, input: settings.input, random: &augmenter)
                 let step = try model.trainStep(x: x, y: y, optimizer: &optimizer)
                 lossSum += Double(step.loss) * Double(indices.count)
                 correct += Self.countCorrect(step.probabilities, indices.map { set.samples[$0].classIndex })
@@ -373,7 +373,7 @@ struct TrainingSession {
                         emit(.resumed(position))
                     }
                     let indices = Array(validationIndices[batch * batchSize ..< min((batch + 1) * batchSize, validationIndices.count)])
-                    let (x, _) = set.batch(indices)
+                    let (x, _) = set.batch(indices, input: settings.input)
                     let probabilities = try model.predict(x, batchSize: batchSize)
                     total += Self.score(probabilities, truths: indices.map { set.samples[$0].classIndex }, into: &matrix)
                     let perBatch = (now() - validationStart) / Double(batch + 1)
@@ -447,7 +447,7 @@ struct TrainingSession {
     // MARK: checkpoints and records
 
     private func metadata(epoch: Int, bestAccuracy: Float?) -> [String: String] {
-        var metadata = ["epoch": String(epoch)]
+        var metadata = ["epoch": String(epoch), InputTransform.metadataKey: settings.input.rawValue]
         if let runID { metadata["run_id"] = String(runID) }
         if let bestAccuracy { metadata["best_val_accuracy"] = String(bestAccuracy) }
         return metadata

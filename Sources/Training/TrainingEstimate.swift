@@ -19,11 +19,11 @@ public struct TrainingEstimate: Sendable, Equatable {
 
     public var memoryBytes: Int { modelBytes + activationBytes + dataBytes }
 
-    /// The estimate for `model` trained in batches of `batchSize` on `trainingSamples`
+    /// The estimate for `model` (with `layers`, the seed stack's by default) trained in batches of `batchSize` on `trainingSamples`
     /// with `validationSamples` validated each epoch, the samples taking `dataBytes`.
-    public init(model: ModelConfig, batchSize: Int, trainingSamples: Int, validationSamples: Int,
-                dataBytes: Int, speed: ComputeSpeed) throws(ModelError) {
-        let work = try ModelWork(model)
+    public init(model: ModelConfig, layers: [LayerSpec]? = nil, batchSize: Int, trainingSamples: Int,
+                validationSamples: Int, dataBytes: Int, speed: ComputeSpeed) throws(ModelError) {
+        let work = try ModelWork(model, layers: layers ?? model.layers)
         let batch = max(1, batchSize)
         trainingFlopsPerSample = 3 * work.forwardFlops
         trainingSecondsPerBatch = Double(batch) * trainingFlopsPerSample / speed.trainingFlopsPerSecond
@@ -77,7 +77,7 @@ public struct ComputeSpeed: Sendable, Equatable {
         _ = try net.trainStep(x: x, y: y, optimizer: &adam)   // allocates the buffers
         let train = try fastest(2) { () throws(ModelError) in _ = try net.trainStep(x: x, y: y, optimizer: &adam) }
         let infer = try fastest(2) { () throws(ModelError) in _ = try net.predict(x, batchSize: batch) }
-        let work = try ModelWork(small)
+        let work = try ModelWork(small, layers: small.layers)
         return ComputeSpeed(trainingFlopsPerSecond: 3 * work.forwardFlops * Double(batch) / train,
                             inferenceFlopsPerSecond: work.forwardFlops * Double(batch) / infer)
     }
@@ -91,10 +91,10 @@ struct ModelWork {
     /// layer, plus each ConvLSTM's gates, cell states and im2col buffers.
     var activationFloatsPerSample = 0
 
-    init(_ model: ModelConfig) throws(ModelError) {
-        let summary = try ModelSummary(config: model)
+    init(_ model: ModelConfig, layers: [LayerSpec]) throws(ModelError) {
+        let summary = try ModelSummary(config: model, layers: layers)
         var input = model.inputShape
-        for (row, spec) in zip(summary.rows, model.layers) {
+        for (row, spec) in zip(summary.rows, layers) {
             let outputSize = row.outputShape.reduce(1, *)
             parameters += row.parameters
             activationFloatsPerSample += 2 * outputSize

@@ -56,7 +56,7 @@ struct Eval: ParsableCommand {
                 let data = try TensorDataset.load(URL(fileURLWithPath: tensors), expected: loaded.config.inputShape,
                                                   classes: loaded.config.classes)
                 let set = try SampleSet(tensors: data, classNames: classifier.classNames)
-                evaluation = try Evaluation(model: loaded.model, set: set, batchSize: batchSize)
+                evaluation = try classifier.evaluate(set, batchSize: batchSize)
             } else {
                 let layout = ProjectLayout(root: URL(fileURLWithPath: dir!))
                 let store = try ProjectStore.open(layout)

@@ -54,7 +54,7 @@ struct Predict: ParsableCommand {
             if let tensors {
                 let data = try TensorDataset.load(URL(fileURLWithPath: tensors), xName: name,
                                                   expected: loaded.config.inputShape, requireLabels: false)
-                let probabilities = try loaded.model.predict(data.x, batchSize: batchSize)
+                let probabilities = try ClipClassifier(checkpoint: URL(fileURLWithPath: checkpoint)).predict(data.x, batchSize: batchSize)
                 let classes = loaded.config.classes
                 predictions = (0..<data.count).map { i in
                     let p = Prediction(classNames: labels, probabilities: Array(probabilities.data[i * classes ..< (i + 1) * classes]))

@@ -28,6 +28,16 @@ struct Train: ParsableCommand {
         var preset: TrainingPreset { self == .quick ? .quick : .seed }
     }
 
+    enum Head: String, ExpressibleByArgument, CaseIterable {
+        case flatten, globalMaxPool = "global-max-pool"
+        var head: ModelHead { self == .flatten ? .flatten : .globalMaxPool }
+    }
+
+    enum Input: String, ExpressibleByArgument, CaseIterable {
+        case frames, frameDifferences = "frame-differences"
+        var transform: InputTransform { self == .frames ? .frames : .frameDifferences }
+    }
+
     enum Grouping: String, ExpressibleByArgument, CaseIterable {
         case none, folder, prefix
         var grouping: SplitGrouping { SplitGrouping(rawValue: rawValue)! }
@@ -54,6 +64,12 @@ struct Train: ParsableCommand {
     var dense: Int?
     @Option(help: "Input and recurrent dropout of every ConvLSTM2D.")
     var dropout: Float?
+    @Option(help: "What follows the ConvLSTM blocks: flatten (the seed stack) or global-max-pool.")
+    var head: Head?
+    @Option(help: "Momentum of BatchNormalization's moving statistics (Keras: 0.99).")
+    var bnMomentum: Float?
+    @Option(help: "What the model sees: frames, or frame-differences (|frame t - frame t-1|).")
+    var input: Input?
 
     @Option(help: "Passes over the training samples.")
     var epochs: Int?
@@ -206,6 +222,9 @@ struct Train: ParsableCommand {
 
     private func applyTrainingFlags(_ settings: inout TrainingSettings) throws {
         if let dropout { (settings.model.dropout, settings.model.recurrentDropout) = (dropout, dropout) }
+        if let head { settings.head = head.head }
+        if let input { settings.input = input.transform }
+        if let bnMomentum { settings.batchNormMomentum = bnMomentum }
         if let epochs { settings.epochs = epochs }
         if let batchSize { settings.batchSize = batchSize }
         if let lr { settings.learningRate = lr }

@@ -147,3 +147,43 @@ import Training
         #expect(text.count == 4 && text[0].contains("predicted") && text[2].hasSuffix("0    2    0"))
     }
 }
+
+@Suite struct InputTransformTests {
+    @Test func frameDifferencesKeepOnlyWhatMoves() {
+        let data = TinyData.samples(perClass: 1)
+        let plain = data.batch([0, 2]).x
+        let differences = data.batch([0, 2], input: .frameDifferences).x
+        let frame = 64, per = 3 * frame
+        for n in 0..<2 {
+            #expect(differences.data[n * per ..< n * per + frame].allSatisfy { $0 == 0 })
+            for t in 1..<3 {
+                for i in 0..<frame {
+                    let at = n * per + t * frame + i
+                    #expect(differences.data[at] == abs(plain.data[at] - plain.data[at - frame]))
+                }
+            }
+        }
+        var x = plain
+        InputTransform.frameDifferences.apply(to: &x)
+        #expect(x == differences)
+        InputTransform.frames.apply(to: &x)
+        #expect(x == differences)
+    }
+
+    @Test func theCheckpointRemembersTheInputAndEvaluationAppliesIt() throws {
+        let project = try TemporaryProject()
+        var settings = TinyData.settings(epochs: 1)
+        settings.input = .frameDifferences
+        let data = TinyData.samples()
+        let log = TinyData.run(TrainingJob(source: .samples(data), settings: settings, store: project.store, speed: TinyData.speed))
+        let summary = try #require(log.summary)
+        let classifier = try ClipClassifier(checkpoint: try #require(summary.lastCheckpoint))
+        #expect(classifier.input == .frameDifferences)
+        let record = try #require(try project.store.run(id: summary.runID!))
+        let split = try DatasetSplit.decode(json: record.splitJSON)
+        let validation = data.subset(split.indices(in: data).validation)
+        let evaluation = try classifier.evaluate(validation)
+        #expect(evaluation.confusion == log.epochs.last?.confusion)
+        #expect(evaluation.accuracy == log.epochs.last?.validationAccuracy)
+    }
+}
