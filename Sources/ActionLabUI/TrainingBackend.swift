@@ -100,7 +100,7 @@ public final class ProjectTraining: TrainingBackend, @unchecked Sendable {
                 try settings.validate()
                 let speed = try cachedSpeed(for: settings) ?? ComputeSpeed.measure(for: settings.model, batchSize: settings.batchSize)
                 lock.withLock { speeds[Self.speedKey(settings)] = speed }
-                let estimate = try TrainingEstimate(model: settings.model, batchSize: settings.batchSize,
+                let estimate = try TrainingEstimate(model: settings.model, layers: settings.layers, batchSize: settings.batchSize,
                                                     trainingSamples: request.trainingSamples,
                                                     validationSamples: request.validationSamples,
                                                     dataBytes: request.dataBytes, speed: speed)

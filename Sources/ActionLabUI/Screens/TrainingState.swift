@@ -142,7 +142,7 @@ public struct TrainingState: Sendable, Equatable {
     public var settings: TrainingSettings { run?.settings ?? choice.settings }
 
     static func summary(of settings: TrainingSettings) -> Result<ModelSummary, ModelError> {
-        Result { () throws(ModelError) in try ModelSummary(config: settings.model) }
+        Result { () throws(ModelError) in try ModelSummary(config: settings.model, layers: settings.layers) }
     }
 
     /// The epoch the charts reach: the one in progress, or the last finished.
