@@ -340,7 +340,7 @@ struct TrainingSession {
                 let batchStart = now()
                 let indices = Array(order[batch * batchSize ..< min((batch + 1) * batchSize, order.count)])
                 let (x, y) = set.batch(indices, augmentation: settings.augmentation, input: settings.input, random: &augmenter)
-                let step = try model.trainStep(x: x, y: y, optimizer: &optimizer)
+                let step = try job.compute.trainStep(model, x, y, &optimizer)
                 lossSum += Double(step.loss) * Double(indices.count)
                 correct += Self.countCorrect(step.probabilities, indices.map { set.samples[$0].classIndex })
                 seen += indices.count
@@ -374,7 +374,7 @@ struct TrainingSession {
                     }
                     let indices = Array(validationIndices[batch * batchSize ..< min((batch + 1) * batchSize, validationIndices.count)])
                     let (x, _) = set.batch(indices, input: settings.input)
-                    let probabilities = try model.predict(x, batchSize: batchSize)
+                    let probabilities = try job.compute.predict(model, x, batchSize)
                     total += Self.score(probabilities, truths: indices.map { set.samples[$0].classIndex }, into: &matrix)
                     let perBatch = (now() - validationStart) / Double(batch + 1)
                     let eta = Double(validationBatches - batch - 1) * perBatch

@@ -28,6 +28,9 @@ public struct TrainingJob: Sendable {
     public var resume: ResumePoint?
     /// The speed the time estimate assumes; measured on a small model when nil.
     public var speed: ComputeSpeed?
+    /// How the model's training steps and validation predictions run: in this process, or
+    /// shared with other processes in data-parallel training.
+    public var compute: ModelCompute = .local
 
     public init(source: Source, settings: TrainingSettings, store: ProjectStore? = nil,
                 initialCheckpoint: URL? = nil, output: URL? = nil, csv: URL? = nil, split: DatasetSplit? = nil,
@@ -64,6 +67,29 @@ public struct TrainingJob: Sendable {
         job.resume = ResumePoint(run: run, history: try store.metrics(runID: runID))
         return job
     }
+}
+
+/// A training step on a batch, x (B, T, H, W, C) and one-hot y (B, classes), returning the
+/// batch's mean loss and its probabilities (B, classes); and class probabilities for
+/// validation samples. Data-parallel training replaces both with versions that share the
+/// work among processes and return the same values on each.
+public struct ModelCompute: Sendable {
+    public var trainStep: @Sendable (SeedStack, _ x: Tensor, _ y: Tensor, inout Adam) throws -> (loss: Float, probabilities: Tensor)
+    public var predict: @Sendable (SeedStack, _ x: Tensor, _ batchSize: Int) throws -> Tensor
+
+    public init(trainStep: @escaping @Sendable (SeedStack, Tensor, Tensor, inout Adam) throws -> (loss: Float, probabilities: Tensor),
+                predict: @escaping @Sendable (SeedStack, Tensor, Int) throws -> Tensor) {
+        self.trainStep = trainStep
+        self.predict = predict
+    }
+
+    /// Everything in this process.
+    public static let local = ModelCompute(
+        trainStep: { model, x, y, optimizer in
+            let step = try model.trainStep(x: x, y: y, optimizer: &optimizer)
+            return (step.loss, step.probabilities)
+        },
+        predict: { model, x, batchSize in try model.predict(x, batchSize: batchSize) })
 }
 
 /// A recorded run to continue and the metrics of its completed epochs.

@@ -100,8 +100,10 @@ struct Train: ParsableCommand {
     var csv: String?
     @Option(help: "Continue the stopped run with this id from its last checkpoint (with DIR).")
     var resume: Int64?
-    @Option(help: "OpenBLAS threads.")
-    var threads = 2
+    @Option(help: "OpenBLAS threads (default 2; with --distributed, this machine's cores shared by its ranks).")
+    var threads: Int?
+    @Flag(help: "Be one rank of data-parallel training started by `mpirun -np K actionlab train ...`.")
+    var distributed = false
 
     func validate() throws {
         guard (dir == nil) != (tensors == nil) else {
@@ -114,7 +116,8 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
-        BLAS.setThreads(threads)
+        if distributed { return try runDistributed() }
+        BLAS.setThreads(threads ?? 2)
         try reportingErrors {
             let job = try makeJob()
             let progress = TrainingProgressPrinter(interactive: isatty(STDERR_FILENO) == 1)
@@ -138,11 +141,12 @@ struct Train: ParsableCommand {
 
     struct Failure: Error, CustomStringConvertible { let description: String }
 
-    private func makeJob() throws -> TrainingJob {
+    /// The job the arguments describe; `scan` first brings the project's clip list up to date.
+    func makeJob(scan: Bool = true) throws -> TrainingJob {
         if let tensors { return try tensorJob(URL(fileURLWithPath: tensors)) }
         let layout = ProjectLayout(root: URL(fileURLWithPath: dir!))
         let store = try ProjectStore.open(layout)
-        try ProjectScanner(store: store).scan()
+        if scan { try ProjectScanner(store: store).scan() }
         let loader = ProjectDataset.cached(layout)
         if let resume {
             var job = try TrainingJob.resuming(runID: resume, store: store, source: .project(store, loader: loader),
