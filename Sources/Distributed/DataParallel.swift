@@ -42,7 +42,7 @@ public final class DataParallel: @unchecked Sendable {
     private let reduction: BatchNormReduction
 
     /// Makes `model` a replica: its BatchNorm layers now reduce their statistics across the
-    /// ranks. The replicas must start equal (the same seed or `--init` checkpoint), which
+    /// ranks, and its dropout masks come from a stream of this rank's own. The replicas must start equal (the same seed or `--init` checkpoint), which
     /// `checkReplicasAgree` verifies.
     public init(model: SeedStack, ranks: any Collectives) {
         self.model = model
@@ -50,6 +50,9 @@ public final class DataParallel: @unchecked Sendable {
         reduction = BatchNormReduction(ranks: ranks)
         let reduction = reduction
         model.setBatchNormReducer { sums in reduction.reduce(sums) }
+        // Replicas built from one seed would otherwise draw the same dropout masks for
+        // their different samples.
+        for case let layer as ConvLSTM2D in model.layers { layer.separateDropoutStream(forReplica: ranks.rank) }
     }
 
     /// Detaches the model from the other ranks: its BatchNorm goes back to local statistics.

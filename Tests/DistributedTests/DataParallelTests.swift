@@ -117,6 +117,22 @@ import Testing
         for p in predictions { #expect(maxAbsDifference(p, inference) <= 1e-6) }
     }
 
+    /// Replicas share a seed; their masks must still differ, or the samples of one position
+    /// in every shard would be dropped alike.
+    @Test func replicasDrawTheirOwnDropoutMasks() throws {
+        let losses = try ThreadGroup(size: 2).run { rank in
+            let (model, x, y) = try Self.fixture()
+            try model.setDropout(0.5, recurrent: 0.5)
+            DataParallel(model: model, ranks: rank).detach()
+            return try model.computeGradients(x: x.samples(0..<1), y: y.samples(0..<1)).loss
+        }
+        #expect(losses[0] != losses[1])
+        let (model, x, y) = try Self.fixture()
+        try model.setDropout(0.5, recurrent: 0.5)
+        #expect(try model.computeGradients(x: x.samples(0..<1), y: y.samples(0..<1)).loss == losses[0],
+                "rank 0 keeps the model's own stream")
+    }
+
     @Test func replicasThatStartApartAreRefusedOnTheOddRank() throws {
         let outcomes = try ThreadGroup(size: 2).run { rank -> String? in
             let config = ModelConfig(frames: 2, height: 8, width: 8, channels: 1, filters: [2, 2, 2], denseUnits: 4, classes: 3)

@@ -41,7 +41,7 @@ enum MPIRun {
 }
 
 @Suite(.enabled(if: MPIRun.isUsable, "needs Open MPI (libopenmpi-dev, openmpi-bin) at build and run time"),
-       .timeLimit(.minutes(1)))
+       .timeLimit(.minutes(3)))
 struct MPIRunTests {
     /// Three Adam steps on the Keras fixture's batch of 3 (T=5, 12x12x1, filters 4/3/2),
     /// dropout 0: two ranks take 2 and 1 samples of each batch.

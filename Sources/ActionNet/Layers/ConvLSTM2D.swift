@@ -34,6 +34,14 @@ public final class ConvLSTM2D: Layer {
     /// pass with dropout.
     public var fixedMasks: (input: [Float], recurrent: [Float])?
 
+    /// Gives the dropout masks a random stream of their own for replica `replica` of
+    /// data-parallel training, whose replicas share a seed but train different samples;
+    /// the stream still follows from the layer's seed. Replica 0 keeps the layer's stream.
+    public func separateDropoutStream(forReplica replica: Int) {
+        guard replica > 0 else { return }
+        random = SeededGenerator(seed: random.next() ^ (UInt64(replica) &* 0x9E37_79B9_7F4A_7C15))
+    }
+
     /// Threads to split the work over; nil for `BLAS.threads`.
     public var threads: Int?
 
