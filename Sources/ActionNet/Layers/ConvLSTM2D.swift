@@ -256,18 +256,14 @@ public final class ConvLSTM2D: Layer {
                             applyTanh(zp + 2 * F, F)
                             applySigmoid(zp + 3 * F, F)
                             if let cpp = cPrev.map({ $0 + p * F }) {
-                                for j in 0..<F {
-                                    let cell = zp[F + j] * cpp[j] + zp[j] * zp[2 * F + j]
-                                    cp[j] = cell
-                                    hp[j] = zp[3 * F + j] * fastTanh(cell)
-                                }
+                                for j in 0..<F { cp[j] = zp[F + j] * cpp[j] + zp[j] * zp[2 * F + j] }
                             } else {
-                                for j in 0..<F {
-                                    let cell = zp[j] * zp[2 * F + j]
-                                    cp[j] = cell
-                                    hp[j] = zp[3 * F + j] * fastTanh(cell)
-                                }
+                                for j in 0..<F { cp[j] = zp[j] * zp[2 * F + j] }
                             }
+                            // h = o tanh(c), in passes simple enough for the compiler to vectorise.
+                            hp.update(from: cp, count: F)
+                            applyTanh(hp, F)
+                            for j in 0..<F { hp[j] *= zp[3 * F + j] }
                         }
                     }
                 }
@@ -339,22 +335,30 @@ public final class ConvLSTM2D: Layer {
                 }
                 run { part, pixels in
                     let p0 = pixels.lowerBound
-                    for p in pixels {
-                        let b = p / hw, q = p % hw
-                        let zp = z + p * G, dzp = dZ + p * G, cp = c + p * F
-                        let dhp = dH + p * F, dcp = dC + p * F
-                        let cpp = cPrev.map { $0 + p * F }
-                        let dop = dOut.map { $0 + b * dOutStride + q * F }
-                        for j in 0..<F {
-                            let i = zp[j], f = zp[F + j], g = zp[2 * F + j], o = zp[3 * F + j]
-                            let dh = dhp[j] + (dop?[j] ?? 0)
-                            let tc = fastTanh(cp[j])
-                            let dc = dcp[j] + dh * o * (1 - tc * tc)
-                            dzp[j] = dc * g * i * (1 - i)
-                            dzp[F + j] = dc * (cpp?[j] ?? 0) * f * (1 - f)
-                            dzp[2 * F + j] = dc * i * (1 - g * g)
-                            dzp[3 * F + j] = dh * tc * o * (1 - o)
-                            dcp[j] = dc * f
+                    // tanh(c_t) of one pixel, and zeros standing in for a missing c_(t-1) or
+                    // output gradient, so that the loop below has no branches and vectorises.
+                    withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * F) { scratch in
+                        let tanhCell = scratch.baseAddress!, zeros = tanhCell + F
+                        zeros.update(repeating: 0, count: F)
+                        for p in pixels {
+                            let b = p / hw, q = p % hw
+                            let zp = z + p * G, dzp = dZ + p * G, cp = c + p * F
+                            let dhp = dH + p * F, dcp = dC + p * F
+                            let cpp = UnsafePointer(cPrev.map { $0 + p * F } ?? zeros)
+                            let dop = dOut.map { $0 + b * dOutStride + q * F } ?? UnsafePointer(zeros)
+                            tanhCell.update(from: cp, count: F)
+                            applyTanh(tanhCell, F)
+                            for j in 0..<F {
+                                let i = zp[j], f = zp[F + j], g = zp[2 * F + j], o = zp[3 * F + j]
+                                let dh = dhp[j] + dop[j]
+                                let tc = tanhCell[j]
+                                let dc = dcp[j] + dh * o * (1 - tc * tc)
+                                dzp[j] = dc * g * i * (1 - i)
+                                dzp[F + j] = dc * cpp[j] * f * (1 - f)
+                                dzp[2 * F + j] = dc * i * (1 - g * g)
+                                dzp[3 * F + j] = dh * tc * o * (1 - o)
+                                dcp[j] = dc * f
+                            }
                         }
                     }
                     let dW = partials + part * (K + 1) * G, dB = dW + K * G

@@ -79,24 +79,35 @@ public final class MaxPool: Layer {
             routesCapacity = count * bytes
         }
         let routes = training ? self.routes : nil
-        forEachWindow(batch: batch) { o, base, rows, columns, top, left in
-            for c in 0..<C {
-                var best = -Float.infinity
-                for y in rows { for x in columns { best = max(best, input[base + (y * W + x) * C + c]) } }
-                output[o + c] = best
-                guard let routes else { continue }
-                var bits: UInt32 = 0
-                routing: for y in rows {
+        // Channels innermost: every loop runs over C contiguous values.
+        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: C) { bitsBuffer in
+            let bits = bitsBuffer.baseAddress!
+            forEachWindow(batch: batch) { o, base, rows, columns, top, left in
+                let best = output + o
+                best.update(repeating: -.infinity, count: C)
+                for y in rows {
                     for x in columns {
-                        let v = input[base + (y * W + x) * C + c]
-                        if tolerance > 0 ? best - v < tolerance : v == best {
-                            bits |= 1 << UInt32((y - top) * size + (x - left))
-                            if tolerance == 0 { break routing }
+                        let src = input + base + (y * W + x) * C
+                        for c in 0..<C { best[c] = max(best[c], src[c]) }
+                    }
+                }
+                guard let routes else { return }
+                bits.update(repeating: 0, count: C)
+                for y in rows {
+                    for x in columns {
+                        let src = input + base + (y * W + x) * C, bit = UInt32(1) << UInt32((y - top) * size + (x - left))
+                        if tolerance > 0 {
+                            for c in 0..<C where best[c] - src[c] < tolerance { bits[c] |= bit }
+                        } else {
+                            for c in 0..<C where bits[c] == 0 && src[c] == best[c] { bits[c] = bit }
                         }
                     }
                 }
-                if bytes == 1 { routes.storeBytes(of: UInt8(bits), toByteOffset: o + c, as: UInt8.self) }
-                else { routes.storeBytes(of: bits, toByteOffset: (o + c) * 4, as: UInt32.self) }
+                if bytes == 1 {
+                    for c in 0..<C { routes.storeBytes(of: UInt8(bits[c]), toByteOffset: o + c, as: UInt8.self) }
+                } else {
+                    for c in 0..<C { routes.storeBytes(of: bits[c], toByteOffset: (o + c) * 4, as: UInt32.self) }
+                }
             }
         }
         if training { trainedBatch = batch }
@@ -109,13 +120,14 @@ public final class MaxPool: Layer {
         precondition(trainedBatch == batch, "\(name): backward needs a training-mode forward pass first")
         let (W, C, size, bytes, routes) = (self.W, self.C, self.size, routeBytes, self.routes!)
         forEachWindow(batch: batch) { o, base, rows, columns, top, left in
-            for c in 0..<C {
-                let bits = bytes == 1 ? UInt32(routes.load(fromByteOffset: o + c, as: UInt8.self))
-                    : routes.load(fromByteOffset: (o + c) * 4, as: UInt32.self)
-                let g = dOutput[o + c]
-                for y in rows {
-                    for x in columns where bits & (1 << UInt32((y - top) * size + (x - left))) != 0 {
-                        dInput[base + (y * W + x) * C + c] += g
+            let g = dOutput + o
+            for y in rows {
+                for x in columns {
+                    let dst = dInput + base + (y * W + x) * C, bit = UInt32(1) << UInt32((y - top) * size + (x - left))
+                    if bytes == 1 {
+                        for c in 0..<C where UInt32(routes.load(fromByteOffset: o + c, as: UInt8.self)) & bit != 0 { dst[c] += g[c] }
+                    } else {
+                        for c in 0..<C where routes.load(fromByteOffset: (o + c) * 4, as: UInt32.self) & bit != 0 { dst[c] += g[c] }
                     }
                 }
             }
