@@ -279,3 +279,74 @@ private let estimate = try! TrainingEstimate(model: RecordedRun.settings.model, 
         #expect(state.message?.text == "No prediction: no run has a best checkpoint yet")
     }
 }
+
+/// The run box and the Model screen's statistics keep every value whole, whatever the
+/// preset, the data and the run's numbers, at the sizes people use.
+@Suite struct ScreenFitTests {
+    static let sizes = [(80, 24), (100, 30), (120, 36)]
+
+    /// The run box's text values: each must fit the room beside its name.
+    func expectRunBoxFits(_ training: TrainingState, _ context: String) {
+        for case .text(let name, let value, _) in TrainView.runBoxLines(training) {
+            #expect(value.count <= TrainView.runValueWidth, "\(context): \(name) \"\(value)\" is cut")
+        }
+    }
+
+    @Test(arguments: sizes)
+    func theQuickPresetsNetworkLineIsWhole(width: Int, height: Int) {
+        var state = trainingState(width: width, height: height)
+        Sample.send(&state, [.key(.function(2)), .key(.character("c"))])
+        #expect(state.training.choice.name == "quick")
+        let model = state.training.choice.settings.model
+        let network = model.filters.map(String.init).joined(separator: "/") + " · dense \(model.denseUnits)"
+        let screen = AppView.render(state).lines
+        #expect(screen.contains { $0.contains("│Network \(network)") }, "\(width)x\(height): \(network)")
+        #expect(screen.contains { $0.contains("│Preset  quick  (c: next)") })
+        expectRunBoxFits(state.training, "quick")
+    }
+
+    @Test(arguments: sizes)
+    func aLongRunWithBigNumbersFitsTheRunBox(width: Int, height: Int) throws {
+        var state = trainingState(width: width, height: height)
+        // The seed preset, customised: the longest preset text.
+        Sample.send(&state, [.key(.function(2)), .key(.character("c")), .key(.character("c")), .key(.character("E"))])
+        var big = estimate
+        big.secondsPerEpoch = 98_765
+        big.dataBytes = 1_000_000_000_000
+        _ = state.update(.estimateReady(try #require(state.training.estimate.request), big))
+        expectRunBoxFits(state.training, "estimate")
+        _ = state.update(.estimateFailed(try #require(state.training.estimate.request),
+                                         "the model needs 12.3 GB of memory and this machine has 4.0 GB"))
+        expectRunBoxFits(state.training, "failed estimate")
+        #expect(AppView.render(state).lines.joined().contains("machine has"), "the reason is shown in full")
+
+        Sample.send(&state, [.key(.character("t"))])
+        var start = RecordedRun.start
+        start.runID = 12_345
+        start.trainingPerClass = [2_469, 2_469, 2_469, 2_469, 2_469]
+        start.validationPerClass = [617, 617, 617, 617, 618]
+        start.estimate = big
+        start.settings.epochs = 100
+        start.batchesPerEpoch = 1_543
+        var batch = RecordedRun.batch(epoch: 100, batch: 1_500)
+        batch.epochs = 100
+        batch.batches = 1_543
+        batch.etaSeconds = 360_000
+        batch.elapsedSeconds = 3_599_999
+        batch.samplesPerSecond = 123_456
+        batch.learningRate = 1.2345e-5
+        var report = RecordedRun.epoch(2)
+        report.epoch = 100
+        report.bestEpoch = 100
+        report.bestValidationAccuracy = 1
+        Sample.send(&state, [.training(.started(start)), .training(.epoch(report)), .training(.batch(batch))])
+        expectRunBoxFits(state.training, "running")
+        _ = state.update(.key(.character("p")))
+        expectRunBoxFits(state.training, "pausing")
+        _ = state.update(.key(.character("s")))
+        expectRunBoxFits(state.training, "stopping")
+        _ = state.update(.training(.failed(TrainingFailure(runID: 12_345, message: "/p/.actionlab/runs/12345: no space left on device"))))
+        expectRunBoxFits(state.training, "failed")
+        #expect(AppView.render(state).lines.joined().contains("no space left"))
+    }
+}

@@ -72,87 +72,137 @@ enum TrainView {
 
     // MARK: The run box
 
-    static func drawRunBox(_ state: AppState, _ layout: TrainLayout, into grid: inout CellGrid) {
-        let training = state.training
+    /// One line of the run box: a name in the first eight columns, then a value of at
+    /// most `runValueWidth` characters, or a count and a progress bar.
+    enum RunBoxLine: Equatable {
+        case text(name: String, value: String, style: CellStyle)
+        case progress(name: String, count: String, fraction: Double)
+    }
+
+    /// Room for a value after the eight columns of names, inside the box's border.
+    static var runValueWidth: Int { TrainLayout(width: 0, height: 0).leftWidth - 2 - 8 }
+
+    /// The first of `candidates` (longest wording first) that fits a run-box value.
+    static func fitted(_ candidates: String...) -> String {
+        candidates.first { $0.count <= runValueWidth } ?? candidates.last!.truncated(to: runValueWidth)
+    }
+
+    /// What the run box says, top to bottom: settings, data and estimate, state, progress,
+    /// time, speed and the best epoch so far. Every value fits `runValueWidth`.
+    static func runBoxLines(_ training: TrainingState) -> [RunBoxLine] {
         let settings = training.settings
         let model = settings.model
-        let title = training.run?.runID.map { "Run \($0)" } ?? "New run"
-        grid.box(row: layout.bodyTop, column: 0, width: layout.leftWidth, height: layout.runBoxHeight, title: title)
-        let inner = layout.leftWidth - 2
-        var row = layout.bodyTop + 1
-        let bottom = layout.bodyTop + layout.runBoxHeight - 1
+        var lines: [RunBoxLine] = []
         func line(_ name: String, _ value: String, style: CellStyle = .plain) {
-            guard row < bottom else { return }
-            let x = grid.put(name.padded(to: 8), row: row, column: 1, style: .role(.dim))
-            grid.put(value, row: row, column: x, style: style, maxWidth: inner - 8)
-            row += 1
-        }
-        func progressLine(_ name: String, _ count: String, fraction: Double) {
-            guard row < bottom else { return }
-            let x = grid.put(name.padded(to: 8), row: row, column: 1, style: .role(.dim))
-            let text = count.padded(to: 8)
-            let barColumn = grid.put(text, row: row, column: x)
-            ProgressBar.draw(fraction: fraction, row: row, column: barColumn, width: inner + 1 - barColumn, into: &grid)
-            row += 1
+            lines.append(.text(name: name, value: value, style: style))
         }
         var presetName = training.run == nil ? training.choice.name : settings.preset ?? "custom"
         if training.run == nil && settings.preset == "custom" { presetName += ", custom" }
-        line("Preset", presetName + (training.phase.isActive || training.run != nil ? "" : "  (c: next)"),
+        let canChange = !(training.phase.isActive || training.run != nil)
+        line("Preset", canChange ? fitted(presetName + "  (c: next)", presetName + " (c)") : fitted(presetName),
              style: .role(.accent, bold: true))
-        line("Input", "\(model.frames) frames \(model.height)x\(model.width)x\(model.channels)")
-        line("Network", model.filters.map(String.init).joined(separator: "/") + " · dense \(model.denseUnits)")
-        line("Train", "\(settings.epochs) epochs · batch \(settings.batchSize)")
+        line("Input", fitted("\(model.frames) frames \(model.height)x\(model.width)x\(model.channels)",
+                             "\(model.frames)x\(model.height)x\(model.width)x\(model.channels)"))
+        let filters = model.filters.map(String.init).joined(separator: "/")
+        line("Network", fitted("\(filters) · dense \(model.denseUnits)", "\(filters) d\(model.denseUnits)"))
+        line("Train", fitted("\(settings.epochs) epochs · batch \(settings.batchSize)",
+                             "\(settings.epochs) ep. · batch \(settings.batchSize)"))
+        func data(_ train: Int, _ validation: Int) -> String {
+            fitted("\(train) train · \(validation) validation", "\(train) train · \(validation) val.")
+        }
+        func estimateText(_ estimate: TrainingEstimate) -> String {
+            let perEpoch = compactDuration(estimate.secondsPerEpoch), memory = bytes(estimate.memoryBytes)
+            return fitted("\(perEpoch)/epoch · \(memory)", "\(perEpoch)/ep. · \(memory)")
+        }
         if let run = training.run {
-            line("Data", "\(run.trainingCount) train · \(run.validationCount) validation")
-            line("Est.", "\(AppView.durationText(run.estimate.secondsPerEpoch))/epoch · \(bytes(run.estimate.memoryBytes))")
+            line("Data", data(run.trainingCount, run.validationCount))
+            line("Est.", estimateText(run.estimate))
         } else {
             switch training.estimate {
             case .none:
                 line("Data", "–")
                 line("Est.", "–")
             case .measuring(let request):
-                line("Data", "\(request.trainingSamples) train · \(request.validationSamples) validation")
+                line("Data", data(request.trainingSamples, request.validationSamples))
                 line("Est.", "measuring…", style: .role(.dim))
             case .ready(let request, let estimate):
-                line("Data", "\(request.trainingSamples) train · \(request.validationSamples) validation")
-                line("Est.", "\(AppView.durationText(estimate.secondsPerEpoch))/epoch · \(bytes(estimate.memoryBytes))")
-            case .failed(let request, let reason):
-                line("Data", "\(request.trainingSamples) train · \(request.validationSamples) validation")
-                line("Est.", reason, style: .role(.error))
+                line("Data", data(request.trainingSamples, request.validationSamples))
+                line("Est.", estimateText(estimate))
+            case .failed(let request, _):
+                // The reason is too long for a line: the box below spells it out.
+                line("Data", data(request.trainingSamples, request.validationSamples))
+                line("Est.", "not possible (see below)", style: .role(.error))
             }
         }
         let (stateText, stateStyle) = phaseText(training)
-        line("State", stateText, style: stateStyle)
+        line("State", fitted(stateText), style: stateStyle)
 
         let batch = training.lastBatch
         let epochsDone = training.lastEpoch?.epoch ?? ((training.run?.firstEpoch ?? 1) - 1)
         let epochNumber = batch?.epoch ?? max(1, epochsDone)
         let epochFraction = batch.map { (Double($0.epoch - 1) + Double($0.batch) / Double(max(1, $0.batches))) / Double(max(1, $0.epochs)) }
             ?? Double(epochsDone) / Double(max(1, settings.epochs))
-        progressLine("Epoch", "\(epochNumber)/\(settings.epochs)", fraction: epochFraction)
+        lines.append(.progress(name: "Epoch", count: "\(epochNumber)/\(settings.epochs)", fraction: epochFraction))
         if let validation = training.lastValidation {
-            progressLine("Valid.", "\(validation.batch)/\(validation.batches)",
-                         fraction: Double(validation.batch) / Double(max(1, validation.batches)))
+            lines.append(.progress(name: "Valid.", count: "\(validation.batch)/\(validation.batches)",
+                                   fraction: Double(validation.batch) / Double(max(1, validation.batches))))
         } else {
             let batches = batch?.batches ?? training.run?.batchesPerEpoch
-            progressLine("Batch", batches.map { "\(batch?.batch ?? 0)/\($0)" } ?? "–",
-                         fraction: Double(batch?.batch ?? 0) / Double(max(1, batches ?? 1)))
+            lines.append(.progress(name: "Batch", count: batches.map { "\(batch?.batch ?? 0)/\($0)" } ?? "–",
+                                   fraction: Double(batch?.batch ?? 0) / Double(max(1, batches ?? 1))))
         }
 
         let eta = training.lastValidation?.etaSeconds ?? batch?.etaSeconds
-        var timing = "ETA " + (training.phase.isActive && eta != nil ? AppView.durationText(eta) : "–")
-        if let elapsed = batch?.elapsedSeconds { timing += " · elapsed \(AppView.durationText(elapsed))" }
-        line("Time", timing)
-        var speed = "lr \(rate(training.learningRate ?? settings.learningRate))"
-        if let samples = batch?.samplesPerSecond { speed += String(format: " · %.0f samples/s", samples) }
-        line("Speed", speed)
+        let etaText = "ETA " + (training.phase.isActive && eta != nil ? compactDuration(eta) : "–")
+        if let elapsed = batch.map({ compactDuration($0.elapsedSeconds) }) {
+            line("Time", fitted("\(etaText) · elapsed \(elapsed)", "\(etaText) · ran \(elapsed)"))
+        } else {
+            line("Time", etaText)
+        }
+        let lr = "lr \(rate(training.learningRate ?? settings.learningRate))"
+        if let samples = batch?.samplesPerSecond {
+            line("Speed", fitted(String(format: "%@ · %.0f samples/s", lr, samples), String(format: "%@ · %.0f/s", lr, samples)))
+        } else {
+            line("Speed", lr)
+        }
         if let report = training.lastEpoch, let best = report.bestValidationAccuracy {
-            line("Best", String(format: "val acc %.1f%% (epoch %d)", best * 100, report.bestEpoch),
+            line("Best", fitted(String(format: "val acc %.1f%% (epoch %d)", best * 100, report.bestEpoch),
+                                String(format: "val acc %.1f%% (ep. %d)", best * 100, report.bestEpoch)),
                  style: .role(.accent))
         } else if let report = training.lastEpoch {
-            line("Last", String(format: "loss %.4f · acc %.1f%%", report.loss, report.accuracy * 100))
+            line("Last", fitted(String(format: "loss %.4f · acc %.1f%%", report.loss, report.accuracy * 100),
+                                String(format: "loss %.3g · acc %.0f%%", report.loss, report.accuracy * 100)))
         } else {
             line("Best", "after the first epoch", style: .role(.dim))
+        }
+        return lines
+    }
+
+    /// `AppView.durationText`, with hours for long runs: "12.3s", "4:05", "2h05m".
+    static func compactDuration(_ seconds: Double?) -> String {
+        guard let seconds, seconds.isFinite, seconds >= 3600 else { return AppView.durationText(seconds) }
+        let minutes = Int((seconds / 60).rounded())
+        return "\(minutes / 60)h" + String(format: "%02dm", minutes % 60)
+    }
+
+    static func drawRunBox(_ state: AppState, _ layout: TrainLayout, into grid: inout CellGrid) {
+        let training = state.training
+        let title = training.run?.runID.map { "Run \($0)" } ?? "New run"
+        grid.box(row: layout.bodyTop, column: 0, width: layout.leftWidth, height: layout.runBoxHeight, title: title)
+        let inner = layout.leftWidth - 2
+        var row = layout.bodyTop + 1
+        let bottom = layout.bodyTop + layout.runBoxHeight - 1
+        for line in runBoxLines(training) where row < bottom {
+            switch line {
+            case .text(let name, let value, let style):
+                let x = grid.put(name.padded(to: 8), row: row, column: 1, style: .role(.dim))
+                grid.put(value, row: row, column: x, style: style, maxWidth: inner - 8)
+            case .progress(let name, let count, let fraction):
+                let x = grid.put(name.padded(to: 8), row: row, column: 1, style: .role(.dim))
+                let barColumn = grid.put(count.padded(to: 8), row: row, column: x)
+                ProgressBar.draw(fraction: fraction, row: row, column: barColumn, width: inner + 1 - barColumn, into: &grid)
+            }
+            row += 1
         }
     }
 
@@ -162,14 +212,14 @@ enum TrainView {
         case .starting: return ("starting…", .role(.dim))
         case .loading(let p): return ("loading clips \(p.done)/\(p.total)", .plain)
         case .training:
-            if training.pauseRequested { return ("pausing after this batch…", .role(.warning)) }
+            if training.pauseRequested { return ("pausing after batch…", .role(.warning)) }
             return (training.lastValidation == nil ? "▶ training" : "▶ validating", .role(.accent, bold: true))
         case .paused: return ("‖ paused (p resumes)", .role(.warning, bold: true))
-        case .stopping: return ("stopping after this batch…", .role(.warning))
+        case .stopping: return ("stopping after batch…", .role(.warning))
         case .finished(let summary):
             let saved = summary.lastCheckpoint == nil ? "" : ", saved"
             return ("\(AppState.endText(summary.status))\(saved)", .role(.accent))
-        case .failed(let message): return ("failed: \(message)", .role(.error))
+        case .failed: return ("failed (see below)", .role(.error))
         }
     }
 
@@ -189,10 +239,25 @@ enum TrainView {
         guard layout.classBoxHeight >= 3 else { return }
         let training = state.training
         let report = training.lastEpoch
-        let title = report.map { "Validation, epoch \($0.epoch)" } ?? "Validation by class"
-        grid.box(row: layout.classBoxTop, column: 0, width: layout.leftWidth, height: layout.classBoxHeight, title: title)
         let inner = layout.leftWidth - 2
         let first = layout.classBoxTop + 1, last = layout.classBoxTop + layout.classBoxHeight - 2
+        // A failure's reason is longer than a line of the run box: it takes this box.
+        var failure: (title: String, text: String)?
+        if case .failed(let message) = training.phase {
+            failure = ("Run failed", message)
+        } else if training.run == nil, case .failed(_, let reason) = training.estimate {
+            failure = ("No estimate", "These settings cannot train here: \(reason)")
+        }
+        if let failure {
+            grid.box(row: layout.classBoxTop, column: 0, width: layout.leftWidth, height: layout.classBoxHeight,
+                     title: failure.title, titleStyle: .role(.error, bold: true))
+            for (i, line) in ClipsView.wrap(failure.text, width: inner - 2).enumerated() where first + i <= last {
+                grid.put(line, row: first + i, column: 2, style: .role(.error))
+            }
+            return
+        }
+        let title = report.map { "Validation, epoch \($0.epoch)" } ?? "Validation by class"
+        grid.box(row: layout.classBoxTop, column: 0, width: layout.leftWidth, height: layout.classBoxHeight, title: title)
         guard let report, let confusion = report.confusion else {
             let text = report == nil ? "Accuracy per class and the confusion matrix appear after each epoch."
                 : "No validation set in this run."
