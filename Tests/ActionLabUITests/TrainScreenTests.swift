@@ -349,4 +349,33 @@ private let estimate = try! TrainingEstimate(model: RecordedRun.settings.model, 
         expectRunBoxFits(state.training, "failed")
         #expect(AppView.render(state).lines.joined().contains("no space left"))
     }
+
+    @Test func layerStatisticsKeepASpaceFromTheParameterCount() throws {
+        // Tiny and negative values used to run into Param #: "32-5.043e-06".
+        for value: Float in [-5.043e-6, 5.043e-6, -0.000_999_9, -999.999_9, -999.999_99, 12_345.678, -1.5e38, 0,
+                             -0.0, 1e-45, .nan, -.infinity] {
+            let text = ModelView.number(value)
+            #expect(text.count <= ModelView.statsValueWidth, "\(value) is written \(text)")
+        }
+        #expect(ModelView.number(-5.043e-6) == "-5.04e-06")
+        #expect(ModelView.number(0.4213) == "0.4213")
+        let stats = LayerStatistics(name: "batchnorm3", activationMean: -5.043e-6, activationStd: 0.9621,
+                                    gradientNorm: -123.456_78)
+        let text = ModelView.statsText(stats)
+        #expect(text == " -5.04e-06    0.9621 -123.4568")
+        #expect(text.count == ModelView.statsColumnWidth * ModelView.statsHeader.count)
+        for column in stride(from: 0, to: text.count, by: ModelView.statsColumnWidth) {
+            #expect(text[text.index(text.startIndex, offsetBy: column)] == " ", "column at \(column) starts with a space")
+        }
+
+        var state = runningState(width: 120, height: 36)
+        var batch = RecordedRun.batch(epoch: 3, batch: 4)
+        batch.layers = RecordedRun.layerNames.map {
+            LayerStatistics(name: $0, activationMean: -5.043e-6, activationStd: -0.000_123, gradientNorm: -99_999)
+        }
+        Sample.send(&state, [.training(.batch(batch)), .key(.function(3))])
+        let row = AppView.render(state).lines.first { $0.contains("batchnorm3 (BatchNormalization)") } ?? ""
+        let statistics = try #require(row.range(of: "-5.04e-06 -1.23e-04 -1.00e+05"), "\(row)")
+        #expect(row[..<statistics.lowerBound].hasSuffix(" "), "a space before the statistics: \(row)")
+    }
 }

@@ -82,16 +82,24 @@ enum ModelView {
 
     static let hintKeys = [("Tab", "screens"), ("T", "theme"), ("?", "help"), ("q", "quit")]
 
+    /// Each statistics column: a separating space, then a value of at most `statsValueWidth`
+    /// characters, right-aligned. The space keeps the first column off the summary's Param #.
     static func statsText(_ stats: LayerStatistics?) -> String {
-        guard let stats else { return statsHeader.map { _ in "–".leftPadded(to: statsColumnWidth) }.joined() }
-        return [number(stats.activationMean), number(stats.activationStd), stats.gradientNorm.map(number) ?? "–"]
-            .map { $0.leftPadded(to: statsColumnWidth) }.joined()
+        let values = stats.map { [number($0.activationMean), number($0.activationStd), $0.gradientNorm.map(number) ?? "–"] }
+            ?? statsHeader.map { _ in "–" }
+        return values.map { " " + $0.leftPadded(to: statsValueWidth) }.joined()
     }
 
+    /// The widest `number` writes: "-999.9999" and "-5.04e-06" are both nine.
+    static let statsValueWidth = statsColumnWidth - 1
+
+    /// Four decimals from 0.001 up to 1000, else three significant digits in scientific
+    /// notation (a Float's exponent has at most two digits), so it always fits the column.
     static func number(_ value: Float) -> String {
         guard value.isFinite else { return value.isNaN ? "nan" : value > 0 ? "inf" : "-inf" }
         let magnitude = abs(value)
-        if magnitude != 0 && (magnitude < 1e-3 || magnitude >= 1e5) { return String(format: "%.3e", value) }
+        // 999.99995 and above would print as "1000.0000", one character too many.
+        if magnitude != 0 && (magnitude < 1e-3 || magnitude >= 999.99995) { return String(format: "%.2e", value) }
         return String(format: "%.4f", value)
     }
 }
