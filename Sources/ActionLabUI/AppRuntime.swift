@@ -269,6 +269,7 @@ public final class AppCore {
     public func runInTerminal() throws {
         let terminal = try TerminalScreen()
         defer { terminal.close() }
+        QuitSignals.install()
         state.has256Colors = terminal.colorCount >= 256
         let clock = ContinuousClock()
         let start = clock.now
@@ -280,6 +281,10 @@ public final class AppCore {
         handle(.resize(width: terminal.width, height: terminal.height))
         terminal.draw(AppView.render(state), theme: state.theme)
         while !state.quitRequested {
+            if QuitSignals.received != nil {
+                handle(.quit)
+                return
+            }
             var redraw = false
             // Wait briefly for a key, then take every key already typed so a burst
             // (key repeat, pasted text) costs one redraw.

@@ -15,6 +15,9 @@ public enum LabelCause: Sendable, Equatable {
 /// Everything that can change the app's state.
 public enum AppEvent: Sendable, Equatable {
     case key(Key)
+    /// Ctrl-C or kill: quit as `q` does, whatever the screen is doing (help shown,
+    /// a filter being typed, a terminal too small).
+    case quit
     /// The main loop's heartbeat; `now` is seconds on a monotonic clock.
     case tick(now: Double)
     case resize(width: Int, height: Int)

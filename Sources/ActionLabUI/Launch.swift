@@ -10,14 +10,25 @@ public enum ActionLabApp {
     /// after that is thrown.
     /// `preset` names the training choice the Train screen starts on (quick, seed, tiny,
     /// project); `epochs` replaces every choice's number of epochs.
+    /// Ctrl-C (SIGINT) and kill (SIGTERM) quit as q does, then exit the process with
+    /// status 130 or 143.
     public static func run(projectFolder folder: URL, preset: String? = nil, epochs: Int? = nil,
                            environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        try openAndRun(projectFolder: folder, preset: preset, epochs: epochs, environment: environment)
+        // Ctrl-C or kill ended the program as q does; its exit status still says so.
+        if let signal = QuitSignals.received { exit(128 + signal) }
+    }
+
+    private static func openAndRun(projectFolder folder: URL, preset: String?, epochs: Int?,
+                                   environment: [String: String]) throws {
         // Before anything is written to the project folder.
         try TerminalScreen.requireInteractive()
         let layout = ProjectLayout(root: folder)
         let store = try ProjectStore.open(layout)
-        defer { try? store.close() }
-
+        var scan: ScanTask?
+        var training: ProjectTraining?
+        // Every way out, thrown errors included, once the terminal is given back.
+        defer { shutDown(store: store, scan: scan, training: training) }
         let library = ThemeLibrary.standard(environment: environment)
         var problems = library.problems
         let preferencesURL = UserPreferences.fileURL(environment: environment)
@@ -45,24 +56,33 @@ public enum ActionLabApp {
             choiceIndex = index
         }
         state.training = TrainingState(classNames: store.classes.map(\.name), choices: choices, choiceIndex: choiceIndex)
-        let training = ProjectTraining(store: store)
+        let projectTraining = ProjectTraining(store: store)
+        training = projectTraining
         let core = AppCore(state: state, store: ProjectLabelStore(store), decoder: ClipPreviews(),
-                           preferencesURL: preferencesURL, training: training)
-        // Quitting stops a run in progress after its batch, with its checkpoint saved.
-        defer {
-            if training.stopAndWait() {
-                FileHandle.standardError.write(Data("The run in progress was stopped; its last checkpoint is saved.\n".utf8))
-            }
-        }
+                           preferencesURL: preferencesURL, training: projectTraining)
         core.handle(.clipsChanged(try store.clips().map { ClipRow($0, layout: layout) }))
         if !problems.isEmpty {
             core.handle(.warning(problems.count == 1 ? problems[0]
                                  : "\(problems.count) problems; first: \(problems[0])"))
         }
 
-        let scan = startScan(store: store, layout: layout, inbox: core.inbox)
-        defer { scan.cancel() }
+        scan = startScan(store: store, layout: layout, inbox: core.inbox)
         try core.runInTerminal()
+    }
+
+    /// After the UI: stops the run in progress after its batch with its checkpoint saved,
+    /// asks the scan to stop and closes the database.
+    static func shutDown(store: ProjectStore, scan: ScanTask?, training: ProjectTraining?) {
+        QuitSignals.beginShutdown()
+        scan?.cancel()
+        if let training, training.isRunning {
+            let again = QuitSignals.received == SIGTERM ? "kill again" : "Ctrl-C again"
+            FileHandle.standardError.write(Data("Stopping the run in progress after its batch (\(again) quits at once)…\n".utf8))
+            if training.stopAndWait() {
+                FileHandle.standardError.write(Data("The run in progress was stopped; its last checkpoint is saved.\n".utf8))
+            }
+        }
+        try? store.close()
     }
 
     public struct LaunchError: Error, CustomStringConvertible {

@@ -47,7 +47,8 @@ public final class ProjectTraining: TrainingBackend, @unchecked Sendable {
         loader = ProjectDataset.cached(store.layout)
     }
 
-    private var isRunning: Bool { !lock.withLock { runEnded } }
+    /// True from the start of a run until it has ended (its checkpoint saved).
+    public var isRunning: Bool { !lock.withLock { runEnded } }
 
     public func start(_ settings: TrainingSettings, events: @escaping @Sendable (TrainingEvent) -> Void) throws {
         guard !isRunning else { throw TrainingError("a run is already in progress") }

@@ -11,6 +11,8 @@ extension AppState {
         switch event {
         case .key(let key):
             return handleKey(key)
+        case .quit:
+            return quit()
         case .tick(let now):
             return tick(now: now)
         case .resize(let newWidth, let newHeight):

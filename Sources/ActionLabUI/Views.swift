@@ -368,8 +368,8 @@ enum HelpView {
                 ("F1-F\(Screen.allCases.count)", screens),
                 ("T", "next colour theme"),
                 ("?", "this help"),
-                ("q", "quit: a run stops with a checkpoint"),
-                ("Ctrl-C", "quit at once (labels are saved)"),
+                ("q", "quit (a run stops, saved)"),
+                ("Ctrl-C", "as q; twice: quit at once"),
             ]),
         ]
     }

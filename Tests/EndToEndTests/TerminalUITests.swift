@@ -269,9 +269,11 @@ private func waitForScannedList(_ tmux: TmuxSession, clips: Int) throws -> Strin
         try tmux.waitFor(text: "needs a terminal of at least 80x24")
         try tmux.tmux(["resize-window", "-t", "0", "-x", "100", "-y", "30"])
         try tmux.waitFor(text: "F1 Clips")
+        // Ctrl-C quits as q does (no run here to stop), with the status of SIGINT.
         try tmux.sendKeys("C-c")
         let after = try tmux.waitFor(text: "exit status")
         #expect(after.contains("exit status 130"))
+        #expect(!after.contains("Stopping the run"), "no run was in progress")
         #expect(!after.contains("F1 Clips"), "the terminal is restored after Ctrl-C")
     }
 

@@ -116,4 +116,50 @@ private func lossPlot(_ screen: String) -> [String] {
         let last = sample.project.appendingPathComponent(".actionlab/runs/1/last.safetensors")
         #expect(FileManager.default.fileExists(atPath: last.path))
     }
+
+    @Test(.enabled(if: TmuxSession.isAvailable, "tmux is not installed: the terminal tests need it"))
+    func ctrlCDuringARunQuitsLikeQAndKillToo() throws {
+        let sample = try SampleProjectCopy()
+        let paths = sample.clipPaths
+        let imported = try ActionLabBinary.run(["labels", "import", sample.project.path,
+                                                sample.project.appendingPathComponent("labels.csv").path])
+        try #require(imported.status == 0, "labels import: \(imported.stderr)")
+        // The program twice: the run, then (after Enter) the project reopened.
+        let program = "\(quoted(ActionLabBinary.url.path)) \(quoted(sample.project.path))"
+        let command = "\(program) --preset tiny --epochs 2000; echo \"exit status $?\"; read line; "
+            + "\(program); echo \"reopened exit status $?\"; sleep 60"
+        let tmux = try TmuxSession(command: command, environment: ["XDG_CONFIG_HOME": sample.config.path])
+        try tmux.waitFor("the labelled, scanned list") {
+            $0.contains("Labelled \(paths.count)/\(paths.count)") && !$0.contains("Scanning")
+        }
+        try tmux.sendKeys("F2")
+        try tmux.waitFor(text: "ready: t starts a run")
+        try tmux.sendKeys("t")
+        try tmux.waitFor(text: "▶ training", timeout: 60)
+
+        // Ctrl-C: the run stops after its batch with its checkpoint saved, as with q.
+        try tmux.sendKeys("C-c")
+        let after = try tmux.waitFor(text: "exit status", timeout: 60)
+        #expect(after.contains("The run in progress was stopped; its last checkpoint is saved."))
+        #expect(after.contains("exit status 130"))
+        #expect(!after.contains("F1 Clips"), "the terminal is restored after Ctrl-C")
+        let last = sample.project.appendingPathComponent(".actionlab/runs/1/last.safetensors")
+        #expect(FileManager.default.fileExists(atPath: last.path))
+
+        // Reopened, the run is recorded as stopped, not found interrupted.
+        try tmux.sendKeys("Enter")
+        try tmux.waitFor(text: "F1 Clips")
+        try tmux.sendKeys("F4")
+        let runs = try tmux.waitFor(text: "Runs (1)")
+        #expect(runs.contains("stopped"))
+        #expect(!runs.contains("interrupted"))
+
+        // kill (SIGTERM) quits the same way, with its own status.
+        let pid = try tmux.programPID()
+        try #require(pid > 0)
+        #expect(kill(pid, SIGTERM) == 0)
+        let killed = try tmux.waitFor(text: "reopened exit status")
+        #expect(killed.contains("reopened exit status 143"))
+        #expect(!killed.contains("Runs (1)"), "the terminal is restored after kill")
+    }
 }
