@@ -70,9 +70,17 @@ public enum ActionLabApp {
         try core.runInTerminal()
     }
 
+    /// How long quitting waits for the project scan to finish the file it is probing.
+    static let scanStopTimeout: Double = 2
+
     /// After the UI: stops the run in progress after its batch with its checkpoint saved,
-    /// asks the scan to stop and closes the database.
-    static func shutDown(store: ProjectStore, scan: ScanTask?, training: ProjectTraining?) {
+    /// stops the scan, and closes the database once nothing else can write to it. A scan
+    /// still busy after `scanTimeout` seconds (a probe stuck on a bad file) keeps the
+    /// database open rather than have it write to a closed one; the program is ending,
+    /// and SQLite keeps what was committed. Returns true if the database was closed.
+    @discardableResult
+    static func shutDown(store: ProjectStore, scan: ScanTask?, training: ProjectTraining?,
+                         scanTimeout: Double = scanStopTimeout) -> Bool {
         QuitSignals.beginShutdown()
         scan?.cancel()
         if let training, training.isRunning {
@@ -82,7 +90,19 @@ public enum ActionLabApp {
                 FileHandle.standardError.write(Data("The run in progress was stopped; its last checkpoint is saved.\n".utf8))
             }
         }
+        if let scan, !waitForScan(scan, seconds: scanTimeout) { return false }
         try? store.close()
+        return true
+    }
+
+    /// Waits up to `seconds` for `scan` to end; true if it did.
+    static func waitForScan(_ scan: ScanTask, seconds: Double) -> Bool {
+        let ended = DispatchSemaphore(value: 0)
+        DispatchQueue.global(qos: .userInitiated).async {
+            _ = try? scan.wait()
+            ended.signal()
+        }
+        return ended.wait(timeout: .now() + seconds) == .success
     }
 
     public struct LaunchError: Error, CustomStringConvertible {

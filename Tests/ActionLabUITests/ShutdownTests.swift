@@ -1,0 +1,46 @@
+import ActionStore
+import Foundation
+import Testing
+@testable import ActionLabUI
+@testable import Training
+
+// Quitting while the project scan is still probing clips: the database closes only
+// after the scan has stopped, so the scan never writes to a closed database.
+
+/// A project folder holding `count` clips copied from sample-data.
+private func projectWithClips(_ count: Int, in folder: TemporaryFolder) throws -> ProjectLayout {
+    let sampleData = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("sample-data")
+    let clips = try FileManager.default.subpathsOfDirectory(atPath: sampleData.path)
+        .filter { $0.hasSuffix(".mp4") }.sorted().prefix(count)
+    try #require(clips.count == count, "sample-data has \(count) clips")
+    for clip in clips {
+        let target = folder.url.appendingPathComponent(clip)
+        try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: sampleData.appendingPathComponent(clip), to: target)
+    }
+    return ProjectLayout(root: folder.url)
+}
+
+@Test func quittingMidScanWaitsForTheScanBeforeClosingTheDatabase() throws {
+    let folder = try TemporaryFolder()
+    let layout = try projectWithClips(30, in: folder)
+    let store = try ProjectStore.open(layout)
+    let inbox = EventInbox()
+    let scan = ActionLabApp.startScan(store: store, layout: layout, inbox: inbox)
+    // Quit once the scan has recorded its first clips and is probing the next.
+    var events: [AppEvent] = []
+    let deadline = Date().addingTimeInterval(30)
+    while Date() < deadline, !events.contains(where: { if case .clipsChanged = $0 { true } else { false } }) {
+        events += inbox.drain()
+        Thread.sleep(forTimeInterval: 0.001)
+    }
+    let closed = ActionLabApp.shutDown(store: store, scan: scan, training: nil)
+    #expect(closed, "the scan stopped well within the time allowed")
+    let summary = try scan.wait()
+    #expect(summary.cancelled || summary.probed == 30)
+    events += inbox.drain()
+    let warnings = events.compactMap { if case .warning(let text) = $0 { text } else { nil } }
+    #expect(warnings.isEmpty, "the scan wrote nothing after the database closed: \(warnings)")
+    #expect(throws: (any Error).self, "the database is closed") { try store.clips() }
+}
