@@ -108,28 +108,31 @@ enum ClipsView {
             let row = layout.listFirstRow + line
             let selected = position == clips.selection
             let base: CellStyle = selected ? .role(.selection) : .plain
-            let rowBackground: CellColor? = selected ? .role(.selection) : nil
+            // The selected row is drawn all in the selection's colours: class and error
+            // colours on the selection bar are hard to read in some themes, and the
+            // words (label, "unreadable") say it there.
+            let emphasis = CellStyle(.role(.selection), bold: true)
             grid.fill(row: row, column: 1, width: inner, height: 1, with: Cell(" ", style: base))
 
             var x = 1
             let isBroken = clip.isMissing || clip.unreadableReason != nil
             let marker = isBroken ? "✗ " : selected ? "▸ " : "  "
             x = grid.put(marker, row: row, column: x,
-                         style: isBroken ? CellStyle(.role(.error), background: rowBackground, bold: true) : base)
+                         style: selected ? emphasis : isBroken ? CellStyle(.role(.error), bold: true) : base)
             x = grid.put(clip.path.padded(to: nameWidth), row: row, column: x,
-                         style: isBroken ? CellStyle(.role(.error), background: rowBackground) : base)
+                         style: isBroken && !selected ? .role(.error) : base)
             x = grid.put(" " + AppView.durationText(clip.duration).leftPadded(to: durationWidth) + "  ",
                          row: row, column: x, style: selected ? base : .role(.dim))
             let labelText: String, labelStyle: CellStyle
             if clip.isMissing {
-                (labelText, labelStyle) = ("missing", CellStyle(.role(.error), background: rowBackground, bold: true))
+                (labelText, labelStyle) = ("missing", selected ? emphasis : .role(.error, bold: true))
             } else if clip.unreadableReason != nil {
-                (labelText, labelStyle) = ("unreadable", CellStyle(.role(.error), background: rowBackground, bold: true))
+                (labelText, labelStyle) = ("unreadable", selected ? emphasis : .role(.error, bold: true))
             } else if !clip.isProbed {
                 (labelText, labelStyle) = ("probing…", selected ? base : .role(.dim))
             } else if let label = clip.label {
                 (labelText, labelStyle) = (className(state, label),
-                                           CellStyle(.classColor(label), background: rowBackground, bold: true))
+                                           selected ? emphasis : CellStyle(.classColor(label), bold: true))
             } else {
                 (labelText, labelStyle) = ("·", selected ? base : .role(.dim))
             }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+@testable import Training
 @testable import ActionLabUI
 
 /// A temporary folder removed when the test ends.
@@ -119,4 +120,138 @@ func brokenThemesAreRefusedWithTheReason(text: String, reason: String) {
     #expect(XtermPalette.nearest(red: 255, green: 0, blue: 0, allowColor: false) == XtermPalette.gray(76))
     #expect(XtermPalette.nearestBasic(196, count: 8) == 1)
     #expect(XtermPalette.nearestBasic(3, count: 8) == 3)
+}
+
+/// Readability of every bundled theme: the colours each style is drawn in, as the
+/// terminal driver resolves them, never put text in the colour of its background, and
+/// keep a WCAG contrast ratio that text can be read at.
+@Suite struct ThemeReadabilityTests {
+    static let themes = ThemeLibrary(directories: [ThemeLibrary.bundledDirectory]).themes
+
+    /// An RGB value for a resolved colour. The terminal's own colours are unknown; the
+    /// themes that use them (dark) are meant for light text on a dark background.
+    static func rgb(_ color: TerminalColor, isBackground: Bool) -> (Int, Int, Int) {
+        switch color {
+        case .terminalDefault: return isBackground ? (0, 0, 0) : (229, 229, 229)
+        case .xterm(let index): return XtermPalette.rgb(index)
+        }
+    }
+
+    /// WCAG 2 contrast ratio of a look's foreground on its background, 1 to 21.
+    static func contrast(_ look: TerminalLook) -> Double {
+        func luminance(_ rgb: (Int, Int, Int)) -> Double {
+            func channel(_ value: Int) -> Double {
+                let c = Double(value) / 255
+                return c <= 0.039_28 ? c / 12.92 : pow((c + 0.055) / 1.055, 2.4)
+            }
+            return 0.2126 * channel(rgb.0) + 0.7152 * channel(rgb.1) + 0.0722 * channel(rgb.2)
+        }
+        let a = luminance(rgb(look.foreground, isBackground: false)), b = luminance(rgb(look.background, isBackground: true))
+        return (max(a, b) + 0.05) / (min(a, b) + 0.05)
+    }
+
+    /// Every style the screens draw a visible character in, collected from renders of
+    /// each screen in the states that use the most styles: labelled, unreadable and
+    /// missing clips, the selection on each, messages of every kind, the help overlay,
+    /// a run in progress, a failed run, the Model and Runs screens and a too-small
+    /// terminal. The preview's exact colours are left out: they are the video's.
+    static func drawnStyles(width: Int = 100, height: Int = 30) -> [String: CellStyle] {
+        var clips = Sample.clips(12)
+        for i in 0..<8 { clips[i].label = i % Sample.classNames.count }
+        clips[9].unreadableReason = "clip_09.mp4: invalid data found when processing input"
+        clips[10].isMissing = true
+        var states: [(String, AppState)] = []
+        var state = Sample.state(clips, width: width, height: height)
+        state.training = TrainingState(classNames: Sample.classNames,
+                                       choices: TrainingChoice.standard(classes: 5, epochs: 4), choiceIndex: 2)
+        Sample.deliverPreview(&state)
+        for row in 0..<11 {
+            states.append(("clips, row \(row) selected", state))
+            _ = state.update(.key(.down))
+        }
+        for (kind, event) in [("warning", AppEvent.warning("a warning")), ("error", .labelNotChanged("Label not saved")),
+                              ("info", .key(.character("T")))] {
+            var withMessage = state
+            _ = withMessage.update(event)
+            states.append(("clips, \(kind) message", withMessage))
+        }
+        var help = state
+        _ = help.update(.key(.character("?")))
+        states.append(("help", help))
+        var editing = state
+        _ = editing.update(.key(.character("/")))
+        states.append(("filter", editing))
+
+        var train = state
+        Sample.send(&train, [.key(.function(2)), .key(.character("t"))] + RecordedRun.events.map { .training($0) })
+        _ = train.update(.tick(now: 5))
+        states.append(("train", train))
+        var paused = train
+        Sample.send(&paused, [.key(.character("p")), .training(.paused(TrainingPosition(epoch: 3, batch: 3)))])
+        states.append(("train, paused", paused))
+        var failed = train
+        _ = failed.update(.training(.failed(TrainingFailure(runID: 3, message: "no space left on device"))))
+        states.append(("train, failed", failed))
+        var model = train
+        _ = model.update(.key(.function(3)))
+        states.append(("model", model))
+        var runs = train
+        Sample.send(&runs, [.key(.function(4)), .runsLoaded(RunsScreenTests.rows),
+                            .runMetricsLoaded(runID: 2, RunsScreenTests.metrics(2, 2, offset: 0)),
+                            .key(.character("m")), .key(.down),
+                            .runMetricsLoaded(runID: 1, RunsScreenTests.metrics(1, 3, offset: 0.1))])
+        states.append(("runs", runs))
+        var small = state
+        _ = small.update(.resize(width: 70, height: 20))
+        states.append(("too small", small))
+
+        var styles: [String: CellStyle] = [:]
+        for (name, state) in states {
+            let grid = AppView.render(state)
+            for row in 0..<grid.height {
+                for column in 0..<grid.width {
+                    let cell = grid[row, column]
+                    if case .xterm = cell.style.foreground { continue }
+                    guard cell.character != " " || cell.style.reverse || cell.style.underline else { continue }
+                    let key = "\(cell.style)"
+                    if styles[key] == nil { styles[key] = cell.style }
+                    _ = name
+                }
+            }
+        }
+        return styles
+    }
+
+    @Test(arguments: themes.map(\.name))
+    func noDrawnStyleIsUnreadable(themeName: String) throws {
+        let theme = try #require(Self.themes.first { $0.name == themeName })
+        let styles = Self.drawnStyles()
+        #expect(styles.count > 20, "the screens draw in many styles")
+        for (name, style) in styles.sorted(by: { $0.key < $1.key }) {
+            let look = TerminalLook(style, theme: theme, hasColors: true)
+            let same = look.foreground == look.background && look.foreground != .terminalDefault
+            #expect(!same, "\(theme.name): \(name) draws in \(look.foreground) on \(look.background)")
+            // WCAG asks 3 for large or bold text, 4.5 for body text; box lines are not text.
+            let isBorder = style.foreground == .role(.border)
+            let minimum = isBorder ? 1.8 : 3
+            let ratio = Self.contrast(look)
+            #expect(ratio >= minimum, "\(theme.name): \(name) has contrast \(String(format: "%.2f", ratio)) < \(minimum)")
+        }
+    }
+
+    @Test(arguments: themes.map(\.name))
+    func everyRoleIsReadableOnItsOwnBackground(themeName: String) throws {
+        let theme = try #require(Self.themes.first { $0.name == themeName })
+        for role in ColorRole.allCases {
+            let look = TerminalLook(.role(role), theme: theme, hasColors: true)
+            // Body text at 4.5; bold and secondary roles at 3, as WCAG asks of large text.
+            let minimum = role == .border ? 1.8 : [.text, .selection, .header, .status, .overlay].contains(role) ? 4.5 : 3
+            let ratio = Self.contrast(look)
+            #expect(ratio >= minimum, "\(theme.name): \(role) has contrast \(String(format: "%.2f", ratio)) < \(minimum)")
+        }
+        for index in theme.classColors.indices {
+            let ratio = Self.contrast(TerminalLook(CellStyle(.classColor(index)), theme: theme, hasColors: true))
+            #expect(ratio >= 3, "\(theme.name): class \(index + 1) has contrast \(String(format: "%.2f", ratio))")
+        }
+    }
 }
