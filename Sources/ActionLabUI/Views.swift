@@ -183,18 +183,26 @@ enum ClipsView {
             if let w = clip.width, let h = clip.height { facts.append("\(w)x\(h)") }
             if let codec = clip.codec { facts.append(codec) }
             if let fps = clip.fps { facts.append(String(format: "%.4g fps", fps)) }
-            if let frames = clip.frameCount { facts.append("\(frames) frames") }
+            let frameCount = clip.frameCount.map { "\($0) frames" }
             facts.append(AppView.durationText(clip.duration))
-            grid.put(" " + facts.joined(separator: " · "), row: infoRow, column: layout.imageColumn,
-                     style: .role(.dim), maxWidth: innerWidth)
+            // A narrow pane leaves out the frame count rather than cut the line.
+            var info = " " + facts.joined(separator: " · ")
+            if let frameCount {
+                let full = " " + (facts.dropLast() + [frameCount, facts.last!]).joined(separator: " · ")
+                if full.count <= innerWidth { info = full }
+            }
+            grid.put(info, row: infoRow, column: layout.imageColumn, style: .role(.dim), maxWidth: innerWidth)
 
             let playback = state.clips.playback
-            var playLine = playback.isPlaying ? " ▶ playing" : " ‖ paused"
-            playLine += " at \(AppState.speedText(playback.speed))"
+            let symbol = playback.isPlaying ? " ▶" : " ‖"
+            var position = ""
             if case .ready(_, let frames) = state.clips.preview {
-                playLine += " · frame \(playback.frameIndex + 1)/\(frames.count)"
-                playLine += String(format: " · %.2fs", frames[min(playback.frameIndex, frames.count - 1)].timestamp)
+                position += " · frame \(playback.frameIndex + 1)/\(frames.count)"
+                position += String(format: " · %.2fs", frames[min(playback.frameIndex, frames.count - 1)].timestamp)
             }
+            let speed = AppState.speedText(playback.speed)
+            var playLine = symbol + (playback.isPlaying ? " playing" : " paused") + " at \(speed)" + position
+            if playLine.count > innerWidth { playLine = symbol + " \(speed)" + position }
             grid.put(playLine, row: infoRow + 1, column: layout.imageColumn, style: .plain, maxWidth: innerWidth)
         }
         var x = grid.put(" Label: ", row: infoRow + 2, column: layout.imageColumn, style: .role(.dim))
@@ -342,10 +350,10 @@ enum HelpView {
                 ("1-9", "label and go to the next"),
                 ("", classKeys),
                 ("0  Backspace", "clear the clip's label"),
-                ("u", "undo (again for earlier ones)"),
+                ("u", "undo (again: earlier ones)"),
                 ("n", "next unlabelled clip"),
                 ("space", "play / pause"),
-                ("+  -", "faster / slower (0.25x to 4x)"),
+                ("+  -", "faster / slower (0.25x-4x)"),
                 (",  .", "one frame back / forward"),
                 ("/", "filter by name or label"),
                 ("P", "the best checkpoint's guess"),
@@ -405,7 +413,9 @@ enum HelpView {
             let single = lines(set, width: boxWidth - 5)
             if single.count <= rows { return ([single], partial) }
             // Two columns, split where the longer one is shortest.
-            let width = (boxWidth - 5) / 2 - 1
+            // Two columns of space between the columns: a title in the right column must
+            // not read as the end of a line in the left one.
+            let width = (boxWidth - 5) / 2 - 2
             var best: [[(keys: String?, text: String)]] = []
             for cut in 1..<max(2, set.count) where cut < set.count {
                 let pair = [lines(Array(set.prefix(cut)), width: width), lines(Array(set.dropFirst(cut)), width: width)]

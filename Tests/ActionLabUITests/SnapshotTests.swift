@@ -80,3 +80,17 @@ private func expectSnapshot(_ state: AppState, _ name: String) {
     #expect(line.hasPrefix(" …"))
     #expect(line.hasSuffix("mine.toml: role text.fg: colour 300 is outside the xterm range 0-255 "))
 }
+
+/// The preview pane's two lines about the clip fit the pane at every size: a narrow
+/// pane leaves out the frame count and the word "playing" rather than cut the line.
+@Test(arguments: [(80, 24), (100, 30), (120, 40)])
+func thePreviewFactsAreWholeAtEverySize(width: Int, height: Int) throws {
+    var state = labellingState()
+    _ = state.update(.resize(width: width, height: height))
+    Sample.deliverPreview(&state)
+    let lines = AppView.render(state).lines
+    let facts = try #require(lines.first { $0.contains("96x96 · h264 · 25 fps") }, "\(lines.joined(separator: "\n"))")
+    #expect(facts.range(of: #"25 fps( · 48 frames)? · 1\.9s *│"#, options: .regularExpression) != nil, "\(facts)")
+    let playing = try #require(lines.first { $0.contains("· frame ") })
+    #expect(playing.range(of: #"· frame \d+/4 · \d\.\d\ds *│"#, options: .regularExpression) != nil, "\(playing)")
+}
