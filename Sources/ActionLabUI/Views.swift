@@ -423,16 +423,39 @@ enum HelpView {
             }
             if best.isEmpty { best = [single] }
             if best.map(\.count).max()! <= rows { return (best, partial) }
-            fallback = best
+            // No split between sections fits: flow the lines into the second column
+            // between two entries, even within a section.
+            let flowed = flow(lines(set, width: width))
+            if flowed.map(\.count).max()! <= rows { return (flowed, partial) }
+            fallback = flowed.map(\.count).max()! < best.map(\.count).max()! ? flowed : best
         }
         return (fallback, true)
     }
 
+    /// `lines` in two columns as even as can be, split before an entry (never between
+    /// an entry and its continuation lines); the right column does not start blank.
+    static func flow(_ lines: [(keys: String?, text: String)]) -> [[(keys: String?, text: String)]] {
+        guard lines.count > 1 else { return [lines] }
+        var cut = (lines.count + 1) / 2
+        // A continuation line has keys "": back up to its entry.
+        while cut > 1, lines[cut].keys == "" { cut -= 1 }
+        let right = Array(lines[cut...].drop { $0.keys == nil && $0.text.isEmpty })
+        return [Array(lines[..<cut]), right]
+    }
+
     static func draw(_ state: AppState, into grid: inout CellGrid) {
         let boxWidth = min(grid.width - 4, 96)
-        let (columns, partial) = columns(state, boxWidth: boxWidth, rows: grid.height - 2 - 4)
+        // Borders, a blank line and "Any key closes this help" take four rows; when the
+        // keys need one more, the blank line gives it.
+        let rows = grid.height - 2 - 4
+        var (columns, partial) = columns(state, boxWidth: boxWidth, rows: rows)
+        var spacer = 1
+        if (columns.map(\.count).max() ?? 0) > rows {
+            (columns, partial) = self.columns(state, boxWidth: boxWidth, rows: rows + 1)
+            spacer = 0
+        }
         let longest = columns.map(\.count).max() ?? 0
-        let boxHeight = min(grid.height - 2, longest + 4)
+        let boxHeight = min(grid.height - 2, longest + 3 + spacer)
         let left = (grid.width - boxWidth) / 2, top = (grid.height - boxHeight) / 2
         let overlay = CellStyle.role(.overlay)
         grid.fill(row: top, column: left, width: boxWidth, height: boxHeight, with: Cell(" ", style: overlay))
@@ -441,7 +464,7 @@ enum HelpView {
         let columnWidth = (boxWidth - 5) / columns.count
         for (c, lines) in columns.enumerated() {
             let x = left + 2 + c * (columnWidth + 1)
-            for (i, line) in lines.enumerated() where i < boxHeight - 4 {
+            for (i, line) in lines.enumerated() where i < boxHeight - 3 - spacer {
                 let row = top + 1 + i
                 if let keys = line.keys {
                     grid.put(keys, row: row, column: x + 1, style: CellStyle(.role(.key), background: .role(.overlay), bold: true),

@@ -94,3 +94,24 @@ func thePreviewFactsAreWholeAtEverySize(width: Int, height: Int) throws {
     let playing = try #require(lines.first { $0.contains("· frame ") })
     #expect(playing.range(of: #"· frame \d+/4 · \d\.\d\ds *│"#, options: .regularExpression) != nil, "\(playing)")
 }
+
+/// On the smallest terminal the help overlay still lists every key of the screen and
+/// the global ones, flowing a long section into the second column rather than cut it.
+@Test(arguments: Screen.allCases)
+func theHelpAt80x24ListsEveryKeyOfTheScreen(screen: Screen) throws {
+    var state = labellingState()
+    _ = state.update(.resize(width: 80, height: 24))
+    _ = state.update(.key(.function(Screen.allCases.firstIndex(of: screen)! + 1)))
+    _ = state.update(.key(.character("?")))
+    let screenText = AppView.render(state).lines
+    let shown = HelpView.sections(state).filter { $0.title == screen.rawValue || $0.title == "Everywhere" }
+    for entry in shown.flatMap(\.entries) {
+        let firstWord = String(entry.text.split(separator: " ").first ?? "")
+        let pattern = NSRegularExpression.escapedPattern(for: entry.keys) + " +" + NSRegularExpression.escapedPattern(for: firstWord)
+        #expect(screenText.contains { $0.range(of: pattern, options: .regularExpression) != nil },
+                "\(screen): \(entry.keys) \(entry.text)\n\(screenText.joined(separator: "\n"))")
+        // Its last line too, which may have wrapped onto a line of its own.
+        let lastWord = String(entry.text.split(separator: " ").last ?? "")
+        #expect(screenText.contains { $0.contains(lastWord + " ") }, "\(screen): \(entry.text) ends in view")
+    }
+}
