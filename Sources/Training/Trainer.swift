@@ -32,8 +32,10 @@ public final class Trainer: Sendable {
         self.onEvent = onEvent
     }
 
-    /// Starts the run on the trainer's queue and returns at once.
+    /// Starts the run on the trainer's queue and returns at once. A trainer runs once:
+    /// later calls do nothing.
     public func start() {
+        guard control.markStarted() else { return }
         ended.enter()
         queue.async { [self] in
             defer { ended.leave() }
@@ -52,7 +54,7 @@ public final class Trainer: Sendable {
     public func stop() { control.requestStop() }
     public var isPaused: Bool { control.isPaused }
 
-    /// Blocks until the run ends; returns its `finished` or `failed` event.
+    /// Blocks until the run ends; returns its `finished` or `failed` event (nil before `start`).
     @discardableResult
     public func wait() -> TrainingEvent? {
         ended.wait()
@@ -66,6 +68,15 @@ final class TrainingControl: @unchecked Sendable {
     private let condition = NSCondition()
     private var paused = false
     private var stopRequested = false
+    private var started = false
+
+    /// True the first time only.
+    func markStarted() -> Bool {
+        condition.withLock {
+            defer { started = true }
+            return !started
+        }
+    }
 
     func setPaused(_ value: Bool) {
         condition.lock()

@@ -1,6 +1,7 @@
 import ActionNet
 import ActionStore
 import Foundation
+import TestSupport
 import Testing
 import Training
 
@@ -157,6 +158,18 @@ import Training
         #expect(record.status == .completed && record.epochs == 4)
     }
 
+    @Test func aTrainerRunsOnce() {
+        let log = TrainingLog()
+        let trainer = Trainer(job: TrainingJob(source: .samples(TinyData.samples()), settings: TinyData.settings(epochs: 1),
+                                               speed: TinyData.speed)) { log.post($0) }
+        #expect(trainer.wait() == nil, "nothing to wait for before the start")
+        trainer.start()
+        trainer.start()
+        #expect(trainer.wait()?.isFinal == true)
+        trainer.start()
+        #expect(log.letters.filter { $0 == "S" }.count == 1 && log.letters.filter { $0 == "F" }.count == 1)
+    }
+
     @Test func earlyStoppingEndsARunThatNoLongerImproves() throws {
         var settings = TinyData.settings(epochs: 20)
         settings.learningRate = 1e-12   // nothing changes, so nothing improves after epoch 1
@@ -230,5 +243,31 @@ import Training
                                                settings: TinyData.settings(), speed: TinyData.speed))
         #expect(noClips.failure?.message.contains("no labelled") == true)
         #expect(try empty.store.runs().isEmpty)
+    }
+}
+
+@Suite struct TrainerKerasParityTests {
+    /// The trainer on a Keras fixture: its weights, batch = N, no shuffle, dropout 0 and
+    /// 3 epochs are Keras's 3 Adam steps.
+    @Test(arguments: [Fixtures.kerasGray, Fixtures.kerasRGB]) func threeEpochsOfOneBatchAreKerasThreeSteps(url: URL) throws {
+        let checkpoint = try Checkpoint.load(url)
+        let data = try TensorDataset.load(url, expected: checkpoint.config.inputShape, classes: checkpoint.config.classes)
+        var model = checkpoint.config
+        (model.dropout, model.recurrentDropout) = (0, 0)
+        let settings = TrainingSettings(model: model, epochs: 3, batchSize: data.count, learningRate: 1e-3,
+                                        validationFraction: 0, shuffle: false)
+        let project = try TemporaryProject()
+        var job = TrainingJob(source: .samples(try SampleSet(tensors: data)), settings: settings, speed: TinyData.speed)
+        job.initialCheckpoint = url
+        job.output = project.file("trained.safetensors")
+        let log = TinyData.run(job)
+        #expect(log.summary?.status == .completed, "\(String(describing: log.failure))")
+        let file = try SafeTensorsFile(contentsOf: url)
+        #expect(isClose(log.epochs.map(\.loss), try file.tensor("train.step_losses").data, rtol: 1e-5, atol: 0))
+        let trained = try Checkpoint.load(job.output!)
+        for entry in trained.model.parameterLayout {
+            let error = maxAbsDifference(trained.model.parameter(entry.name)!.data, try file.tensor("step3.\(entry.name)").data)
+            #expect(error <= 1e-4, "\(entry.name): \(error)")
+        }
     }
 }
