@@ -232,6 +232,28 @@ private let estimate = try! TrainingEstimate(model: RecordedRun.settings.model, 
         #expect(state.training.phase == .starting)
     }
 
+    @Test(arguments: [(80, 24), (100, 30), (120, 40)])
+    func howARunEndedIsShownWholeNotCut(width: Int, height: Int) {
+        var rows = Self.rows
+        rows[0].statusDetail = "stopped by the user"
+        rows[1].status = .earlyStopped
+        rows[1].statusDetail = "no better validation accuracy for 5 epochs"
+        var state = Sample.state(width: width, height: height)
+        Sample.send(&state, [.key(.function(4)), .runsLoaded(rows)])
+        var lines = AppView.render(state).lines
+        // The Ended column has the status word alone ("stopped: stop" was cut mid-word).
+        #expect(lines.contains { $0.range(of: #" stopped +│$"#, options: .regularExpression) != nil },
+                "\(lines.joined(separator: "\n"))")
+        #expect(lines.contains { $0.range(of: #" stopped early *│$"#, options: .regularExpression) != nil })
+        #expect(lines.contains { $0.contains("│ Run 2: quick 16x48x48x1 16/8/8 d64 b8 · stopped: stopped by the user") })
+        _ = state.update(.key(.down))
+        lines = AppView.render(state).lines
+        #expect(lines.contains {
+            $0.contains("Run 1: tiny 4x24x24x1 4/4/4 d16 b8 · stopped early: no better validation accuracy for 5 epochs")
+        } || width < 100, "the reason in full where it fits")
+        #expect(lines.contains { $0.contains("Run 1: tiny 4x24x24x1 4/4/4 d16 b8 · stopped early: no better") })
+    }
+
     @Test func theRunsScreenFollowsARunInProgress() {
         var state = Sample.state()
         let events = RecordedRun.events

@@ -18,12 +18,16 @@ enum RunsView {
         grid.box(row: layout.listTop, column: 0, width: state.width, height: layout.listHeight,
                  title: "Runs (\(runs.rows.count))")
         let inner = state.width - 2
-        let fixed = 2 + 4 + 17 + 8 + 9 + 8 + 1
-        let settingsWidth = max(10, min(36, inner - fixed - 14))
-        let statusWidth = max(8, inner - fixed - settingsWidth)
+        // A narrow list leaves the year out of the start time ("11-28 07:40").
+        let startedWidth = inner >= 96 ? 16 : 11
+        let fixed = 2 + 5 + startedWidth + 1 + 8 + 9 + 8 + 1
+        // The longest status word is "stopped early"; how it ended in full is on the detail line.
+        let statusWidth = 13
+        let settingsWidth = max(10, min(36, inner - fixed - statusWidth))
         func columns(_ id: String, _ started: String, _ settings: String, _ epochs: String, _ best: String,
                      _ time: String, _ status: String) -> String {
-            id.leftPadded(to: 4) + " " + started.padded(to: 16) + " " + settings.padded(to: settingsWidth)
+            id.leftPadded(to: 4) + " " + String(started.suffix(startedWidth)).padded(to: startedWidth) + " "
+                + settings.padded(to: settingsWidth)
                 + epochs.leftPadded(to: 8) + best.leftPadded(to: 9) + time.leftPadded(to: 8) + " " + status.padded(to: statusWidth)
         }
         grid.put("  " + columns("Run", "Started", "Settings", "Epochs", "Best val", "Time", "Ended"),
@@ -45,15 +49,20 @@ enum RunsView {
             let marker = runs.markedID == run.id ? "◆ " : selected ? "▸ " : "  "
             let epochs = run.plannedEpochs.map { "\(run.epochs)/\($0)" } ?? "\(run.epochs)"
             let best = run.bestValidationAccuracy.map { String(format: "%.1f%%", $0 * 100) } ?? "–"
-            var ended = statusWord(run.status)
-            if let detail = run.statusDetail, run.status != .running { ended += ": " + detail }
             let text = marker + columns(String(run.id), run.started, run.settingsText, epochs, best,
-                                        AppView.durationText(run.durationSeconds), ended)
+                                        AppView.durationText(run.durationSeconds), statusWord(run.status))
             grid.put(text, row: row, column: 1, style: style, maxWidth: inner)
             if !selected {
                 let statusRole: ColorRole = run.status == .failed ? .error : run.status == .running ? .accent : .dim
                 grid.restyle(row: row, column: 1 + text.count - statusWidth, width: statusWidth, style: .role(statusRole))
             }
+        }
+        // The columns cut long settings and leave out why a run ended: the selected run's in full.
+        if let run = runs.selectedRow {
+            var detail = "Run \(run.id): \(run.settingsText) · \(statusWord(run.status))"
+            if let reason = run.statusDetail, run.status != .running { detail += ": " + reason }
+            grid.put(" " + detail.truncated(to: inner - 2), row: layout.detailRow, column: 1,
+                     style: .role(run.status == .failed ? .error : .dim), maxWidth: inner)
         }
     }
 

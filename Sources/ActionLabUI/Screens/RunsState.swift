@@ -101,7 +101,9 @@ struct RunsLayout {
     var listTop: Int { 1 }
     /// The list takes about two fifths of the body, at least 6 rows.
     var listHeight: Int { max(6, (height - 2) * 2 / 5) }
-    var listRows: Int { max(1, listHeight - 3) }
+    /// Inside the box: the header, the runs, and the selected run's settings and ending in full.
+    var listRows: Int { max(1, listHeight - 4) }
+    var detailRow: Int { listTop + listHeight - 2 }
     var chartsTop: Int { listTop + listHeight }
     var chartsHeight: Int { max(0, height - 1 - chartsTop) }
     var hintRow: Int { height - 1 }
