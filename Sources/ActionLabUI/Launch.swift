@@ -84,8 +84,8 @@ public enum ActionLabApp {
         QuitSignals.beginShutdown()
         scan?.cancel()
         if let training, training.isRunning {
-            let again = QuitSignals.received == SIGTERM ? "kill again" : "Ctrl-C again"
-            FileHandle.standardError.write(Data("Stopping the run in progress after its batch (\(again) quits at once)…\n".utf8))
+            let now = QuitSignals.received == nil ? "Ctrl-C" : QuitSignals.received == SIGTERM ? "kill again" : "Ctrl-C again"
+            FileHandle.standardError.write(Data("Stopping the run in progress after its batch (\(now) quits at once)…\n".utf8))
             if training.stopAndWait() {
                 FileHandle.standardError.write(Data("The run in progress was stopped; its last checkpoint is saved.\n".utf8))
             }

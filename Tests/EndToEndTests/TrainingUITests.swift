@@ -111,6 +111,7 @@ private func lossPlot(_ screen: String) -> [String] {
 
         try tmux.sendKeys("q")
         let after = try tmux.waitFor(text: "exit status", timeout: 60)
+        #expect(after.contains("Stopping the run in progress after its batch (Ctrl-C quits at once)"))
         #expect(after.contains("The run in progress was stopped; its last checkpoint is saved."))
         #expect(after.contains("exit status 0"))
         let last = sample.project.appendingPathComponent(".actionlab/runs/1/last.safetensors")
@@ -140,6 +141,7 @@ private func lossPlot(_ screen: String) -> [String] {
         // Ctrl-C: the run stops after its batch with its checkpoint saved, as with q.
         try tmux.sendKeys("C-c")
         let after = try tmux.waitFor(text: "exit status", timeout: 60)
+        #expect(after.contains("Stopping the run in progress after its batch (Ctrl-C again quits at once)"))
         #expect(after.contains("The run in progress was stopped; its last checkpoint is saved."))
         #expect(after.contains("exit status 130"))
         #expect(!after.contains("F1 Clips"), "the terminal is restored after Ctrl-C")
