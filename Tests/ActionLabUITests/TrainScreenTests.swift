@@ -375,7 +375,7 @@ private let estimate = try! TrainingEstimate(model: RecordedRun.settings.model, 
     @Test func layerStatisticsKeepASpaceFromTheParameterCount() throws {
         // Tiny and negative values used to run into Param #: "32-5.043e-06".
         for value: Float in [-5.043e-6, 5.043e-6, -0.000_999_9, -999.999_9, -999.999_99, 12_345.678, -1.5e38, 0,
-                             -0.0, 1e-45, .nan, -.infinity] {
+                             -0.0, .leastNonzeroMagnitude, .nan, -.infinity] {
             let text = ModelView.number(value)
             #expect(text.count <= ModelView.statsValueWidth, "\(value) is written \(text)")
         }
