@@ -15,16 +15,21 @@ public enum BLAS {
         openblas_set_num_threads(Int32(max(1, count)))
     }
 
-    /// The thread count last set (OpenBLAS's own count before any was set).
+    /// The thread count last set; before any was set, OpenBLAS's own count, remembered
+    /// at the first use so that the temporary single-thread sections never change it.
     public static var threads: Int {
-        lock.withLock { requested > 0 ? requested : Int(openblas_get_num_threads()) }
+        lock.withLock {
+            if requested == 0 { requested = max(1, Int(openblas_get_num_threads())) }
+            return requested
+        }
     }
 
     /// Runs `body` with OpenBLAS on one thread per call, for work that is already split
     /// over threads; then restores the set count.
     static func withSingleThreadedCalls<R>(_ body: () throws -> R) rethrows -> R {
+        let count = threads
         openblas_set_num_threads(1)
-        defer { openblas_set_num_threads(Int32(threads)) }
+        defer { openblas_set_num_threads(Int32(count)) }
         return try body()
     }
 
