@@ -90,6 +90,9 @@ public enum ModelHead: String, Codable, Sendable, CaseIterable {
     /// Dense -> Dense. Where the figure is no longer matters, and the dense layer is tiny:
     /// far less to overfit on a few dozen clips.
     case globalMaxPool = "global_max_pool"
+
+    /// The widest max pool window a model may have.
+    static let widestPool = 5
 }
 
 /// What the model sees of a sampled clip.
@@ -204,7 +207,15 @@ public struct TrainingSettings: Codable, Sendable, Equatable {
         if head == .globalMaxPool, let flatten = specs.firstIndex(of: .flatten) {
             var (height, width) = (model.height, model.width)
             for _ in model.filters { (height, width) = ((height + 1) / 2, (width + 1) / 2) }
-            specs.insert(.maxPool(size: max(height, width)), at: flatten)
+            // Max pools of at most 5x5 (the widest ActionNet has) until one value per
+            // filter is left: the max of the windows' maxima is the max of the frame.
+            var side = max(height, width), pools: [LayerSpec] = []
+            while side > 1 {
+                let size = min(side, ModelHead.widestPool)
+                pools.append(.maxPool(size: size))
+                side = (side + size - 1) / size
+            }
+            specs.insert(contentsOf: pools, at: flatten)
         }
         return specs
     }
@@ -249,14 +260,18 @@ public struct TrainingSettings: Codable, Sendable, Equatable {
 public enum TrainingPreset: String, CaseIterable, Sendable, Codable {
     /// Small enough to train on two CPU cores in minutes: 16 frames of 48x48 gray seen as
     /// frame differences, ConvLSTM filters 16/8/8, a global max pool, dense 64, dropout 0,
-    /// BatchNorm momentum 0.9, batch 8, Adam at 2e-3 halved after 4 epochs without a lower
-    /// validation loss, up to 40 epochs, early stopping after 12 without a better
-    /// validation accuracy.
+    /// BatchNorm momentum 0.9, augmentation on (flip, crop, temporal jitter), batch 8,
+    /// Adam at 2e-3 halved after 4 epochs without a lower validation loss, up to 40
+    /// epochs, early stopping after 15 without a better validation accuracy.
     ///
     /// Why these: on sample-data (5 synthetic actions x 10 clips, figures of either
     /// polarity anywhere in the frame) the seed stack's Flatten head on raw frames learns
     /// the 40 training clips by heart and validates near chance; frame differences
-    /// remove the background and the polarity, the global max pool the position.
+    /// remove the background and the polarity, the global max pool the position, and
+    /// augmentation lifts accuracy on clips rendered with another seed from about 82%
+    /// to 92-96%. Measured (release build, 2 cores shared with other work): 100%
+    /// validation accuracy on sample-data and 96% on `actionlab synth --seed 99` clips;
+    /// an epoch takes about 4 s on an idle machine.
     case quick
     /// The original network: 60 frames of 192x192 gray, filters 64/32/16, dense 256,
     /// dropout 0.1, batch 8, Adam at 1e-3, 30 epochs. About a thousand times the work of
@@ -272,7 +287,8 @@ public enum TrainingPreset: String, CaseIterable, Sendable, Codable {
                 model: ModelConfig(frames: 16, height: 48, width: 48, channels: 1, filters: [16, 8, 8],
                                    denseUnits: 64, classes: classes, dropout: 0, recurrentDropout: 0),
                 epochs: 40, batchSize: 8, learningRate: 2e-3, validationFraction: 0.2,
-                earlyStoppingPatience: 12, reduceLearningRate: PlateauSchedule(factor: 0.5, patience: 4, minimum: 1e-4),
+                augmentation: Augmentation(horizontalFlip: true, randomCrop: true, temporalJitter: true),
+                earlyStoppingPatience: 15, reduceLearningRate: PlateauSchedule(factor: 0.5, patience: 4, minimum: 1e-4),
                 batchNormMomentum: 0.9, head: .globalMaxPool, input: .frameDifferences)
         case .seed:
             var model = ModelConfig.seed

@@ -81,7 +81,7 @@ struct Train: ParsableCommand {
     var validationSplit: Double?
     @Option(help: "Keep clips of one group on one side of the split: none, folder or prefix (name up to its last _ or -).")
     var groupBy: Grouping = .none
-    @Option(help: "Augment training clips: a comma-separated list of flip, crop, jitter.")
+    @Option(help: "Augment training clips: a comma-separated list of flip, crop, jitter, or none (quick: all three).")
     var augment: String?
     @Option(help: "Stop after this many epochs without a better validation accuracy (0: never).")
     var patience: Int?
@@ -240,10 +240,11 @@ struct Train: ParsableCommand {
             var augmentation = Augmentation()
             for name in augment.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
                 switch name {
+                case "none": augmentation = .off
                 case "flip": augmentation.horizontalFlip = true
                 case "crop": augmentation.randomCrop = true
                 case "jitter": augmentation.temporalJitter = true
-                default: throw ValidationError("--augment takes flip, crop and jitter, got '\(name)'")
+                default: throw ValidationError("--augment takes flip, crop, jitter or none, got '\(name)'")
                 }
             }
             settings.augmentation = augmentation

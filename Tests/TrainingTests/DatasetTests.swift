@@ -187,3 +187,32 @@ import Training
         #expect(evaluation.accuracy == log.epochs.last?.validationAccuracy)
     }
 }
+
+@Suite struct ModelHeadTests {
+    @Test func theGlobalMaxPoolLeavesOneValuePerFilter() throws {
+        for (side, frames) in [(48, 16), (8, 3), (192, 4), (5, 2), (1, 2)] {
+            var settings = TinyData.settings()
+            (settings.model.height, settings.model.width, settings.model.frames) = (side, side, frames)
+            settings.head = .globalMaxPool
+            let summary = try ModelSummary(config: settings.model, layers: settings.layers)
+            let flatten = try #require(summary.rows.first { $0.type == "Flatten" })
+            #expect(flatten.outputShape == [settings.model.filters.last!], "\(side)")
+        }
+    }
+
+    @Test func aTinyRunWithTheQuickPresetsChoices() throws {
+        var settings = TinyData.settings(epochs: 2)
+        let quick = TrainingPreset.quick.settings(classes: 3)
+        (settings.head, settings.input, settings.augmentation, settings.batchNormMomentum)
+            = (quick.head, quick.input, quick.augmentation, quick.batchNormMomentum)
+        settings.reduceLearningRate = quick.reduceLearningRate
+        let project = try TemporaryProject()
+        let log = TinyData.run(TrainingJob(source: .samples(TinyData.samples()), settings: settings, store: project.store,
+                                           speed: TinyData.speed))
+        let summary = try #require(log.summary, "\(String(describing: log.failure))")
+        #expect(summary.status == .completed)
+        let classifier = try ClipClassifier(checkpoint: try #require(summary.bestCheckpoint))
+        #expect(classifier.input == .frameDifferences)
+        #expect(try project.store.run(id: summary.runID!)?.settingsJSON.contains("global_max_pool") == true)
+    }
+}
