@@ -107,7 +107,7 @@ public final class SeedStack: @unchecked Sendable {
                                    kernelSize: kernelSize, returnSequences: returnSequences, dropout: dropout,
                                    recurrentDropout: recurrentDropout, seed: seed &+ UInt64(index + 1) &* 0x9E37_79B9)
             case let .maxPool(size):
-                guard size >= 1, size <= 5 else { throw ModelError("MaxPool windows must be 1 to 5 wide, got \(size)") }
+                guard size >= 1 else { throw ModelError("MaxPool windows must be at least 1 wide, got \(size)") }
                 guard shape.count == 3 || shape.count == 4 else {
                     throw ModelError("MaxPool needs (T, H, W, C) or (H, W, C) input, got \(Tensor.describe(shape))")
                 }

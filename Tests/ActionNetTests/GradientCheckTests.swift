@@ -139,6 +139,14 @@ struct LayerHarness {
         #expect(harness.worstRelativeError(step: 1e-3) < 1e-3)
     }
 
+    /// Windows of 3x3, 7x7 and 9x9 keep their gradient routes as 4-byte masks, 8-byte masks
+    /// and first-maximum positions; a global max pool over a 9x10 map is the last case.
+    @Test(arguments: [(3, [7, 8, 2]), (7, [2, 9, 7, 2]), (9, [9, 10, 3])]) func largeMaxPoolWindows(size: Int, shape: [Int]) {
+        let layer = MaxPool(name: "pool", inputShape: shape, size: size)
+        var harness = LayerHarness(layer, batch: 2, input: Self.spreadInput(2 * shape.reduce(1, *), seed: 6))
+        #expect(harness.worstRelativeError(step: 1e-3) < 1e-3)
+    }
+
     @Test(arguments: [[3, 4, 2, 3], [5]]) func batchNormalization(shape: [Int]) {
         var harness = LayerHarness(BatchNormalization(name: "bn", inputShape: shape), batch: 3)
         #expect(harness.worstRelativeError() < 2e-3)

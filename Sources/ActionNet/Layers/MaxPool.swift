@@ -21,11 +21,21 @@ public final class MaxPool: Layer {
 
     private let frames: Int, H: Int, W: Int, C: Int, outH: Int, outW: Int, padTop: Int, padLeft: Int
     private var trainedBatch = -1
-    /// For each output of the last training pass, a bit per window position that gets
-    /// its gradient: 1 byte per output for 2x2 windows, 4 for larger ones.
+    /// For each output of the last training pass, where its gradient goes: for windows of
+    /// up to 64 positions a bit per position (1, 4 or 8 bytes per output); for larger
+    /// ones (a global max pool over a big map) the position of the first maximum alone,
+    /// 4 bytes, so the near-tie tolerance applies only to windows of up to 8x8.
     private var routes: UnsafeMutableRawPointer?
     private var routesCapacity = 0
-    private var routeBytes: Int { size * size <= 8 ? 1 : 4 }
+    private var routesAreIndices: Bool { size * size > 64 }
+    private var routeBytes: Int {
+        switch size * size {
+        case ...8: 1
+        case ...32: 4
+        case ...64: 8
+        default: 4
+        }
+    }
 
     deinit { routes?.deallocate() }
 
@@ -35,7 +45,7 @@ public final class MaxPool: Layer {
 
     public init(name: String, inputShape: [Int], size: Int = 2) {
         precondition(inputShape.count == 3 || inputShape.count == 4, "MaxPool takes (T, H, W, C) or (H, W, C)")
-        precondition(size >= 1 && size <= 5, "MaxPool windows are 1x1 to 5x5")
+        precondition(size >= 1, "MaxPool windows are at least 1x1")
         self.name = name
         self.inputShape = inputShape
         self.size = size
@@ -71,16 +81,18 @@ public final class MaxPool: Layer {
 
     public func forward(output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, batch: Int,
                         parameters: UnsafeMutablePointer<Float>, training: Bool) {
-        let (W, C, size, tolerance, bytes) = (self.W, self.C, self.size, nearTieTolerance, routeBytes)
+        let (W, C, size, bytes) = (self.W, self.C, self.size, routeBytes)
+        let tolerance = routesAreIndices ? 0 : nearTieTolerance
+        let unset = UInt64.max
         let count = batch * outputSize
         if training, routesCapacity < count * bytes {
             routes?.deallocate()
-            routes = UnsafeMutableRawPointer.allocate(byteCount: count * bytes, alignment: 4)
+            routes = UnsafeMutableRawPointer.allocate(byteCount: count * bytes, alignment: 8)
             routesCapacity = count * bytes
         }
         let routes = training ? self.routes : nil
         // Channels innermost: every loop runs over C contiguous values.
-        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: C) { bitsBuffer in
+        withUnsafeTemporaryAllocation(of: UInt64.self, capacity: C) { bitsBuffer in
             let bits = bitsBuffer.baseAddress!
             forEachWindow(batch: batch) { o, base, rows, columns, top, left in
                 let best = output + o
@@ -92,10 +104,22 @@ public final class MaxPool: Layer {
                     }
                 }
                 guard let routes else { return }
+                if routesAreIndices {
+                    // The position of the first maximum, in window coordinates.
+                    bits.update(repeating: unset, count: C)
+                    for y in rows {
+                        for x in columns {
+                            let src = input + base + (y * W + x) * C, position = UInt64((y - top) * size + (x - left))
+                            for c in 0..<C where bits[c] == unset && src[c] == best[c] { bits[c] = position }
+                        }
+                    }
+                    for c in 0..<C { routes.storeBytes(of: UInt32(truncatingIfNeeded: bits[c]), toByteOffset: (o + c) * 4, as: UInt32.self) }
+                    return
+                }
                 bits.update(repeating: 0, count: C)
                 for y in rows {
                     for x in columns {
-                        let src = input + base + (y * W + x) * C, bit = UInt32(1) << UInt32((y - top) * size + (x - left))
+                        let src = input + base + (y * W + x) * C, bit = UInt64(1) << UInt64((y - top) * size + (x - left))
                         if tolerance > 0 {
                             for c in 0..<C where best[c] - src[c] < tolerance { bits[c] |= bit }
                         } else {
@@ -103,10 +127,10 @@ public final class MaxPool: Layer {
                         }
                     }
                 }
-                if bytes == 1 {
-                    for c in 0..<C { routes.storeBytes(of: UInt8(bits[c]), toByteOffset: o + c, as: UInt8.self) }
-                } else {
-                    for c in 0..<C { routes.storeBytes(of: bits[c], toByteOffset: (o + c) * 4, as: UInt32.self) }
+                switch bytes {
+                case 1: for c in 0..<C { routes.storeBytes(of: UInt8(bits[c]), toByteOffset: o + c, as: UInt8.self) }
+                case 4: for c in 0..<C { routes.storeBytes(of: UInt32(bits[c]), toByteOffset: (o + c) * 4, as: UInt32.self) }
+                default: for c in 0..<C { routes.storeBytes(of: bits[c], toByteOffset: (o + c) * 8, as: UInt64.self) }
                 }
             }
         }
@@ -119,15 +143,21 @@ public final class MaxPool: Layer {
         guard let dInput else { return }
         precondition(trainedBatch == batch, "\(name): backward needs a training-mode forward pass first")
         let (W, C, size, bytes, routes) = (self.W, self.C, self.size, routeBytes, self.routes!)
+        let indices = routesAreIndices
         forEachWindow(batch: batch) { o, base, rows, columns, top, left in
             let g = dOutput + o
             for y in rows {
                 for x in columns {
-                    let dst = dInput + base + (y * W + x) * C, bit = UInt32(1) << UInt32((y - top) * size + (x - left))
-                    if bytes == 1 {
-                        for c in 0..<C where UInt32(routes.load(fromByteOffset: o + c, as: UInt8.self)) & bit != 0 { dst[c] += g[c] }
-                    } else {
-                        for c in 0..<C where routes.load(fromByteOffset: (o + c) * 4, as: UInt32.self) & bit != 0 { dst[c] += g[c] }
+                    let dst = dInput + base + (y * W + x) * C, position = (y - top) * size + (x - left)
+                    if indices {
+                        for c in 0..<C where routes.load(fromByteOffset: (o + c) * 4, as: UInt32.self) == UInt32(position) { dst[c] += g[c] }
+                        continue
+                    }
+                    let bit = UInt64(1) << UInt64(position)
+                    switch bytes {
+                    case 1: for c in 0..<C where UInt64(routes.load(fromByteOffset: o + c, as: UInt8.self)) & bit != 0 { dst[c] += g[c] }
+                    case 4: for c in 0..<C where UInt64(routes.load(fromByteOffset: (o + c) * 4, as: UInt32.self)) & bit != 0 { dst[c] += g[c] }
+                    default: for c in 0..<C where routes.load(fromByteOffset: (o + c) * 8, as: UInt64.self) & bit != 0 { dst[c] += g[c] }
                     }
                 }
             }
