@@ -87,8 +87,9 @@ public struct ComputeSpeed: Sendable, Equatable {
 struct ModelWork {
     var forwardFlops = 0.0
     var parameters = 0
-    /// Floats per sample kept while training: outputs and their gradients for every
-    /// layer, plus each ConvLSTM's gates, cell states and im2col buffers.
+    /// Floats per sample kept while training: one buffer per layer output (ActionNet
+    /// lets a gradient share it once the backward pass no longer reads the output), plus
+    /// each ConvLSTM's activated gates and cell states for every timestep, and the input.
     var activationFloatsPerSample = 0
 
     init(_ model: ModelConfig, layers: [LayerSpec]) throws(ModelError) {
@@ -97,16 +98,15 @@ struct ModelWork {
         for (row, spec) in zip(summary.rows, layers) {
             let outputSize = row.outputShape.reduce(1, *)
             parameters += row.parameters
-            activationFloatsPerSample += 2 * outputSize
+            activationFloatsPerSample += outputSize
             switch spec {
-            case let .convLSTM2D(filters, kernelSize, returnSequences, _, _):
+            case let .convLSTM2D(filters, kernelSize, _, _, _):
                 let (t, h, w, c) = (input[0], input[1], input[2], input[3])
                 let columns = kernelSize * kernelSize * (c + filters)
                 let pixels = h * w
                 forwardFlops += Double(t * pixels) * 2 * Double(columns) * Double(4 * filters)
                     + Double(t * pixels * filters) * 12
-                activationFloatsPerSample += t * pixels * 5 * filters + (returnSequences ? 0 : t * pixels * filters)
-                    + 2 * pixels * columns + pixels * 6 * filters
+                activationFloatsPerSample += t * pixels * 5 * filters
             case let .dense(units, _):
                 forwardFlops += 2 * Double(input.reduce(1, *)) * Double(units)
             case .maxPool, .batchNormalization, .flatten:
@@ -114,6 +114,6 @@ struct ModelWork {
             }
             input = row.outputShape
         }
-        activationFloatsPerSample += 2 * model.inputShape.reduce(1, *)   // the batch's x
+        activationFloatsPerSample += model.inputShape.reduce(1, *)   // the batch's x
     }
 }
