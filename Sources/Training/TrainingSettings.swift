@@ -305,3 +305,21 @@ public struct TrainingError: Error, CustomStringConvertible, Equatable, Sendable
     public let description: String
     public init(_ description: String) { self.description = description }
 }
+
+extension TrainingSettings {
+    /// Takes the model of a checkpoint to continue training: its sizes, head,
+    /// BatchNormalization momentum and input transform; the dropout stays this one's.
+    public mutating func adoptModel(of checkpoint: LoadedCheckpoint) throws(TensorFileError) {
+        let dropout = (model.dropout, model.recurrentDropout)
+        model = checkpoint.config
+        (model.dropout, model.recurrentDropout) = dropout
+        let specs = checkpoint.model.specs
+        let pools = specs.filter { if case .maxPool = $0 { true } else { false } }.count
+        head = pools > model.filters.count ? .globalMaxPool : .flatten
+        for case .batchNormalization(let momentum, _) in specs {
+            batchNormMomentum = momentum
+            break
+        }
+        input = try ClipClassifier.inputTransform(of: checkpoint.url)
+    }
+}

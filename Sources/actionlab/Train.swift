@@ -162,10 +162,7 @@ struct Train: ParsableCommand {
                 = (sampling.frames, sampling.height, sampling.width, sampling.channels)
         }
         if let initPath = `init` {
-            let loaded = try Checkpoint.load(URL(fileURLWithPath: initPath))
-            let keptDropout = (settings.model.dropout, settings.model.recurrentDropout)
-            settings.model = loaded.config
-            (settings.model.dropout, settings.model.recurrentDropout) = keptDropout
+            try settings.adoptModel(of: try Checkpoint.load(URL(fileURLWithPath: initPath)))
         } else {
             try applyModelFlags(&settings.model)
         }
@@ -187,9 +184,7 @@ struct Train: ParsableCommand {
             let loaded = try Checkpoint.load(URL(fileURLWithPath: initPath))
             data = try TensorDataset.load(url, expected: loaded.config.inputShape, classes: loaded.config.classes)
             settings = preset?.preset.settings(classes: loaded.config.classes) ?? Self.tensorDefaults(loaded.config)
-            let keptDropout = (settings.model.dropout, settings.model.recurrentDropout)
-            settings.model = loaded.config
-            (settings.model.dropout, settings.model.recurrentDropout) = keptDropout
+            try settings.adoptModel(of: loaded)
             classNames = loaded.labels
         } else {
             data = try TensorDataset.load(url)

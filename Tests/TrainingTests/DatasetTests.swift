@@ -214,5 +214,29 @@ import Training
         let classifier = try ClipClassifier(checkpoint: try #require(summary.bestCheckpoint))
         #expect(classifier.input == .frameDifferences)
         #expect(try project.store.run(id: summary.runID!)?.settingsJSON.contains("global_max_pool") == true)
+
+        // Continuing from the checkpoint takes its model, head, momentum and input.
+        let loaded = try Checkpoint.load(summary.bestCheckpoint!)
+        var adopted = TrainingPreset.seed.settings(classes: 3)
+        adopted.model.dropout = 0
+        adopted.model.recurrentDropout = 0
+        try adopted.adoptModel(of: loaded)
+        #expect(adopted.input == .frameDifferences && adopted.batchNormMomentum == 0.9)
+        #expect(adopted.model == settings.model && adopted.layers == loaded.model.specs)
+    }
+
+    @Test func adoptingACheckpointFindsItsHead() throws {
+        let project = try TemporaryProject()
+        for head in ModelHead.allCases {
+            var settings = TrainingPreset.quick.settings(classes: 5)
+            settings.head = head
+            let url = project.file("\(head).safetensors")
+            try Checkpoint.save(try SeedStack(config: settings.model, layers: settings.layers), to: url)
+            var adopted = TrainingPreset.quick.settings(classes: 5)
+            adopted.head = head == .flatten ? .globalMaxPool : .flatten
+            try adopted.adoptModel(of: try Checkpoint.load(url))
+            #expect(adopted.head == head)
+            #expect(adopted.input == .frames, "a checkpoint that names no input saw frames")
+        }
     }
 }
