@@ -33,7 +33,7 @@ final class TerminalScreen {
 
     /// Takes over the terminal. Fails if stdin/stdout is not a terminal ncurses can use.
     convenience init() throws {
-        setlocale(LC_ALL, "")
+        Self.useUTF8Locale()
         try Self.requireInteractive()
         // newterm reports a bad TERM as a null screen instead of exiting like initscr.
         guard let output = fdopen(STDOUT_FILENO, "w"), let input = fdopen(STDIN_FILENO, "r"),
@@ -41,6 +41,16 @@ final class TerminalScreen {
             throw TerminalError("cannot use terminal type \"\(ProcessInfo.processInfo.environment["TERM"] ?? "")\"")
         }
         self.init(screen: screen, isInteractive: true)
+    }
+
+    /// Takes the user's locale, but with UTF-8 characters: every screen draws boxes,
+    /// half-blocks and braille, which ncursesw writes only under a UTF-8 locale. A bare
+    /// environment (no LANG, as under cron, `env -i` or some CI runners) means the "C"
+    /// locale, so the character type falls back to C.UTF-8, which glibc always has.
+    static func useUTF8Locale() {
+        setlocale(LC_ALL, "")
+        if let codeset = nl_langinfo(nl_item(CODESET)), String(cString: codeset) == "UTF-8" { return }
+        if setlocale(LC_CTYPE, "C.UTF-8") == nil { _ = setlocale(LC_CTYPE, "C.utf8") }
     }
 
     /// Fails unless stdin and stdout are a terminal.
@@ -53,7 +63,7 @@ final class TerminalScreen {
     /// A screen that renders for an xterm-256color terminal of the given size into
     /// /dev/null: the benchmark times the driver's work without a terminal.
     static func offscreen(width: Int, height: Int) throws -> TerminalScreen {
-        setlocale(LC_ALL, "")
+        Self.useUTF8Locale()
         guard let output = fopen("/dev/null", "w"), let input = fopen("/dev/null", "r"),
               let screen = newterm("xterm-256color", output, input) else {
             throw TerminalError("cannot set up an off-screen xterm-256color terminal")
