@@ -74,6 +74,25 @@ struct MPIRunTests {
         #expect(maxAbsDifference(initial.flatParameters, expected.flatParameters) > 1e-4, "the weights moved")
     }
 
+    /// Two ranks on one project folder: one run is recorded, by rank 0, with its checkpoints.
+    @Test func twoRanksOnAProjectFolderRecordOneRun() throws {
+        let folder = TemporaryFolder()
+        let project = folder.file("clips")
+        let synth = try ActionLabBinary.run(["synth", project.path, "--per-class", "2", "--frames", "16", "--size", "48"])
+        #expect(synth.status == 0, "\(synth.stderr)")
+        let labels = try ActionLabBinary.run(["labels", "import", project.path, project.appendingPathComponent("labels.csv").path])
+        #expect(labels.status == 0, "\(labels.stderr)")
+        let result = try MPIRun.run(["-np", "2", ActionLabBinary.url.path, "train", project.path, "--preset", "quick",
+                                     "--epochs", "1", "--batch-size", "3", "--distributed"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.components(separatedBy: "run 1:").count == 2, "\(result.stderr)")
+        let runs = project.appendingPathComponent(".actionlab/runs")
+        let recorded = try FileManager.default.contentsOfDirectory(atPath: runs.path)
+        #expect(recorded == ["1"], "\(recorded)")
+        #expect(FileManager.default.fileExists(atPath: runs.appendingPathComponent("1/last.safetensors").path))
+        #expect(result.stderr.contains("replicas: largest weight difference from rank 0 is 0.0"), "\(result.stderr)")
+    }
+
     @Test func aFailingRankStopsEveryRankWithItsMessage() throws {
         let folder = TemporaryFolder()
         let missing = folder.file("only-on-rank-0.safetensors")
