@@ -48,7 +48,7 @@ struct Train: ParsableCommand {
     @Option(help: "A safetensors file with x and y, instead of a project folder.")
     var tensors: String?
     @Option(help: """
-        Starting values: quick (16 frames of 48x48 as frame differences, filters 16/8/8, global max pool, \
+        Starting values: quick (24 frames of 48x48 as frame differences, filters 16/8/8, global max pool, \
         dense 64, augmentation, 40 epochs) or seed (60 of 192x192, 64/32/16, flatten, dense 256, 30 epochs).
         """)
     var preset: Preset?
