@@ -90,9 +90,6 @@ public enum ModelHead: String, Codable, Sendable, CaseIterable {
     /// Dense -> Dense. Where the figure is no longer matters, and the dense layer is tiny:
     /// far less to overfit on a few dozen clips.
     case globalMaxPool = "global_max_pool"
-
-    /// The widest max pool window a model may have.
-    static let widestPool = 5
 }
 
 /// What the model sees of a sampled clip.
@@ -207,15 +204,8 @@ public struct TrainingSettings: Codable, Sendable, Equatable {
         if head == .globalMaxPool, let flatten = specs.firstIndex(of: .flatten) {
             var (height, width) = (model.height, model.width)
             for _ in model.filters { (height, width) = ((height + 1) / 2, (width + 1) / 2) }
-            // Max pools of at most 5x5 (the widest ActionNet has) until one value per
-            // filter is left: the max of the windows' maxima is the max of the frame.
-            var side = max(height, width), pools: [LayerSpec] = []
-            while side > 1 {
-                let size = min(side, ModelHead.widestPool)
-                pools.append(.maxPool(size: size))
-                side = (side + size - 1) / size
-            }
-            specs.insert(contentsOf: pools, at: flatten)
+            // One max pool as wide as what is left of the frame: one value per filter.
+            specs.insert(.maxPool(size: max(height, width)), at: flatten)
         }
         return specs
     }
