@@ -36,12 +36,14 @@ struct Synth: ParsableCommand {
         let set = SyntheticActionSet(perClass: perClass, frames: frames, size: size, seed: seed)
         let directory = URL(fileURLWithPath: outDir, isDirectory: true)
         let total = perClass * SyntheticAction.allCases.count
+        // A counter redrawn in place on a terminal; into a log, no per-clip lines.
+        let interactive = isatty(STDERR_FILENO) == 1
         var written = 0
         let summary = try set.write(to: directory) { _ in
             written += 1
-            FileHandle.standardError.write(Data("\rwriting clip \(written)/\(total)".utf8))
+            if interactive { FileHandle.standardError.write(Data("\rwriting clip \(written)/\(total)".utf8)) }
         }
-        FileHandle.standardError.write(Data("\n".utf8))
+        if interactive { FileHandle.standardError.write(Data("\n".utf8)) }
         if summary.codecName != "libx264" {
             print("note: FFmpeg has no libx264; clips are encoded with \(summary.codecName)")
         }
