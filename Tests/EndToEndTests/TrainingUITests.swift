@@ -8,6 +8,28 @@ private func quoted(_ text: String) -> String {
     "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
 }
 
+/// A copy of sample-data with its labels imported, and a shell command in tmux, built
+/// from the program's command line on that project, showing the scanned, labelled list.
+private func openLabelledSample(_ command: (_ program: String) -> String) throws -> (SampleProjectCopy, TmuxSession) {
+    let sample = try SampleProjectCopy()
+    let imported = try ActionLabBinary.run(["labels", "import", sample.project.path,
+                                            sample.project.appendingPathComponent("labels.csv").path])
+    try #require(imported.status == 0, "labels import: \(imported.stderr)")
+    let program = "\(quoted(ActionLabBinary.url.path)) \(quoted(sample.project.path))"
+    let tmux = try TmuxSession(command: command(program), environment: ["XDG_CONFIG_HOME": sample.config.path])
+    let count = sample.clipPaths.count
+    try tmux.waitFor("the labelled, scanned list") { $0.contains("Labelled \(count)/\(count)") && !$0.contains("Scanning") }
+    return (sample, tmux)
+}
+
+/// Starts the preset's run from the Train screen and waits until it trains.
+private func startTinyRun(_ tmux: TmuxSession) throws {
+    try tmux.sendKeys("F2")
+    try tmux.waitFor(text: "ready: t starts a run")
+    try tmux.sendKeys("t")
+    try tmux.waitFor(text: "▶ training", timeout: 60)
+}
+
 /// The loss chart's plot rows (right of its y axis) on a captured Train screen.
 private func lossPlot(_ screen: String) -> [String] {
     let lines = screen.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
@@ -22,19 +44,8 @@ private func lossPlot(_ screen: String) -> [String] {
 @Suite(.serialized) struct TrainingUITests {
     @Test(.enabled(if: TmuxSession.isAvailable, "tmux is not installed: the terminal tests need it"))
     func aTinyRunStartsDrawsItsCurvesStopsWithACheckpointResumesAndPredicts() throws {
-        let sample = try SampleProjectCopy()
-        let paths = sample.clipPaths
-        let imported = try ActionLabBinary.run(["labels", "import", sample.project.path,
-                                                sample.project.appendingPathComponent("labels.csv").path])
-        try #require(imported.status == 0, "labels import: \(imported.stderr)")
-
         // Enough epochs that the run is still going when s arrives.
-        let command = "\(quoted(ActionLabBinary.url.path)) \(quoted(sample.project.path)) --preset tiny --epochs 2000; "
-            + "echo \"exit status $?\"; sleep 60"
-        let tmux = try TmuxSession(command: command, environment: ["XDG_CONFIG_HOME": sample.config.path])
-        try tmux.waitFor("the labelled, scanned list") {
-            $0.contains("Labelled \(paths.count)/\(paths.count)") && !$0.contains("Scanning")
-        }
+        let (sample, tmux) = try openLabelledSample { "\($0) --preset tiny --epochs 2000; echo \"exit status $?\"; sleep 60" }
         try tmux.sendKeys("F2")
         let ready = try tmux.waitFor(text: "ready: t starts a run")
         #expect(ready.contains("Preset  tiny"))
@@ -88,21 +99,9 @@ private func lossPlot(_ screen: String) -> [String] {
 
     @Test(.enabled(if: TmuxSession.isAvailable, "tmux is not installed: the terminal tests need it"))
     func labellingGoesOnDuringARunAndQuittingSavesIt() throws {
-        let sample = try SampleProjectCopy()
+        let (sample, tmux) = try openLabelledSample { "\($0) --preset tiny --epochs 2000; echo \"exit status $?\"; sleep 60" }
         let paths = sample.clipPaths
-        let imported = try ActionLabBinary.run(["labels", "import", sample.project.path,
-                                                sample.project.appendingPathComponent("labels.csv").path])
-        try #require(imported.status == 0, "labels import: \(imported.stderr)")
-        let command = "\(quoted(ActionLabBinary.url.path)) \(quoted(sample.project.path)) --preset tiny --epochs 2000; "
-            + "echo \"exit status $?\"; sleep 60"
-        let tmux = try TmuxSession(command: command, environment: ["XDG_CONFIG_HOME": sample.config.path])
-        try tmux.waitFor("the labelled, scanned list") {
-            $0.contains("Labelled \(paths.count)/\(paths.count)") && !$0.contains("Scanning")
-        }
-        try tmux.sendKeys("F2")
-        try tmux.waitFor(text: "ready: t starts a run")
-        try tmux.sendKeys("t")
-        try tmux.waitFor(text: "▶ training", timeout: 60)
+        try startTinyRun(tmux)
 
         // While it trains, a label is cleared on the Clips screen.
         try tmux.sendKeys("F1")
@@ -120,23 +119,12 @@ private func lossPlot(_ screen: String) -> [String] {
 
     @Test(.enabled(if: TmuxSession.isAvailable, "tmux is not installed: the terminal tests need it"))
     func ctrlCDuringARunQuitsLikeQAndKillToo() throws {
-        let sample = try SampleProjectCopy()
-        let paths = sample.clipPaths
-        let imported = try ActionLabBinary.run(["labels", "import", sample.project.path,
-                                                sample.project.appendingPathComponent("labels.csv").path])
-        try #require(imported.status == 0, "labels import: \(imported.stderr)")
         // The program twice: the run, then (after Enter) the project reopened.
-        let program = "\(quoted(ActionLabBinary.url.path)) \(quoted(sample.project.path))"
-        let command = "\(program) --preset tiny --epochs 2000; echo \"exit status $?\"; read line; "
-            + "\(program); echo \"reopened exit status $?\"; sleep 60"
-        let tmux = try TmuxSession(command: command, environment: ["XDG_CONFIG_HOME": sample.config.path])
-        try tmux.waitFor("the labelled, scanned list") {
-            $0.contains("Labelled \(paths.count)/\(paths.count)") && !$0.contains("Scanning")
+        let (sample, tmux) = try openLabelledSample { program in
+            "\(program) --preset tiny --epochs 2000; echo \"exit status $?\"; read line; "
+                + "\(program); echo \"reopened exit status $?\"; sleep 60"
         }
-        try tmux.sendKeys("F2")
-        try tmux.waitFor(text: "ready: t starts a run")
-        try tmux.sendKeys("t")
-        try tmux.waitFor(text: "▶ training", timeout: 60)
+        try startTinyRun(tmux)
 
         // Ctrl-C: the run stops after its batch with its checkpoint saved, as with q.
         try tmux.sendKeys("C-c")
