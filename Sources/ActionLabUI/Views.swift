@@ -315,20 +315,9 @@ enum ClipsView {
             grid.put("  Enter keeps it · Esc clears it · matches names and labels", row: row, column: x + 1, style: .role(.dim))
             return
         }
-        if let message = state.message {
-            let role: ColorRole = message.kind == .info ? .accent : message.kind == .warning ? .warning : .error
-            // Messages end with what matters (the problem after the file name): cut the front.
-            let room = grid.width - 2
-            let text = message.text.count > room ? "…" + message.text.suffix(room - 1) : message.text
-            grid.put(" " + text, row: row, column: 0, style: .role(role), maxWidth: grid.width)
-            return
-        }
-        var x = 1
-        for (key, action) in [("↑↓", "move"), ("space", "play"), ("+-", "speed"), (",.", "step"),
-                              ("/", "filter"), ("P", "predict"), ("?", "help"), ("q", "quit")] {
-            x = grid.put(key, row: row, column: x, style: .role(.key, bold: true))
-            x = grid.put(" \(action)  ", row: row, column: x, style: .role(.dim))
-        }
+        HintLine.draw(state, row: row, keys: [("↑↓", "move"), ("space", "play"), ("+-", "speed"), (",.", "step"),
+                                              ("/", "filter"), ("P", "predict"), ("?", "help"), ("q", "quit")],
+                      into: &grid)
     }
 }
 

@@ -33,19 +33,11 @@ extension Train {
             // on Ctrl-C; the last epoch's checkpoint stays.
             let trainer = Trainer(job: job) { event in if root { progress.show(event) } }
             trainer.start()
-            switch trainer.wait() {
-            case .finished(let summary)?:
-                if let difference = replica.largestDifferenceFromRoot(), root {
-                    progress.line("replicas: largest weight difference from rank 0 is \(difference)")
-                }
-                if let out = job.output, summary.bestCheckpoint != nil || FileManager.default.fileExists(atPath: out.path) {
-                    progress.line("wrote \(out.path)")
-                }
-            case .failed(let failure)?:
-                throw Failure(description: failure.message)
-            default:
-                throw Failure(description: "training ended without a result")
+            let final = trainer.wait()
+            if case .finished? = final, let difference = replica.largestDifferenceFromRoot(), root {
+                progress.line("replicas: largest weight difference from rank 0 is \(difference)")
             }
+            try report(final, of: job, progress)
         } catch {
             communicator.abort("\(error)")
         }

@@ -129,20 +129,25 @@ struct Train: ParsableCommand {
             trainer.start()
             let final = trainer.wait()
             interrupt.cancel()
-            switch final {
-            case .finished(let summary)?:
-                if let out = job.output, summary.bestCheckpoint != nil || FileManager.default.fileExists(atPath: out.path) {
-                    progress.line("wrote \(out.path)")
-                }
-            case .failed(let failure)?:
-                throw Failure(description: failure.message)
-            default:
-                throw Failure(description: "training ended without a result")
-            }
+            try report(final, of: job, progress)
         }
     }
 
     struct Failure: Error, CustomStringConvertible { let description: String }
+
+    /// Says where the finished run's checkpoint went, or throws how the run failed.
+    func report(_ final: TrainingEvent?, of job: TrainingJob, _ progress: TrainingProgressPrinter) throws {
+        switch final {
+        case .finished(let summary)?:
+            if let out = job.output, summary.bestCheckpoint != nil || FileManager.default.fileExists(atPath: out.path) {
+                progress.line("wrote \(out.path)")
+            }
+        case .failed(let failure)?:
+            throw Failure(description: failure.message)
+        default:
+            throw Failure(description: "training ended without a result")
+        }
+    }
 
     /// The job the arguments describe; `scan` first brings the project's clip list up to date.
     func makeJob(scan: Bool = true) throws -> TrainingJob {

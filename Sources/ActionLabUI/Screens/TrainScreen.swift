@@ -313,8 +313,9 @@ enum ProgressBar {
     }
 }
 
-/// The bottom line of the Train, Model and Runs screens: the status message when there
-/// is one, else the keys of the screen.
+/// The bottom line of every screen: the status message when there is one (cut at the
+/// front, since messages end with what matters: the problem after the file name), else
+/// the keys of the screen.
 enum HintLine {
     static func draw(_ state: AppState, row: Int, keys: [(String, String)], into grid: inout CellGrid) {
         if let message = state.message {
