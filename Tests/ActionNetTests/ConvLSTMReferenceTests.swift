@@ -2,8 +2,8 @@
 import TestSupport
 import Testing
 
-/// The fast path (im2col + one sgemm per timestep) against a naive direct convolution
-/// written from the cell equations, in double precision.
+/// The fast paths (Winograd F(2x2, 3x3), and im2col + one sgemm per timestep) against a
+/// naive direct convolution written from the cell equations, in double precision.
 @Suite struct ConvLSTMReferenceTests {
     /// x (B, T, H, W, C); kernel (k, k, C, 4F), recurrent (k, k, F, 4F), bias (4F);
     /// masks (B, H, W, C) and (B, H, W, F) or nil. Returns all h as (B, T, H, W, F).
@@ -51,11 +51,16 @@ import Testing
         return out
     }
 
-    @Test(arguments: [(3, true, false), (3, false, false), (5, true, true), (1, false, true)])
-    func fastPathMatchesDirectConvolution(kernelSize: Int, returnSequences: Bool, dropout: Bool) {
+    @Test(arguments: [(3, true, false, .winograd), (3, false, false, .winograd), (3, true, true, .winograd),
+                      (3, true, false, .im2col), (3, false, true, .im2col), (5, true, true, .im2col), (1, false, true, .im2col)]
+                      as [(Int, Bool, Bool, ConvLSTM2D.Algorithm)])
+    func fastPathMatchesDirectConvolution(kernelSize: Int, returnSequences: Bool, dropout: Bool,
+                                          algorithm: ConvLSTM2D.Algorithm) {
         let (B, T, H, W, C, F) = (2, 4, 5, 6, 3, 4)
         let layer = ConvLSTM2D(name: "convlstm", inputShape: [T, H, W, C], filters: F, kernelSize: kernelSize,
                                returnSequences: returnSequences, dropout: dropout ? 0.5 : 0, recurrentDropout: dropout ? 0.5 : 0)
+        layer.algorithm = algorithm
+        #expect(layer.usesWinograd == (algorithm == .winograd))
         var random = SeededGenerator(seed: 21)
         var masks: ([Float], [Float])? = nil
         if dropout {
@@ -93,10 +98,13 @@ import Testing
 }
 
 @Suite struct ConvLSTMThreadingTests {
-    /// The work split over 1, 2 or 3 threads, in tiles or not, gives the same outputs and gradients.
-    @Test(arguments: [true, false]) func splittingOverThreadsChangesNothing(returnSequences: Bool) {
-        func run(_ threads: Int, tileRows: Int = 1024) -> ([Float], [Float], [Float]) {
+    /// The work split over 1, 2 or 3 threads, in tiles or not, gives the same outputs and
+    /// gradients; and the two algorithms agree with each other.
+    @Test(arguments: [true, false], ConvLSTM2D.Algorithm.allCases)
+    func splittingOverThreadsChangesNothing(returnSequences: Bool, algorithm: ConvLSTM2D.Algorithm) {
+        func run(_ threads: Int, tileRows: Int = 1024, algorithm: ConvLSTM2D.Algorithm = algorithm) -> ([Float], [Float], [Float]) {
             let layer = ConvLSTM2D(name: "convlstm", inputShape: [3, 9, 16, 2], filters: 4, returnSequences: returnSequences)
+            layer.algorithm = algorithm
             layer.threads = threads
             layer.tileRows = tileRows
             let harness = LayerHarness(layer, batch: 2, seed: 8)
@@ -104,7 +112,8 @@ import Testing
             return (harness.output(), dx, dp)
         }
         let one = run(1)
-        for other in [run(2), run(3), run(3, tileRows: 20)] {
+        let otherAlgorithm: ConvLSTM2D.Algorithm = algorithm == .winograd ? .im2col : .winograd
+        for other in [run(2), run(3), run(3, tileRows: 20), run(1, algorithm: otherAlgorithm)] {
             #expect(maxAbsDifference(one.0, other.0) < 1e-6)
             #expect(maxAbsDifference(one.1, other.1) < 1e-5)
             #expect(maxAbsDifference(one.2, other.2) < 1e-4 * max(1, maxMagnitude(one.2)))

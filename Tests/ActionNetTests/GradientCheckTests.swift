@@ -108,10 +108,12 @@ struct LayerHarness {
 }
 
 @Suite struct GradientCheckTests {
-    @Test(arguments: [(true, 3, 0 as Float), (false, 3, 0), (true, 4, 0.3), (false, 3, 0.3)])
-    func convLSTM(returnSequences: Bool, timesteps: Int, dropout: Float) {
+    @Test(arguments: [(true, 3, 0 as Float), (false, 3, 0), (true, 4, 0.3), (false, 3, 0.3)], ConvLSTM2D.Algorithm.allCases)
+    func convLSTM(_ setting: (returnSequences: Bool, timesteps: Int, dropout: Float), algorithm: ConvLSTM2D.Algorithm) {
+        let (returnSequences, timesteps, dropout) = setting
         let layer = ConvLSTM2D(name: "convlstm", inputShape: [timesteps, 4, 5, 2], filters: 3,
                                returnSequences: returnSequences, dropout: dropout, recurrentDropout: dropout)
+        layer.algorithm = algorithm
         if dropout > 0 {
             var random = SeededGenerator(seed: 9)
             func mask(_ n: Int) -> [Float] { (0..<n).map { _ in random.nextUnit() < Double(dropout) ? 0 : 1 / (1 - dropout) } }

@@ -45,24 +45,34 @@ public final class ConvLSTM2D: Layer {
     /// Threads to split the work over; nil for `BLAS.threads`.
     public var threads: Int?
 
-    private var random: SeededGenerator
-    private let T: Int, H: Int, W: Int, C: Int, F: Int, k: Int
-    /// Columns of the input part (k*k*C), the recurrent part (k*k*F) and both (K).
-    private let kx: Int, kh: Int, kAll: Int
+    /// How the convolutions are computed: Winograd F(2x2, 3x3) for 3x3 kernels (2.25x
+    /// fewer multiplications), im2col and one sgemm for other sizes or when asked for.
+    public enum Algorithm: String, Sendable, CaseIterable { case winograd, im2col }
+    public var algorithm: Algorithm
+    var usesWinograd: Bool { algorithm == .winograd && k == 3 }
 
-    private var gates: FloatBuffer?       // (T, P, 4F) activated i, f, g, o (one step at inference)
-    private var cells: FloatBuffer?       // (T, P, F) cell states (two steps at inference)
-    private var hidden: FloatBuffer?      // (2, P, F) hidden states: the last two in forward, h_(t-1) in backward
-    private var columns: FloatBuffer?     // (parts, tile, K) im2col of [x_t, h_(t-1)], a tile per part
-    private var dColumns: FloatBuffer?    // (P, K)
-    private var dGates: FloatBuffer?      // (P, 4F) d(loss)/d(pre-activation gates)
-    private var dHidden: FloatBuffer?     // (P, F) d(loss)/d(h_(t-1)) carried back in time
-    private var dCell: FloatBuffer?       // (P, F) d(loss)/d(c_(t-1)) carried back in time
-    private var ones: FloatBuffer?       // (P) of ones, for the bias gradient
-    private var partialGradients: FloatBuffer? // (parts, K + 1, 4F) per-part weight and bias gradients
-    private var inputMask: FloatBuffer?   // (B, H, W, C), nil without input dropout
-    private var recurrentMask: FloatBuffer? // (B, H, W, F), nil without recurrent dropout
-    private var lastForwardStored = false
+    private var random: SeededGenerator
+    let T: Int, H: Int, W: Int, C: Int, F: Int, k: Int
+    /// Columns of the input part (k*k*C), the recurrent part (k*k*F) and both (K).
+    let kx: Int, kh: Int, kAll: Int
+
+    var gates: FloatBuffer?       // (T, P, 4F) activated i, f, g, o (one step at inference)
+    var cells: FloatBuffer?       // (T, P, F) cell states (two steps at inference)
+    var hidden: FloatBuffer?      // (2, P, F) hidden states: the last two in forward, h_(t-1) in backward
+    var columns: FloatBuffer?     // (parts, tile, K) im2col of [x_t, h_(t-1)], a tile per part
+    var dColumns: FloatBuffer?    // (P, K)
+    var dGates: FloatBuffer?      // (P, 4F) d(loss)/d(pre-activation gates)
+    var dHidden: FloatBuffer?     // (P, F) d(loss)/d(h_(t-1)) carried back in time
+    var dCell: FloatBuffer?       // (P, F) d(loss)/d(c_(t-1)) carried back in time
+    var ones: FloatBuffer?       // (P) of ones, for the bias gradient
+    var partialGradients: FloatBuffer? // (parts, K + 1, 4F) per-part weight and bias gradients
+    var inputMask: FloatBuffer?   // (B, H, W, C), nil without input dropout
+    var recurrentMask: FloatBuffer? // (B, H, W, F), nil without recurrent dropout
+    var lastForwardStored = false
+    // Winograd path only:
+    var transformedKernel: FloatBuffer?   // (16, C + F, 4F) U = G g G^T of kernel and recurrent kernel
+    var tileScratch: FloatBuffer?         // per part: a window, V and M (or dM) of a chunk of tiles
+    var tileGradients: FloatBuffer?       // (tiles, 16, C + F) per tile, the gradient of its input window
 
     public init(name: String, inputShape: [Int], filters: Int, kernelSize: Int = 3,
                 returnSequences: Bool, dropout: Float = 0, recurrentDropout: Float = 0, seed: UInt64 = 0) {
@@ -81,6 +91,7 @@ public final class ConvLSTM2D: Layer {
         kh = k * k * F
         kAll = kx + kh
         outputShape = returnSequences ? [T, H, W, F] : [H, W, F]
+        algorithm = kernelSize == 3 ? .winograd : .im2col
     }
 
     public var parameters: [ParameterSpec] {
@@ -179,9 +190,67 @@ public final class ConvLSTM2D: Layer {
         }
     }
 
+    // MARK: cell arithmetic
+
+    /// One pixel's cell update from its pre-activation gates `z` (4F, activated in
+    /// place): i, f, o = sigmoid; g = tanh; c = f c' + i g; h = o tanh(c).
+    @inline(__always)
+    func activate(_ z: UnsafeMutablePointer<Float>, cellPrevious: UnsafePointer<Float>?,
+                  cell c: UnsafeMutablePointer<Float>, hidden h: UnsafeMutablePointer<Float>) {
+        let F = self.F
+        applySigmoid(z, 2 * F)
+        applyTanh(z + 2 * F, F)
+        applySigmoid(z + 3 * F, F)
+        if let cellPrevious {
+            for j in 0..<F { c[j] = z[F + j] * cellPrevious[j] + z[j] * z[2 * F + j] }
+        } else {
+            for j in 0..<F { c[j] = z[j] * z[2 * F + j] }
+        }
+        // h = o tanh(c), in passes simple enough for the compiler to vectorise.
+        h.update(from: c, count: F)
+        applyTanh(h, F)
+        for j in 0..<F { h[j] *= z[3 * F + j] }
+    }
+
+    /// d(loss)/d(pre-activation gates) of step t for `pixels` into `dZ`, from the kept
+    /// activated gates `z` and cells of the step, the gradient arriving at h_t (`dH`
+    /// from step t+1 plus the output's `dOut`, nil when the output does not hold step
+    /// t) and at c_t (`dC`, replaced by the gradient for c_(t-1)).
+    func gateGradients(pixels: Range<Int>, z: UnsafePointer<Float>, cell c: UnsafePointer<Float>,
+                       cellPrevious cPrev: UnsafePointer<Float>?, dOut: UnsafePointer<Float>?, dOutStride: Int,
+                       dZ: UnsafeMutablePointer<Float>, dH: UnsafePointer<Float>, dC: UnsafeMutablePointer<Float>) {
+        let F = self.F, G = 4 * F, hw = H * W
+        // tanh(c_t) of one pixel, and zeros standing in for a missing c_(t-1) or
+        // output gradient, so that the loop below has no branches and vectorises.
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * F) { scratch in
+            let tanhCell = scratch.baseAddress!, zeros = tanhCell + F
+            zeros.update(repeating: 0, count: F)
+            for p in pixels {
+                let b = p / hw, q = p % hw
+                let zp = z + p * G, dzp = dZ + p * G, cp = c + p * F
+                let dhp = dH + p * F, dcp = dC + p * F
+                let cpp = cPrev.map { $0 + p * F } ?? UnsafePointer(zeros)
+                let dop = dOut.map { $0 + b * dOutStride + q * F } ?? UnsafePointer(zeros)
+                tanhCell.update(from: cp, count: F)
+                applyTanh(tanhCell, F)
+                for j in 0..<F {
+                    let i = zp[j], f = zp[F + j], g = zp[2 * F + j], o = zp[3 * F + j]
+                    let dh = dhp[j] + dop[j]
+                    let tc = tanhCell[j]
+                    let dc = dcp[j] + dh * o * (1 - tc * tc)
+                    dzp[j] = dc * g * i * (1 - i)
+                    dzp[F + j] = dc * cpp[j] * f * (1 - f)
+                    dzp[2 * F + j] = dc * i * (1 - g * g)
+                    dzp[3 * F + j] = dh * tc * o * (1 - o)
+                    dcp[j] = dc * f
+                }
+            }
+        }
+    }
+
     // MARK: forward
 
-    private func prepareMasks(batch: Int, training: Bool) {
+    func prepareMasks(batch: Int, training: Bool) {
         inputMask = nil
         recurrentMask = nil
         guard training else { return }
@@ -213,6 +282,9 @@ public final class ConvLSTM2D: Layer {
     /// products and the gate arithmetic.
     public func forward(output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, batch: Int,
                         parameters: UnsafeMutablePointer<Float>, training: Bool) {
+        if usesWinograd {
+            return forwardWinograd(output: output, input: input, batch: batch, parameters: parameters, training: training)
+        }
         let P = batch * H * W, hw = H * W, G = 4 * F, F = self.F, K = kAll, tile = tileRows
         let parts = Parallel.parts(P, threads: threads)
         let gates = ensure(&self.gates, (training ? T : 1) * P * G).pointer
@@ -250,20 +322,8 @@ public final class ConvLSTM2D: Layer {
                                     1, z + start * G, Int32(G))
                         for p in rows {
                             let b = p / hw, q = p % hw
-                            let zp = z + p * G, cp = c + p * F, hp = h + b * hStride + q * F
-                            // i, f: sigmoid; g: tanh; o: sigmoid; then c = f c' + i g, h = o tanh(c).
-                            applySigmoid(zp, 2 * F)
-                            applyTanh(zp + 2 * F, F)
-                            applySigmoid(zp + 3 * F, F)
-                            if let cpp = cPrev.map({ $0 + p * F }) {
-                                for j in 0..<F { cp[j] = zp[F + j] * cpp[j] + zp[j] * zp[2 * F + j] }
-                            } else {
-                                for j in 0..<F { cp[j] = zp[j] * zp[2 * F + j] }
-                            }
-                            // h = o tanh(c), in passes simple enough for the compiler to vectorise.
-                            hp.update(from: cp, count: F)
-                            applyTanh(hp, F)
-                            for j in 0..<F { hp[j] *= zp[3 * F + j] }
+                            self.activate(z + p * G, cellPrevious: cPrev.map { UnsafePointer($0 + p * F) },
+                                          cell: c + p * F, hidden: h + b * hStride + q * F)
                         }
                     }
                 }
@@ -277,7 +337,7 @@ public final class ConvLSTM2D: Layer {
     // MARK: backward
 
     public func discardTrainingState() {
-        for buffer in [gates, cells, dColumns, dGates, columns, hidden, dHidden, dCell, ones] { buffer?.discard() }
+        for buffer in [gates, cells, dColumns, dGates, columns, hidden, dHidden, dCell, ones, tileGradients] { buffer?.discard() }
     }
 
     /// Needs the gates and cells it kept, and its input; not its output (h is rebuilt
@@ -288,6 +348,10 @@ public final class ConvLSTM2D: Layer {
                          input: UnsafePointer<Float>, output: UnsafePointer<Float>, batch: Int,
                          parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>) {
         precondition(lastForwardStored, "\(name): backward needs a training-mode forward pass first")
+        if usesWinograd {
+            return backwardWinograd(dInput: dInput, dOutput: dOutput, input: input, batch: batch,
+                                    parameters: parameters, gradients: gradients)
+        }
         let P = batch * H * W, hw = H * W, G = 4 * F, F = self.F, K = kAll, kx = self.kx, tile = tileRows
         let parts = Parallel.parts(P, threads: threads)
         let gates = self.gates!.pointer, cells = self.cells!.pointer
@@ -335,32 +399,8 @@ public final class ConvLSTM2D: Layer {
                 }
                 run { part, pixels in
                     let p0 = pixels.lowerBound
-                    // tanh(c_t) of one pixel, and zeros standing in for a missing c_(t-1) or
-                    // output gradient, so that the loop below has no branches and vectorises.
-                    withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * F) { scratch in
-                        let tanhCell = scratch.baseAddress!, zeros = tanhCell + F
-                        zeros.update(repeating: 0, count: F)
-                        for p in pixels {
-                            let b = p / hw, q = p % hw
-                            let zp = z + p * G, dzp = dZ + p * G, cp = c + p * F
-                            let dhp = dH + p * F, dcp = dC + p * F
-                            let cpp = UnsafePointer(cPrev.map { $0 + p * F } ?? zeros)
-                            let dop = dOut.map { $0 + b * dOutStride + q * F } ?? UnsafePointer(zeros)
-                            tanhCell.update(from: cp, count: F)
-                            applyTanh(tanhCell, F)
-                            for j in 0..<F {
-                                let i = zp[j], f = zp[F + j], g = zp[2 * F + j], o = zp[3 * F + j]
-                                let dh = dhp[j] + dop[j]
-                                let tc = tanhCell[j]
-                                let dc = dcp[j] + dh * o * (1 - tc * tc)
-                                dzp[j] = dc * g * i * (1 - i)
-                                dzp[F + j] = dc * cpp[j] * f * (1 - f)
-                                dzp[2 * F + j] = dc * i * (1 - g * g)
-                                dzp[3 * F + j] = dh * tc * o * (1 - o)
-                                dcp[j] = dc * f
-                            }
-                        }
-                    }
+                    self.gateGradients(pixels: pixels, z: z, cell: c, cellPrevious: cPrev.map { UnsafePointer($0) },
+                                       dOut: dOut, dOutStride: dOutStride, dZ: dZ, dH: dH, dC: dC)
                     let dW = partials + part * (K + 1) * G, dB = dW + K * G
                     // d(bias) += column sums of dZ, as a matrix-vector product.
                     cblas_sgemv(CblasRowMajor, CblasTrans, Int32(pixels.count), Int32(G), 1, dZ + p0 * G, Int32(G),

@@ -1,0 +1,303 @@
+import COpenBLAS
+
+/// The ConvLSTM's 3x3 products through Winograd F(2x2, 3x3) (see `WinogradF2x3`).
+///
+/// The frame is cut into tiles of 2x2 output pixels, numbered (b, ty, tx). Work is split
+/// over the threads by rows of tiles, which is also a contiguous range of pixels, so the
+/// per-pixel cell arithmetic of a part touches only its own pixels. Each part handles
+/// its tiles in chunks small enough to stay in cache: gather and transform the input
+/// windows of [x_t, h_(t-1)] (V, 16 x (chunk, C + F)), 16 sgemms with the transformed
+/// kernel (M, 16 x (chunk, 4F)), transform back, add the bias, and run the cell update.
+///
+/// Backward, per step: the gate gradients of each part's pixels; then per chunk, the
+/// transformed gate gradients dM, the kernel gradient in the transformed domain
+/// (dU += V^T dM, turned back into 3x3 kernels once at the end) and the gradient of
+/// every tile's input window (B (dM U^T) B^T), kept per tile; then a second pass in
+/// which every pixel gathers its share from the (at most 4) windows covering it.
+extension ConvLSTM2D {
+    /// Tiles transformed and multiplied at a time by one part: V and M of a chunk stay in
+    /// the core's cache, and each sgemm still has enough rows to run near its peak.
+    static let winogradChunk = 96
+
+    private struct TileGeometry {
+        let H: Int, W: Int, rows: Int, columns: Int   // tile rows and columns per frame
+        /// The pixels of tile rows `tileRows` (numbered b * rows + ty): pixel rows 2ty and
+        /// 2ty + 1 (the second missing at the bottom of a frame of odd height).
+        func pixels(ofTileRows tileRows: Range<Int>) -> Range<Int> {
+            guard let last = tileRows.last else { return 0..<0 }
+            let first = tileRows.lowerBound
+            return (first / rows * H + 2 * (first % rows)) * W ..< (last / rows * H + min(2 * (last % rows) + 2, H)) * W
+        }
+    }
+
+    /// U = G g G^T of the stacked kernel and recurrent kernel, (16, C + F, 4F).
+    private func transformKernel(_ parameters: UnsafePointer<Float>) -> UnsafeMutablePointer<Float> {
+        let G = 4 * F, C = self.C, F = self.F
+        let u = ensure(&transformedKernel, 16 * (C + F) * G).pointer
+        let kernel = parameters + offset(of: "kernel"), recurrent = kernel + 9 * C * G
+        WinogradF2x3.transformKernel(rows: C + F, columns: G, into: u) { ky, kx, channel in
+            channel < C ? kernel + ((ky * 3 + kx) * C + channel) * G : recurrent + ((ky * 3 + kx) * F + channel - C) * G
+        }
+        return u
+    }
+
+    /// Fills `window` (16 positions, `channels` values each) with tile (b, ty, tx)'s 4x4
+    /// window of x_t (times its mask) and, when `channels` > C, h_(t-1) (times its mask);
+    /// zeros outside the frame. `x` and `h` point at sample 0, samples `xStride` and `hStride` apart.
+    @inline(__always)
+    private func gatherWindow(_ window: UnsafeMutablePointer<Float>, channels: Int, b: Int, ty: Int, tx: Int,
+                              x: UnsafePointer<Float>, xStride: Int, h: UnsafePointer<Float>?, hStride: Int,
+                              xMask: UnsafePointer<Float>?, hMask: UnsafePointer<Float>?) {
+        let C = self.C, F = self.F
+        for i in 0..<4 {
+            let sy = 2 * ty - 1 + i
+            for j in 0..<4 {
+                let sx = 2 * tx - 1 + j
+                let d = window + (4 * i + j) * channels
+                guard sy >= 0, sy < H, sx >= 0, sx < W else {
+                    d.update(repeating: 0, count: channels)
+                    continue
+                }
+                let pixel = sy * W + sx
+                let xs = x + b * xStride + pixel * C
+                if let xMask {
+                    let m = xMask + (b * H * W + pixel) * C
+                    for c in 0..<C { d[c] = xs[c] * m[c] }
+                } else {
+                    d.update(from: xs, count: C)
+                }
+                guard channels > C, let h else { continue }
+                let hs = h + b * hStride + pixel * F, dh = d + C
+                if let hMask {
+                    let m = hMask + (b * H * W + pixel) * F
+                    for c in 0..<F { dh[c] = hs[c] * m[c] }
+                } else {
+                    dh.update(from: hs, count: F)
+                }
+            }
+        }
+    }
+
+    func forwardWinograd(output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, batch: Int,
+                         parameters: UnsafeMutablePointer<Float>, training: Bool) {
+        let P = batch * H * W, hw = H * W, G = 4 * F, F = self.F, C = self.C, Cin = C + F, T = self.T
+        let geometry = TileGeometry(H: H, W: W, rows: (H + 1) / 2, columns: (W + 1) / 2)
+        let TW = geometry.columns, tileRows = batch * geometry.rows, chunk = Self.winogradChunk
+        let parts = Parallel.parts(tileRows, threads: threads, grain: 1)
+        let gates = ensure(&self.gates, (training ? T : 1) * P * G).pointer
+        let cells = ensure(&self.cells, (training ? T : 2) * P * F).pointer
+        let hidden: UnsafeMutablePointer<Float>? = returnSequences ? nil : ensure(&self.hidden, 2 * P * F).pointer
+        let u = UnsafePointer(transformKernel(parameters))
+        let bias = UnsafePointer(parameters + offset(of: "bias"))
+        // Per part: the window (16, Cin), V (16, chunk, Cin), M (16, chunk, G), and G values
+        // that take the outputs of tiles hanging over the frame's edge.
+        let perPart = 16 * Cin + 16 * chunk * (Cin + G) + G
+        let scratch = ensure(&tileScratch, parts * perPart).pointer
+        prepareMasks(batch: batch, training: training)
+        lastForwardStored = training
+        let xMask = inputMask.map { UnsafePointer($0.pointer) }, hMask = recurrentMask.map { UnsafePointer($0.pointer) }
+
+        func hiddenState(_ t: Int) -> (UnsafeMutablePointer<Float>, stride: Int) {
+            if let hidden { return (hidden + t % 2 * P * F, hw * F) }
+            return (output + t * hw * F, T * hw * F)
+        }
+
+        Parallel.splitting(tileRows, parts: parts) { run in
+            for t in 0..<T {
+                let z = gates + (training ? t : 0) * P * G
+                let c = cells + (training ? t : t % 2) * P * F
+                let cPrev: UnsafePointer<Float>? = t == 0 ? nil : UnsafePointer(cells + (training ? t - 1 : (t - 1) % 2) * P * F)
+                let hPrev = t == 0 ? nil : hiddenState(t - 1)
+                let (h, hStride) = hiddenState(t)
+                let x = input + t * hw * C
+                let channels = t == 0 ? C : Cin     // h_(-1) = 0: the first step has no recurrent half
+                run { part, rows in
+                    let window = scratch + part * perPart, v = window + 16 * Cin
+                    let m = v + 16 * chunk * Cin, overhang = m + 16 * chunk * G
+                    let tiles = rows.lowerBound * TW ..< rows.upperBound * TW
+                    for start in stride(from: tiles.lowerBound, to: tiles.upperBound, by: chunk) {
+                        let n = min(chunk, tiles.upperBound - start)
+                        for i in 0..<n {
+                            let tile = start + i, tx = tile % TW, r = tile / TW
+                            self.gatherWindow(window, channels: channels, b: r / geometry.rows, ty: r % geometry.rows, tx: tx,
+                                              x: x, xStride: T * hw * C, h: hPrev.map { UnsafePointer($0.0) },
+                                              hStride: hPrev?.stride ?? 0, xMask: xMask, hMask: hMask)
+                            WinogradF2x3.transformInput(window, count: channels, into: v + i * Cin, stride: chunk * Cin)
+                        }
+                        for xi in 0..<16 {
+                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(G), Int32(channels),
+                                        1, v + xi * chunk * Cin, Int32(Cin), u + xi * Cin * G, Int32(G),
+                                        0, m + xi * chunk * G, Int32(G))
+                        }
+                        for i in 0..<n {
+                            let tile = start + i, tx = tile % TW, r = tile / TW
+                            let b = r / geometry.rows, y = 2 * (r % geometry.rows), xx = 2 * tx
+                            // The tile's pixels; outputs past the frame's edge go to `overhang`.
+                            func zRow(_ dy: Int, _ dx: Int) -> UnsafeMutablePointer<Float> {
+                                y + dy < H && xx + dx < W ? z + ((b * H + y + dy) * W + xx + dx) * G : overhang
+                            }
+                            for dy in 0..<2 { for dx in 0..<2 { zRow(dy, dx).update(from: bias, count: G) } }
+                            WinogradF2x3.addOutput(m + i * G, count: G, stride: chunk * G,
+                                                   y00: zRow(0, 0), y01: zRow(0, 1), y10: zRow(1, 0), y11: zRow(1, 1))
+                            for dy in 0..<2 where y + dy < H {
+                                for dx in 0..<2 where xx + dx < W {
+                                    let q = (y + dy) * W + xx + dx, p = b * hw + q
+                                    self.activate(z + p * G, cellPrevious: cPrev.map { $0 + p * F },
+                                                  cell: c + p * F, hidden: h + b * hStride + q * F)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if let hidden {
+            output.update(from: hidden + (T - 1) % 2 * P * F, count: P * F)
+        }
+    }
+
+    func backwardWinograd(dInput: UnsafeMutablePointer<Float>?, dOutput: UnsafePointer<Float>,
+                          input: UnsafePointer<Float>, batch: Int,
+                          parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>) {
+        let P = batch * H * W, hw = H * W, G = 4 * F, F = self.F, C = self.C, Cin = C + F, T = self.T
+        let geometry = TileGeometry(H: H, W: W, rows: (H + 1) / 2, columns: (W + 1) / 2)
+        let TW = geometry.columns, TH = geometry.rows, tileRows = batch * TH, chunk = Self.winogradChunk
+        let parts = Parallel.parts(tileRows, threads: threads, grain: 1)
+        let gates = self.gates!.pointer, cells = self.cells!.pointer
+        let u = UnsafePointer(transformKernel(parameters))
+        let dZ = ensure(&self.dGates, P * G).pointer
+        let dH = ensure(&self.dHidden, P * F).pointer     // d(loss)/d(h_t) from step t+1
+        let dC = ensure(&self.dCell, P * F).pointer       // d(loss)/d(c_t) from step t+1
+        let hPrevious = ensure(&self.hidden, 2 * P * F).pointer   // h_(t-1), rebuilt from o and c (P, F)
+        let windowGradients = ensure(&self.tileGradients, tileRows * TW * 16 * Cin).pointer
+        dH.update(repeating: 0, count: P * F)
+        dC.update(repeating: 0, count: P * F)
+        let ones = ensure(&self.ones, P).pointer
+        ones.update(repeating: 1, count: P)
+        // Per part: the window (16, Cin), V (16, chunk, Cin), dM (16, chunk, G), and G zeros
+        // standing in for the gradients of pixels past the frame's edge.
+        let perPart = 16 * Cin + 16 * chunk * (Cin + G) + G
+        let scratch = ensure(&tileScratch, parts * perPart).pointer
+        // Each part sums its own transformed kernel gradient and bias gradient, (16 Cin + 1, G).
+        let partials = ensure(&self.partialGradients, parts * (16 * Cin + 1) * G).pointer
+        partials.update(repeating: 0, count: parts * (16 * Cin + 1) * G)
+        let xMask = inputMask.map { UnsafePointer($0.pointer) }, hMask = recurrentMask.map { UnsafePointer($0.pointer) }
+
+        Parallel.splitting(tileRows, parts: parts) { run in
+            for t in stride(from: T - 1, through: 0, by: -1) {
+                let z = gates + t * P * G
+                let c = cells + t * P * F
+                let cPrev: UnsafePointer<Float>? = t == 0 ? nil : UnsafePointer(cells + (t - 1) * P * F)
+                let oPrev: UnsafePointer<Float>? = t == 0 ? nil : UnsafePointer(gates + (t - 1) * P * G + 3 * F)
+                let dOut: UnsafePointer<Float>?
+                let dOutStride: Int
+                if returnSequences { (dOut, dOutStride) = (dOutput + t * hw * F, T * hw * F) }
+                else { (dOut, dOutStride) = (t == T - 1 ? dOutput : nil, hw * F) }
+                let x = input + t * hw * C
+                let channels = t == 0 ? C : Cin
+                // The window gradients someone needs: dx_t when the input wants a gradient, dh_(t-1) after t = 0.
+                let firstChannel = dInput == nil ? C : 0
+                let lastChannel = channels
+                if let oPrev, let cPrev {
+                    run { _, rows in
+                        for p in geometry.pixels(ofTileRows: rows) {
+                            let op = oPrev + p * G, cp = cPrev + p * F, hp = hPrevious + p * F
+                            for j in 0..<F { hp[j] = op[j] * fastTanh(cp[j]) }
+                        }
+                    }
+                }
+                run { part, rows in
+                    let pixels = geometry.pixels(ofTileRows: rows)
+                    self.gateGradients(pixels: pixels, z: z, cell: c, cellPrevious: cPrev,
+                                       dOut: dOut, dOutStride: dOutStride, dZ: dZ, dH: dH, dC: dC)
+                    let dU = partials + part * (16 * Cin + 1) * G, dB = dU + 16 * Cin * G
+                    cblas_sgemv(CblasRowMajor, CblasTrans, Int32(pixels.count), Int32(G), 1, dZ + pixels.lowerBound * G,
+                                Int32(G), ones, 1, 1, dB, 1)
+                    let window = scratch + part * perPart, v = window + 16 * Cin
+                    let dM = v + 16 * chunk * Cin, zeros = dM + 16 * chunk * G
+                    zeros.update(repeating: 0, count: G)
+                    let tiles = rows.lowerBound * TW ..< rows.upperBound * TW
+                    for start in stride(from: tiles.lowerBound, to: tiles.upperBound, by: chunk) {
+                        let n = min(chunk, tiles.upperBound - start)
+                        for i in 0..<n {
+                            let tile = start + i, tx = tile % TW, r = tile / TW
+                            let b = r / TH, y = 2 * (r % TH), xx = 2 * tx
+                            self.gatherWindow(window, channels: channels, b: b, ty: r % TH, tx: tx,
+                                              x: x, xStride: T * hw * C, h: t == 0 ? nil : UnsafePointer(hPrevious),
+                                              hStride: hw * F, xMask: xMask, hMask: hMask)
+                            WinogradF2x3.transformInput(window, count: channels, into: v + i * Cin, stride: chunk * Cin)
+                            func gradient(_ dy: Int, _ dx: Int) -> UnsafePointer<Float> {
+                                y + dy < H && xx + dx < W ? UnsafePointer(dZ + ((b * H + y + dy) * W + xx + dx) * G) : UnsafePointer(zeros)
+                            }
+                            WinogradF2x3.transformOutputGradient(y00: gradient(0, 0), y01: gradient(0, 1),
+                                                                 y10: gradient(1, 0), y11: gradient(1, 1),
+                                                                 count: G, into: dM + i * G, stride: chunk * G)
+                        }
+                        for xi in 0..<16 {
+                            // dU[ξ] += V[ξ]^T dM[ξ]
+                            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(channels), Int32(G), Int32(n),
+                                        1, v + xi * chunk * Cin, Int32(Cin), dM + xi * chunk * G, Int32(G),
+                                        1, dU + xi * Cin * G, Int32(G))
+                            // dV[ξ] = dM[ξ] U[ξ]^T, for the channels needed, into each tile's window gradient.
+                            if lastChannel > firstChannel {
+                                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(lastChannel - firstChannel),
+                                            Int32(G), 1, dM + xi * chunk * G, Int32(G), u + (xi * Cin + firstChannel) * G, Int32(G),
+                                            0, windowGradients + (start * 16 + xi) * Cin + firstChannel, Int32(16 * Cin))
+                            }
+                        }
+                        if lastChannel > firstChannel {
+                            for i in 0..<n {
+                                WinogradF2x3.transformInputGradient(windowGradients + (start + i) * 16 * Cin + firstChannel,
+                                                                    count: lastChannel - firstChannel, stride: Cin)
+                            }
+                        }
+                    }
+                }
+                guard lastChannel > firstChannel else { continue }
+                // dx_t and dh_(t-1): every pixel gathers from the windows covering it, some
+                // of them another part's: a second pass.
+                let dx = dInput.map { $0 + t * hw * C }
+                run { _, rows in
+                    for q in geometry.pixels(ofTileRows: rows) {
+                        let b = q / hw, sy = q % hw / W, sx = q % W, pixel = q % hw
+                        let dxp = dx.map { $0 + b * T * hw * C + pixel * C }
+                        let dhp: UnsafeMutablePointer<Float>? = t == 0 ? nil : dH + q * F
+                        dhp?.update(repeating: 0, count: F)
+                        let xmp = xMask.map { $0 + q * C }
+                        // Pixel row sy sits at position i of the window of tile row (sy + 1 - i) / 2,
+                        // for the two positions of the parity of sy + 1; likewise for columns.
+                        for i in stride(from: (sy + 1) % 2, to: 4, by: 2) {
+                            let ty = (sy + 1 - i) / 2
+                            guard ty >= 0, ty < TH else { continue }
+                            for j in stride(from: (sx + 1) % 2, to: 4, by: 2) {
+                                let tx = (sx + 1 - j) / 2
+                                guard tx >= 0, tx < TW else { continue }
+                                let src = windowGradients + (((b * TH + ty) * TW + tx) * 16 + 4 * i + j) * Cin
+                                if let dxp {
+                                    if let xmp { for ch in 0..<C { dxp[ch] += src[ch] * xmp[ch] } }
+                                    else { for ch in 0..<C { dxp[ch] += src[ch] } }
+                                }
+                                if let dhp { for ch in 0..<F { dhp[ch] += src[C + ch] } }
+                            }
+                        }
+                        if let dhp, let hMask {
+                            let m = hMask + q * F
+                            for ch in 0..<F { dhp[ch] *= m[ch] }
+                        }
+                    }
+                }
+            }
+        }
+        // Sum the parts' gradients, and turn the kernel's back from the transformed domain.
+        for part in 1..<max(parts, 1) {
+            let partial = partials + part * (16 * Cin + 1) * G
+            for i in 0..<((16 * Cin + 1) * G) { partials[i] += partial[i] }
+        }
+        let dKernel = gradients + offset(of: "kernel"), dRecurrent = dKernel + 9 * C * G
+        WinogradF2x3.addKernelGradient(rows: Cin, columns: G, from: partials) { ky, kx, channel in
+            channel < C ? dKernel + ((ky * 3 + kx) * C + channel) * G : dRecurrent + ((ky * 3 + kx) * F + channel - C) * G
+        }
+        let dBias = gradients + offset(of: "bias"), dB = partials + 16 * Cin * G
+        for j in 0..<G { dBias[j] += dB[j] }
+    }
+}
