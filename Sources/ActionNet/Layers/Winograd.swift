@@ -94,44 +94,53 @@ enum WinogradF2x3 {
     /// 4i + j at `d + (4i + j) * count`), `v` receives position ξ at `v + ξ * stride`.
     @inline(__always)
     static func transformInput(_ d: UnsafePointer<Float>, count: Int, into v: UnsafeMutablePointer<Float>, stride: Int) {
-        for c in 0..<count {
-            let d00 = d[c], d01 = d[count + c], d02 = d[2 * count + c], d03 = d[3 * count + c]
-            let d10 = d[4 * count + c], d11 = d[5 * count + c], d12 = d[6 * count + c], d13 = d[7 * count + c]
-            let d20 = d[8 * count + c], d21 = d[9 * count + c], d22 = d[10 * count + c], d23 = d[11 * count + c]
-            let d30 = d[12 * count + c], d31 = d[13 * count + c], d32 = d[14 * count + c], d33 = d[15 * count + c]
-            // B^T d: rows d0 - d2, d1 + d2, d2 - d1, d1 - d3.
-            let t00 = d00 - d20, t01 = d01 - d21, t02 = d02 - d22, t03 = d03 - d23
-            let t10 = d10 + d20, t11 = d11 + d21, t12 = d12 + d22, t13 = d13 + d23
-            let t20 = d20 - d10, t21 = d21 - d11, t22 = d22 - d12, t23 = d23 - d13
-            let t30 = d10 - d30, t31 = d11 - d31, t32 = d12 - d32, t33 = d13 - d33
-            // (B^T d) B: the same along each row.
-            v[0 * stride + c] = t00 - t02; v[1 * stride + c] = t01 + t02; v[2 * stride + c] = t02 - t01; v[3 * stride + c] = t01 - t03
-            v[4 * stride + c] = t10 - t12; v[5 * stride + c] = t11 + t12; v[6 * stride + c] = t12 - t11; v[7 * stride + c] = t11 - t13
-            v[8 * stride + c] = t20 - t22; v[9 * stride + c] = t21 + t22; v[10 * stride + c] = t22 - t21; v[11 * stride + c] = t21 - t23
-            v[12 * stride + c] = t30 - t32; v[13 * stride + c] = t31 + t32; v[14 * stride + c] = t32 - t31; v[15 * stride + c] = t31 - t33
-        }
+        var c = 0
+        while c + 8 <= count { transformInput(SIMD8<Float>.self, d + c, count, v + c, stride); c += 8 }
+        while c < count { transformInput(Float.self, d + c, count, v + c, stride); c += 1 }
+    }
+
+    @inline(__always)
+    private static func transformInput<L: WinogradLane>(_: L.Type, _ d: UnsafePointer<Float>, _ n: Int,
+                                                        _ v: UnsafeMutablePointer<Float>, _ s: Int) {
+        let d00 = L(d), d01 = L(d + n), d02 = L(d + 2 * n), d03 = L(d + 3 * n)
+        let d10 = L(d + 4 * n), d11 = L(d + 5 * n), d12 = L(d + 6 * n), d13 = L(d + 7 * n)
+        let d20 = L(d + 8 * n), d21 = L(d + 9 * n), d22 = L(d + 10 * n), d23 = L(d + 11 * n)
+        let d30 = L(d + 12 * n), d31 = L(d + 13 * n), d32 = L(d + 14 * n), d33 = L(d + 15 * n)
+        // B^T d: rows d0 - d2, d1 + d2, d2 - d1, d1 - d3.
+        let t00 = d00 - d20, t01 = d01 - d21, t02 = d02 - d22, t03 = d03 - d23
+        let t10 = d10 + d20, t11 = d11 + d21, t12 = d12 + d22, t13 = d13 + d23
+        let t20 = d20 - d10, t21 = d21 - d11, t22 = d22 - d12, t23 = d23 - d13
+        let t30 = d10 - d30, t31 = d11 - d31, t32 = d12 - d32, t33 = d13 - d33
+        // (B^T d) B: the same along each row.
+        (t00 - t02).store(v); (t01 + t02).store(v + s); (t02 - t01).store(v + 2 * s); (t01 - t03).store(v + 3 * s)
+        (t10 - t12).store(v + 4 * s); (t11 + t12).store(v + 5 * s); (t12 - t11).store(v + 6 * s); (t11 - t13).store(v + 7 * s)
+        (t20 - t22).store(v + 8 * s); (t21 + t22).store(v + 9 * s); (t22 - t21).store(v + 10 * s); (t21 - t23).store(v + 11 * s)
+        (t30 - t32).store(v + 12 * s); (t31 + t32).store(v + 13 * s); (t32 - t31).store(v + 14 * s); (t31 - t33).store(v + 15 * s)
     }
 
     /// The adjoint of `transformInput`, in place: replaces the 16 vectors dV (position ξ
     /// at `v + ξ * stride`, `count` values each) with B dV B^T, the gradient of the window.
     @inline(__always)
     static func transformInputGradient(_ v: UnsafeMutablePointer<Float>, count: Int, stride: Int) {
-        for c in 0..<count {
-            let v00 = v[c], v01 = v[stride + c], v02 = v[2 * stride + c], v03 = v[3 * stride + c]
-            let v10 = v[4 * stride + c], v11 = v[5 * stride + c], v12 = v[6 * stride + c], v13 = v[7 * stride + c]
-            let v20 = v[8 * stride + c], v21 = v[9 * stride + c], v22 = v[10 * stride + c], v23 = v[11 * stride + c]
-            let v30 = v[12 * stride + c], v31 = v[13 * stride + c], v32 = v[14 * stride + c], v33 = v[15 * stride + c]
-            // B dV: rows dV0, dV1 - dV2 + dV3, dV1 + dV2 - dV0, -dV3.
-            let t00 = v00, t01 = v01, t02 = v02, t03 = v03
-            let t10 = v10 - v20 + v30, t11 = v11 - v21 + v31, t12 = v12 - v22 + v32, t13 = v13 - v23 + v33
-            let t20 = v10 + v20 - v00, t21 = v11 + v21 - v01, t22 = v12 + v22 - v02, t23 = v13 + v23 - v03
-            let t30 = -v30, t31 = -v31, t32 = -v32, t33 = -v33
-            // (B dV) B^T: the same along each row.
-            v[0 * stride + c] = t00; v[1 * stride + c] = t01 - t02 + t03; v[2 * stride + c] = t01 + t02 - t00; v[3 * stride + c] = -t03
-            v[4 * stride + c] = t10; v[5 * stride + c] = t11 - t12 + t13; v[6 * stride + c] = t11 + t12 - t10; v[7 * stride + c] = -t13
-            v[8 * stride + c] = t20; v[9 * stride + c] = t21 - t22 + t23; v[10 * stride + c] = t21 + t22 - t20; v[11 * stride + c] = -t23
-            v[12 * stride + c] = t30; v[13 * stride + c] = t31 - t32 + t33; v[14 * stride + c] = t31 + t32 - t30; v[15 * stride + c] = -t33
-        }
+        var c = 0
+        while c + 8 <= count { transformInputGradient(SIMD8<Float>.self, v + c, stride); c += 8 }
+        while c < count { transformInputGradient(Float.self, v + c, stride); c += 1 }
+    }
+
+    @inline(__always)
+    private static func transformInputGradient<L: WinogradLane>(_: L.Type, _ v: UnsafeMutablePointer<Float>, _ s: Int) {
+        let v00 = L(v), v01 = L(v + s), v02 = L(v + 2 * s), v03 = L(v + 3 * s)
+        let v10 = L(v + 4 * s), v11 = L(v + 5 * s), v12 = L(v + 6 * s), v13 = L(v + 7 * s)
+        let v20 = L(v + 8 * s), v21 = L(v + 9 * s), v22 = L(v + 10 * s), v23 = L(v + 11 * s)
+        let v30 = L(v + 12 * s), v31 = L(v + 13 * s), v32 = L(v + 14 * s), v33 = L(v + 15 * s)
+        // B dV: rows dV0, dV1 - dV2 + dV3, dV1 + dV2 - dV0, -dV3.
+        let t10 = v10 - v20 + v30, t11 = v11 - v21 + v31, t12 = v12 - v22 + v32, t13 = v13 - v23 + v33
+        let t20 = v10 + v20 - v00, t21 = v11 + v21 - v01, t22 = v12 + v22 - v02, t23 = v13 + v23 - v03
+        // (B dV) B^T: the same along each row (row 3 is -dV3).
+        v00.store(v); (v01 - v02 + v03).store(v + s); (v01 + v02 - v00).store(v + 2 * s); (-v03).store(v + 3 * s)
+        t10.store(v + 4 * s); (t11 - t12 + t13).store(v + 5 * s); (t11 + t12 - t10).store(v + 6 * s); (-t13).store(v + 7 * s)
+        t20.store(v + 8 * s); (t21 - t22 + t23).store(v + 9 * s); (t21 + t22 - t20).store(v + 10 * s); (-t23).store(v + 11 * s)
+        (-v30).store(v + 12 * s); (v32 - v31 - v33).store(v + 13 * s); (v30 - v31 - v32).store(v + 14 * s); v33.store(v + 15 * s)
     }
 
     /// Y = A^T M A for one tile: M's position ξ at `m + ξ * stride`; adds the 2x2
@@ -140,19 +149,25 @@ enum WinogradF2x3 {
     static func addOutput(_ m: UnsafePointer<Float>, count: Int, stride: Int,
                           y00: UnsafeMutablePointer<Float>, y01: UnsafeMutablePointer<Float>,
                           y10: UnsafeMutablePointer<Float>, y11: UnsafeMutablePointer<Float>) {
-        for c in 0..<count {
-            let m00 = m[c], m01 = m[stride + c], m02 = m[2 * stride + c], m03 = m[3 * stride + c]
-            let m10 = m[4 * stride + c], m11 = m[5 * stride + c], m12 = m[6 * stride + c], m13 = m[7 * stride + c]
-            let m20 = m[8 * stride + c], m21 = m[9 * stride + c], m22 = m[10 * stride + c], m23 = m[11 * stride + c]
-            let m30 = m[12 * stride + c], m31 = m[13 * stride + c], m32 = m[14 * stride + c], m33 = m[15 * stride + c]
-            // A^T M: rows m0 + m1 + m2, m1 - m2 - m3.
-            let s00 = m00 + m10 + m20, s01 = m01 + m11 + m21, s02 = m02 + m12 + m22, s03 = m03 + m13 + m23
-            let s10 = m10 - m20 - m30, s11 = m11 - m21 - m31, s12 = m12 - m22 - m32, s13 = m13 - m23 - m33
-            y00[c] += s00 + s01 + s02
-            y01[c] += s01 - s02 - s03
-            y10[c] += s10 + s11 + s12
-            y11[c] += s11 - s12 - s13
-        }
+        var c = 0
+        while c + 8 <= count { addOutput(SIMD8<Float>.self, m + c, stride, y00 + c, y01 + c, y10 + c, y11 + c); c += 8 }
+        while c < count { addOutput(Float.self, m + c, stride, y00 + c, y01 + c, y10 + c, y11 + c); c += 1 }
+    }
+
+    @inline(__always)
+    private static func addOutput<L: WinogradLane>(_: L.Type, _ m: UnsafePointer<Float>, _ s: Int,
+                                                   _ y00: UnsafeMutablePointer<Float>, _ y01: UnsafeMutablePointer<Float>,
+                                                   _ y10: UnsafeMutablePointer<Float>, _ y11: UnsafeMutablePointer<Float>) {
+        // A^T M: rows m0 + m1 + m2, m1 - m2 - m3.
+        let m10 = L(m + 4 * s), m11 = L(m + 5 * s), m12 = L(m + 6 * s), m13 = L(m + 7 * s)
+        let m20 = L(m + 8 * s), m21 = L(m + 9 * s), m22 = L(m + 10 * s), m23 = L(m + 11 * s)
+        let s00 = L(m) + m10 + m20, s01 = L(m + s) + m11 + m21, s02 = L(m + 2 * s) + m12 + m22, s03 = L(m + 3 * s) + m13 + m23
+        let s10 = m10 - m20 - L(m + 12 * s), s11 = m11 - m21 - L(m + 13 * s)
+        let s12 = m12 - m22 - L(m + 14 * s), s13 = m13 - m23 - L(m + 15 * s)
+        (L(y00) + s00 + s01 + s02).store(y00)
+        (L(y01) + s01 - s02 - s03).store(y01)
+        (L(y10) + s10 + s11 + s12).store(y10)
+        (L(y11) + s11 - s12 - s13).store(y11)
     }
 
     /// The adjoint of `addOutput`: dM = A dY A^T from the 2x2 output gradients, written
@@ -161,18 +176,44 @@ enum WinogradF2x3 {
     static func transformOutputGradient(y00: UnsafePointer<Float>, y01: UnsafePointer<Float>,
                                         y10: UnsafePointer<Float>, y11: UnsafePointer<Float>,
                                         count: Int, into m: UnsafeMutablePointer<Float>, stride: Int) {
-        for c in 0..<count {
-            let a = y00[c], b = y01[c], d = y10[c], e = y11[c]
-            // A dY: rows y0, y0 + y1, y0 - y1, -y1 (rows of dY).
-            let r00 = a, r01 = b
-            let r10 = a + d, r11 = b + e
-            let r20 = a - d, r21 = b - e
-            let r30 = -d, r31 = -e
-            // (A dY) A^T: columns p, p + q, p - q, -q of each row (p, q).
-            m[0 * stride + c] = r00; m[1 * stride + c] = r00 + r01; m[2 * stride + c] = r00 - r01; m[3 * stride + c] = -r01
-            m[4 * stride + c] = r10; m[5 * stride + c] = r10 + r11; m[6 * stride + c] = r10 - r11; m[7 * stride + c] = -r11
-            m[8 * stride + c] = r20; m[9 * stride + c] = r20 + r21; m[10 * stride + c] = r20 - r21; m[11 * stride + c] = -r21
-            m[12 * stride + c] = r30; m[13 * stride + c] = r30 + r31; m[14 * stride + c] = r30 - r31; m[15 * stride + c] = -r31
-        }
+        var c = 0
+        while c + 8 <= count { transformOutputGradient(SIMD8<Float>.self, y00 + c, y01 + c, y10 + c, y11 + c, m + c, stride); c += 8 }
+        while c < count { transformOutputGradient(Float.self, y00 + c, y01 + c, y10 + c, y11 + c, m + c, stride); c += 1 }
+    }
+
+    @inline(__always)
+    private static func transformOutputGradient<L: WinogradLane>(_: L.Type, _ y00: UnsafePointer<Float>, _ y01: UnsafePointer<Float>,
+                                                                 _ y10: UnsafePointer<Float>, _ y11: UnsafePointer<Float>,
+                                                                 _ m: UnsafeMutablePointer<Float>, _ s: Int) {
+        let a = L(y00), b = L(y01), d = L(y10), e = L(y11)
+        // A dY: rows y0, y0 + y1, y0 - y1, -y1 (rows of dY); then (A dY) A^T: columns
+        // p, p + q, p - q, -q of each row (p, q).
+        let r10 = a + d, r11 = b + e, r20 = a - d, r21 = b - e
+        a.store(m); (a + b).store(m + s); (a - b).store(m + 2 * s); (-b).store(m + 3 * s)
+        r10.store(m + 4 * s); (r10 + r11).store(m + 5 * s); (r10 - r11).store(m + 6 * s); (-r11).store(m + 7 * s)
+        r20.store(m + 8 * s); (r20 + r21).store(m + 9 * s); (r20 - r21).store(m + 10 * s); (-r21).store(m + 11 * s)
+        (-d).store(m + 12 * s); (-d - e).store(m + 13 * s); (e - d).store(m + 14 * s); e.store(m + 15 * s)
+    }
+}
+
+/// A value the transforms compute with: one Float (for the last few channels) or eight
+/// (SIMD8, which the compiler maps to vector registers).
+protocol WinogradLane {
+    init(_ pointer: UnsafePointer<Float>)
+    func store(_ pointer: UnsafeMutablePointer<Float>)
+    static func + (a: Self, b: Self) -> Self
+    static func - (a: Self, b: Self) -> Self
+    static prefix func - (a: Self) -> Self
+}
+
+extension Float: WinogradLane {
+    @inline(__always) init(_ pointer: UnsafePointer<Float>) { self = pointer.pointee }
+    @inline(__always) func store(_ pointer: UnsafeMutablePointer<Float>) { pointer.pointee = self }
+}
+
+extension SIMD8: WinogradLane where Scalar == Float {
+    @inline(__always) init(_ pointer: UnsafePointer<Float>) { self = UnsafeRawPointer(pointer).loadUnaligned(as: Self.self) }
+    @inline(__always) func store(_ pointer: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(pointer).storeBytes(of: self, as: Self.self)
     }
 }
