@@ -6,6 +6,28 @@ import PackageDescription
 // small networks and decodes real clips, which unoptimised Swift makes 20x slower.
 let optimisedInDebug: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
 
+// ActionNet's element-wise kernels (Winograd transforms, gate arithmetic) are loops and
+// SIMD8 values that the compiler maps to the widest vectors its target CPU has. The
+// default target is baseline x86-64 (SSE2, 4 floats); on a CPU with AVX2 and FMA (x86
+// CPUs since 2013) ActionNet is built for that instruction set instead, which makes a
+// training step about 10% faster. `make` builds on the machine that runs the program,
+// as `-march=native` would; ACTIONLAB_TARGET_CPU names another target (e.g. "x86-64"
+// for a binary to copy to an older machine).
+let vectorTarget: [SwiftSetting] = {
+    if let cpu = ProcessInfo.processInfo.environment["ACTIONLAB_TARGET_CPU"] {
+        return cpu.isEmpty ? [] : [.unsafeFlags(["-target-cpu", cpu])]
+    }
+    #if arch(x86_64)
+    guard let cpuInfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+          let flagLine = cpuInfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return [] }
+    let flags = Set(flagLine.split(separator: " ").map(String.init))
+    return flags.isSuperset(of: ["avx", "avx2", "fma", "f16c", "bmi1", "bmi2", "movbe"])
+        ? [.unsafeFlags(["-target-cpu", "haswell"])] : []
+    #else
+    return []
+    #endif
+}()
+
 // Open MPI is optional. SwiftPM has no optional dependencies: a system-library target
 // whose headers are missing fails the whole build. So the manifest asks pkg-config
 // whether Open MPI is installed and only then adds the CMPI target, makes Distributed
@@ -50,7 +72,7 @@ let package = Package(
     ] + openMPITargets + [
 
         // The network: tensors, layers, loss, Adam, summary, safetensors checkpoints.
-        .target(name: "ActionNet", dependencies: ["COpenBLAS"], swiftSettings: optimisedInDebug),
+        .target(name: "ActionNet", dependencies: ["COpenBLAS"], swiftSettings: optimisedInDebug + vectorTarget),
         // Video in and out: FFmpeg decoding, sampling, the clip cache, synthetic clips.
         .target(name: "ClipIO", dependencies: ["CFFmpeg"], swiftSettings: optimisedInDebug),
         // The project database: clips, labels and their history, runs, metrics.
