@@ -15,9 +15,12 @@ import COpenBLAS
 /// every tile's input window (B (dM U^T) B^T), kept per tile; then a second pass in
 /// which every pixel gathers its share from the (at most 4) windows covering it.
 extension ConvLSTM2D {
-    /// Tiles transformed and multiplied at a time by one part: V and M of a chunk stay in
-    /// the core's cache, and each sgemm still has enough rows to run near its peak.
-    static let winogradChunk = 96
+    /// Tiles transformed and multiplied at a time by one part, forward and backward: V and
+    /// M of a chunk stay in the core's cache. OpenBLAS multiplies matrices this small
+    /// without packing them; chunks of 16 to 256 tiles measured within 5% of each other
+    /// (`bench --shape small` and `seed`), these the fastest.
+    static let winogradChunk = 32
+    static let winogradBackwardChunk = 64
 
     private struct TileGeometry {
         let H: Int, W: Int, rows: Int, columns: Int   // tile rows and columns per frame
@@ -161,7 +164,7 @@ extension ConvLSTM2D {
                           parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>) {
         let P = batch * H * W, hw = H * W, G = 4 * F, F = self.F, C = self.C, Cin = C + F, T = self.T
         let geometry = TileGeometry(H: H, W: W, rows: (H + 1) / 2, columns: (W + 1) / 2)
-        let TW = geometry.columns, TH = geometry.rows, tileRows = batch * TH, chunk = Self.winogradChunk
+        let TW = geometry.columns, TH = geometry.rows, tileRows = batch * TH, chunk = Self.winogradBackwardChunk
         let parts = Parallel.parts(tileRows, threads: threads, grain: 1)
         let gates = self.gates!.pointer, cells = self.cells!.pointer
         let u = UnsafePointer(transformKernel(parameters))
