@@ -233,19 +233,30 @@ public final class ConvLSTM2D: Layer {
                 let dop = dOut.map { $0 + b * dOutStride + q * F } ?? UnsafePointer(zeros)
                 tanhCell.update(from: cp, count: F)
                 applyTanh(tanhCell, F)
-                for j in 0..<F {
-                    let i = zp[j], f = zp[F + j], g = zp[2 * F + j], o = zp[3 * F + j]
-                    let dh = dhp[j] + dop[j]
-                    let tc = tanhCell[j]
-                    let dc = dcp[j] + dh * o * (1 - tc * tc)
-                    dzp[j] = dc * g * i * (1 - i)
-                    dzp[F + j] = dc * cpp[j] * f * (1 - f)
-                    dzp[2 * F + j] = dc * i * (1 - g * g)
-                    dzp[3 * F + j] = dh * tc * o * (1 - o)
-                    dcp[j] = dc * f
+                var j = 0
+                while j + 8 <= F {
+                    Self.gateGradients(SIMD8<Float>.self, j, F, zp, dzp, cpp, dhp, dop, tanhCell, dcp); j += 8
                 }
+                while j < F { Self.gateGradients(Float.self, j, F, zp, dzp, cpp, dhp, dop, tanhCell, dcp); j += 1 }
             }
         }
+    }
+
+    /// `gateGradients` for channels j ..< j + lanes of one pixel.
+    @inline(__always)
+    private static func gateGradients<L: FloatLanes>(_: L.Type, _ j: Int, _ F: Int, _ z: UnsafePointer<Float>,
+                                                     _ dz: UnsafeMutablePointer<Float>, _ cPrev: UnsafePointer<Float>,
+                                                     _ dH: UnsafePointer<Float>, _ dOut: UnsafePointer<Float>,
+                                                     _ tanhCell: UnsafePointer<Float>, _ dC: UnsafeMutablePointer<Float>) {
+        let i = L(z + j), f = L(z + F + j), g = L(z + 2 * F + j), o = L(z + 3 * F + j)
+        let dh = L(dH + j) + L(dOut + j)
+        let tc = L(tanhCell + j)
+        let dc = L(dC + j) + dh * o * (L.one - tc * tc)
+        (dc * g * i * (L.one - i)).store(dz + j)
+        (dc * L(cPrev + j) * f * (L.one - f)).store(dz + F + j)
+        (dc * i * (L.one - g * g)).store(dz + 2 * F + j)
+        (dh * tc * o * (L.one - o)).store(dz + 3 * F + j)
+        (dc * f).store(dC + j)
     }
 
     // MARK: forward

@@ -100,7 +100,7 @@ enum WinogradF2x3 {
     }
 
     @inline(__always)
-    private static func transformInput<L: WinogradLane>(_: L.Type, _ d: UnsafePointer<Float>, _ n: Int,
+    private static func transformInput<L: FloatLanes>(_: L.Type, _ d: UnsafePointer<Float>, _ n: Int,
                                                         _ v: UnsafeMutablePointer<Float>, _ s: Int) {
         let d00 = L(d), d01 = L(d + n), d02 = L(d + 2 * n), d03 = L(d + 3 * n)
         let d10 = L(d + 4 * n), d11 = L(d + 5 * n), d12 = L(d + 6 * n), d13 = L(d + 7 * n)
@@ -128,7 +128,7 @@ enum WinogradF2x3 {
     }
 
     @inline(__always)
-    private static func transformInputGradient<L: WinogradLane>(_: L.Type, _ v: UnsafeMutablePointer<Float>, _ s: Int) {
+    private static func transformInputGradient<L: FloatLanes>(_: L.Type, _ v: UnsafeMutablePointer<Float>, _ s: Int) {
         let v00 = L(v), v01 = L(v + s), v02 = L(v + 2 * s), v03 = L(v + 3 * s)
         let v10 = L(v + 4 * s), v11 = L(v + 5 * s), v12 = L(v + 6 * s), v13 = L(v + 7 * s)
         let v20 = L(v + 8 * s), v21 = L(v + 9 * s), v22 = L(v + 10 * s), v23 = L(v + 11 * s)
@@ -155,7 +155,7 @@ enum WinogradF2x3 {
     }
 
     @inline(__always)
-    private static func addOutput<L: WinogradLane>(_: L.Type, _ m: UnsafePointer<Float>, _ s: Int,
+    private static func addOutput<L: FloatLanes>(_: L.Type, _ m: UnsafePointer<Float>, _ s: Int,
                                                    _ y00: UnsafeMutablePointer<Float>, _ y01: UnsafeMutablePointer<Float>,
                                                    _ y10: UnsafeMutablePointer<Float>, _ y11: UnsafeMutablePointer<Float>) {
         // A^T M: rows m0 + m1 + m2, m1 - m2 - m3.
@@ -182,7 +182,7 @@ enum WinogradF2x3 {
     }
 
     @inline(__always)
-    private static func transformOutputGradient<L: WinogradLane>(_: L.Type, _ y00: UnsafePointer<Float>, _ y01: UnsafePointer<Float>,
+    private static func transformOutputGradient<L: FloatLanes>(_: L.Type, _ y00: UnsafePointer<Float>, _ y01: UnsafePointer<Float>,
                                                                  _ y10: UnsafePointer<Float>, _ y11: UnsafePointer<Float>,
                                                                  _ m: UnsafeMutablePointer<Float>, _ s: Int) {
         let a = L(y00), b = L(y01), d = L(y10), e = L(y11)
@@ -196,24 +196,28 @@ enum WinogradF2x3 {
     }
 }
 
-/// A value the transforms compute with: one Float (for the last few channels) or eight
-/// (SIMD8, which the compiler maps to vector registers).
-protocol WinogradLane {
+/// A value the transforms and the gate arithmetic compute with: one Float (for the last
+/// few channels) or eight (SIMD8, which the compiler maps to vector registers).
+protocol FloatLanes {
     init(_ pointer: UnsafePointer<Float>)
     func store(_ pointer: UnsafeMutablePointer<Float>)
+    static var one: Self { get }
     static func + (a: Self, b: Self) -> Self
     static func - (a: Self, b: Self) -> Self
+    static func * (a: Self, b: Self) -> Self
     static prefix func - (a: Self) -> Self
 }
 
-extension Float: WinogradLane {
+extension Float: FloatLanes {
     @inline(__always) init(_ pointer: UnsafePointer<Float>) { self = pointer.pointee }
     @inline(__always) func store(_ pointer: UnsafeMutablePointer<Float>) { pointer.pointee = self }
+    @inline(__always) static var one: Float { 1 }
 }
 
-extension SIMD8: WinogradLane where Scalar == Float {
+extension SIMD8: FloatLanes where Scalar == Float {
     @inline(__always) init(_ pointer: UnsafePointer<Float>) { self = UnsafeRawPointer(pointer).loadUnaligned(as: Self.self) }
     @inline(__always) func store(_ pointer: UnsafeMutablePointer<Float>) {
         UnsafeMutableRawPointer(pointer).storeBytes(of: self, as: Self.self)
     }
+    @inline(__always) static var one: Self { Self(repeating: 1) }
 }
