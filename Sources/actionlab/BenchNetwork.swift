@@ -2,6 +2,8 @@ import ActionNet
 import ArgumentParser
 import Foundation
 
+extension ConvLSTM2D.Algorithm: ExpressibleByArgument {}
+
 /// Training and inference speed of the seed stack at named shapes, with the machine's
 /// sgemm speed beside it. Each shape of `all` runs in a child process so that its peak
 /// memory is its own.
@@ -14,6 +16,10 @@ struct NetworkBenchOptions: ParsableArguments {
 
     @Option(name: .customLong("threads"), help: "Threads for OpenBLAS and the ConvLSTM work.")
     var threads = 2
+
+    @Option(name: .customLong("algorithm"),
+            help: "How the ConvLSTMs compute their 3x3 products: winograd (the default) or im2col, to compare.")
+    var algorithm: ConvLSTM2D.Algorithm = .winograd
 
     @Flag(name: .customLong("json"), help: "Print one JSON object.")
     var json = false
@@ -44,6 +50,7 @@ struct NetworkBenchOptions: ParsableArguments {
         let sgemm = Benchmark.sgemmGFLOPS()
         if !json {
             print(String(format: "OpenBLAS %@, %d threads: sgemm %.1f GFLOP/s (1024x1024x1024)", BLAS.coreName, threads, sgemm))
+            print("ConvLSTM products: \(algorithm.rawValue); GFLOP counted as direct convolutions")
         }
         var results: [String: Benchmark.Result] = [:]
         for name in names {
@@ -61,7 +68,7 @@ struct NetworkBenchOptions: ParsableArguments {
 
     private func measure(_ name: String) throws -> Benchmark.Result {
         let shape = Benchmark.Shape.named(name)!
-        return try Benchmark.run(shape, steps: steps) { line in
+        return try Benchmark.run(shape, steps: steps, algorithm: algorithm) { line in
             FileHandle.standardError.write(Data((line + "\n").utf8))
         }
     }
@@ -70,7 +77,8 @@ struct NetworkBenchOptions: ParsableArguments {
     private func measureInChildProcess(_ name: String) throws -> Benchmark.Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        process.arguments = ["bench", "--shape", name, "--steps", String(steps), "--threads", String(threads), "--json"]
+        process.arguments = ["bench", "--shape", name, "--steps", String(steps), "--threads", String(threads),
+                             "--algorithm", algorithm.rawValue, "--json"]
         let out = Pipe()
         process.standardOutput = out
         try process.run()
