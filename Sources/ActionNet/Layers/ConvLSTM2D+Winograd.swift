@@ -24,6 +24,13 @@ extension ConvLSTM2D {
 
     private struct TileGeometry {
         let H: Int, W: Int, rows: Int, columns: Int   // tile rows and columns per frame
+        init(H: Int, W: Int) { (self.H, self.W, rows, columns) = (H, W, (H + 1) / 2, (W + 1) / 2) }
+        /// Pixels per frame of the zero-bordered input: 2 rows or columns per tile, and one
+        /// of padding on each side.
+        var paddedPixels: Int { (2 * rows + 2) * (2 * columns + 2) }
+        @inline(__always) func paddedOffset(b: Int, y: Int, x: Int) -> Int {
+            (b * (2 * rows + 2) + y) * (2 * columns + 2) + x
+        }
         /// The pixels of tile rows `tileRows` (numbered b * rows + ty): pixel rows 2ty and
         /// 2ty + 1 (the second missing at the bottom of a frame of odd height).
         func pixels(ofTileRows tileRows: Range<Int>) -> Range<Int> {
@@ -44,47 +51,49 @@ extension ConvLSTM2D {
         return u
     }
 
-    /// Fills `window` (16 positions, `channels` values each) with tile (b, ty, tx)'s 4x4
-    /// window of x_t (times its mask) and, when `channels` > C, h_(t-1) (times its mask);
-    /// zeros outside the frame. `x` and `h` point at sample 0, samples `xStride` and `hStride` apart.
-    @inline(__always)
-    private func gatherWindow(_ window: UnsafeMutablePointer<Float>, channels: Int, b: Int, ty: Int, tx: Int,
-                              x: UnsafePointer<Float>, xStride: Int, h: UnsafePointer<Float>?, hStride: Int,
-                              xMask: UnsafePointer<Float>?, hMask: UnsafePointer<Float>?) {
-        let C = self.C, F = self.F
-        for i in 0..<4 {
-            let sy = 2 * ty - 1 + i
-            for j in 0..<4 {
-                let sx = 2 * tx - 1 + j
-                let d = window + (4 * i + j) * channels
-                guard sy >= 0, sy < H, sx >= 0, sx < W else {
-                    d.update(repeating: 0, count: channels)
-                    continue
-                }
-                let pixel = sy * W + sx
-                let xs = x + b * xStride + pixel * C
-                if let xMask {
-                    let m = xMask + (b * H * W + pixel) * C
-                    for c in 0..<C { d[c] = xs[c] * m[c] }
-                } else {
-                    d.update(from: xs, count: C)
-                }
-                guard channels > C, let h else { continue }
-                let hs = h + b * hStride + pixel * F, dh = d + C
-                if let hMask {
-                    let m = hMask + (b * H * W + pixel) * F
-                    for c in 0..<F { dh[c] = hs[c] * m[c] }
-                } else {
-                    dh.update(from: hs, count: F)
-                }
+    /// Writes [x_t (times its mask), h_(t-1) (times its mask)] of `pixels` into the
+    /// zero-bordered copy of the step's input, (B, 2 TH + 2, 2 TW + 2, C + F): pixel (y, x)
+    /// at (y + 1, x + 1), so that every tile's window is a plain 4x4 block of it. Without
+    /// `h` (t = 0) only the C input channels. `x` and `h` point at sample 0, samples
+    /// `xStride` and `hStride` apart.
+    private func fillPaddedInput(_ padded: UnsafeMutablePointer<Float>, geometry: TileGeometry, pixels: Range<Int>,
+                                 x: UnsafePointer<Float>, xStride: Int, h: UnsafePointer<Float>?, hStride: Int,
+                                 xMask: UnsafePointer<Float>?, hMask: UnsafePointer<Float>?) {
+        let C = self.C, F = self.F, Cin = C + F, hw = H * W
+        for p in pixels {
+            let b = p / hw, pixel = p % hw, y = pixel / W, xx = pixel % W
+            let d = padded + geometry.paddedOffset(b: b, y: y + 1, x: xx + 1) * Cin
+            let xs = x + b * xStride + pixel * C
+            if let xMask {
+                let m = xMask + p * C
+                for c in 0..<C { d[c] = xs[c] * m[c] }
+            } else {
+                d.update(from: xs, count: C)
+            }
+            guard let h else { continue }
+            let hs = h + b * hStride + pixel * F, dh = d + C
+            if let hMask {
+                let m = hMask + p * F
+                for c in 0..<F { dh[c] = hs[c] * m[c] }
+            } else {
+                dh.update(from: hs, count: F)
             }
         }
+    }
+
+    /// The zero-bordered step input for `batch` samples, borders zeroed: a buffer reused
+    /// for another batch size may hold old values there.
+    private func paddedStepInput(batch: Int, geometry: TileGeometry) -> UnsafeMutablePointer<Float> {
+        let count = batch * geometry.paddedPixels * (C + F)
+        let padded = ensure(&paddedInput, count).pointer
+        padded.update(repeating: 0, count: count)
+        return padded
     }
 
     func forwardWinograd(output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, batch: Int,
                          parameters: UnsafeMutablePointer<Float>, training: Bool) {
         let P = batch * H * W, hw = H * W, G = 4 * F, F = self.F, C = self.C, Cin = C + F, T = self.T
-        let geometry = TileGeometry(H: H, W: W, rows: (H + 1) / 2, columns: (W + 1) / 2)
+        let geometry = TileGeometry(H: H, W: W)
         let TW = geometry.columns, tileRows = batch * geometry.rows, chunk = Self.winogradChunk
         let parts = Parallel.parts(tileRows, threads: threads, grain: 1)
         let gates = ensure(&self.gates, (training ? T : 1) * P * G).pointer
@@ -92,9 +101,10 @@ extension ConvLSTM2D {
         let hidden: UnsafeMutablePointer<Float>? = returnSequences ? nil : ensure(&self.hidden, 2 * P * F).pointer
         let u = UnsafePointer(transformKernel(parameters))
         let bias = UnsafePointer(parameters + offset(of: "bias"))
-        // Per part: the window (16, Cin), V (16, chunk, Cin), M (16, chunk, G), and G values
-        // that take the outputs of tiles hanging over the frame's edge.
-        let perPart = 16 * Cin + 16 * chunk * (Cin + G) + G
+        let padded = paddedStepInput(batch: batch, geometry: geometry)
+        // Per part: V (16, chunk, Cin), M (16, chunk, G), and G values that take the
+        // outputs of tiles hanging over the frame's edge.
+        let perPart = 16 * chunk * (Cin + G) + G
         let scratch = ensure(&tileScratch, parts * perPart).pointer
         prepareMasks(batch: batch, training: training)
         lastForwardStored = training
@@ -114,18 +124,22 @@ extension ConvLSTM2D {
                 let (h, hStride) = hiddenState(t)
                 let x = input + t * hw * C
                 let channels = t == 0 ? C : Cin     // h_(-1) = 0: the first step has no recurrent half
+                run { _, rows in
+                    self.fillPaddedInput(padded, geometry: geometry, pixels: geometry.pixels(ofTileRows: rows),
+                                         x: x, xStride: T * hw * C, h: hPrev.map { UnsafePointer($0.0) },
+                                         hStride: hPrev?.stride ?? 0, xMask: xMask, hMask: hMask)
+                }
                 run { part, rows in
-                    let window = scratch + part * perPart, v = window + 16 * Cin
+                    let v = scratch + part * perPart
                     let m = v + 16 * chunk * Cin, overhang = m + 16 * chunk * G
                     let tiles = rows.lowerBound * TW ..< rows.upperBound * TW
                     for start in stride(from: tiles.lowerBound, to: tiles.upperBound, by: chunk) {
                         let n = min(chunk, tiles.upperBound - start)
                         for i in 0..<n {
                             let tile = start + i, tx = tile % TW, r = tile / TW
-                            self.gatherWindow(window, channels: channels, b: r / geometry.rows, ty: r % geometry.rows, tx: tx,
-                                              x: x, xStride: T * hw * C, h: hPrev.map { UnsafePointer($0.0) },
-                                              hStride: hPrev?.stride ?? 0, xMask: xMask, hMask: hMask)
-                            WinogradF2x3.transformInput(window, count: channels, into: v + i * Cin, stride: chunk * Cin)
+                            let window = padded + geometry.paddedOffset(b: r / geometry.rows, y: 2 * (r % geometry.rows), x: 2 * tx) * Cin
+                            WinogradF2x3.transformInput(window, row: (2 * TW + 2) * Cin, column: Cin, count: channels,
+                                                        into: v + i * Cin, stride: chunk * Cin)
                         }
                         for xi in 0..<16 {
                             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(G), Int32(channels),
@@ -139,9 +153,8 @@ extension ConvLSTM2D {
                             func zRow(_ dy: Int, _ dx: Int) -> UnsafeMutablePointer<Float> {
                                 y + dy < H && xx + dx < W ? z + ((b * H + y + dy) * W + xx + dx) * G : overhang
                             }
-                            for dy in 0..<2 { for dx in 0..<2 { zRow(dy, dx).update(from: bias, count: G) } }
-                            WinogradF2x3.addOutput(m + i * G, count: G, stride: chunk * G,
-                                                   y00: zRow(0, 0), y01: zRow(0, 1), y10: zRow(1, 0), y11: zRow(1, 1))
+                            WinogradF2x3.storeOutput(m + i * G, count: G, stride: chunk * G, bias: bias,
+                                                     y00: zRow(0, 0), y01: zRow(0, 1), y10: zRow(1, 0), y11: zRow(1, 1))
                             for dy in 0..<2 where y + dy < H {
                                 for dx in 0..<2 where xx + dx < W {
                                     let q = (y + dy) * W + xx + dx, p = b * hw + q
@@ -163,7 +176,7 @@ extension ConvLSTM2D {
                           input: UnsafePointer<Float>, batch: Int,
                           parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>) {
         let P = batch * H * W, hw = H * W, G = 4 * F, F = self.F, C = self.C, Cin = C + F, T = self.T
-        let geometry = TileGeometry(H: H, W: W, rows: (H + 1) / 2, columns: (W + 1) / 2)
+        let geometry = TileGeometry(H: H, W: W)
         let TW = geometry.columns, TH = geometry.rows, tileRows = batch * TH, chunk = Self.winogradBackwardChunk
         let parts = Parallel.parts(tileRows, threads: threads, grain: 1)
         let gates = self.gates!.pointer, cells = self.cells!.pointer
@@ -177,9 +190,10 @@ extension ConvLSTM2D {
         dC.update(repeating: 0, count: P * F)
         let ones = ensure(&self.ones, P).pointer
         ones.update(repeating: 1, count: P)
-        // Per part: the window (16, Cin), V (16, chunk, Cin), dM (16, chunk, G), and G zeros
-        // standing in for the gradients of pixels past the frame's edge.
-        let perPart = 16 * Cin + 16 * chunk * (Cin + G) + G
+        let padded = paddedStepInput(batch: batch, geometry: geometry)
+        // Per part: V (16, chunk, Cin), dM (16, chunk, G), and G zeros standing in for the
+        // gradients of pixels past the frame's edge.
+        let perPart = 16 * chunk * (Cin + G) + G
         let scratch = ensure(&tileScratch, parts * perPart).pointer
         // Each part sums its own transformed kernel gradient and bias gradient, (16 Cin + 1, G).
         let partials = ensure(&self.partialGradients, parts * (16 * Cin + 1) * G).pointer
@@ -201,13 +215,19 @@ extension ConvLSTM2D {
                 // The window gradients someone needs: dx_t when the input wants a gradient, dh_(t-1) after t = 0.
                 let firstChannel = dInput == nil ? C : 0
                 let lastChannel = channels
-                if let oPrev, let cPrev {
-                    run { _, rows in
-                        for p in geometry.pixels(ofTileRows: rows) {
+                // h_(t-1) = o_(t-1) tanh(c_(t-1)), the forward pass's arithmetic, and the
+                // step's input, for every pixel before any part reads its neighbours.
+                run { _, rows in
+                    let pixels = geometry.pixels(ofTileRows: rows)
+                    if let oPrev, let cPrev {
+                        for p in pixels {
                             let op = oPrev + p * G, cp = cPrev + p * F, hp = hPrevious + p * F
                             for j in 0..<F { hp[j] = op[j] * fastTanh(cp[j]) }
                         }
                     }
+                    self.fillPaddedInput(padded, geometry: geometry, pixels: pixels, x: x, xStride: T * hw * C,
+                                         h: t == 0 ? nil : UnsafePointer(hPrevious), hStride: hw * F,
+                                         xMask: xMask, hMask: hMask)
                 }
                 run { part, rows in
                     let pixels = geometry.pixels(ofTileRows: rows)
@@ -216,7 +236,7 @@ extension ConvLSTM2D {
                     let dU = partials + part * (16 * Cin + 1) * G, dB = dU + 16 * Cin * G
                     cblas_sgemv(CblasRowMajor, CblasTrans, Int32(pixels.count), Int32(G), 1, dZ + pixels.lowerBound * G,
                                 Int32(G), ones, 1, 1, dB, 1)
-                    let window = scratch + part * perPart, v = window + 16 * Cin
+                    let v = scratch + part * perPart
                     let dM = v + 16 * chunk * Cin, zeros = dM + 16 * chunk * G
                     zeros.update(repeating: 0, count: G)
                     let tiles = rows.lowerBound * TW ..< rows.upperBound * TW
@@ -225,10 +245,9 @@ extension ConvLSTM2D {
                         for i in 0..<n {
                             let tile = start + i, tx = tile % TW, r = tile / TW
                             let b = r / TH, y = 2 * (r % TH), xx = 2 * tx
-                            self.gatherWindow(window, channels: channels, b: b, ty: r % TH, tx: tx,
-                                              x: x, xStride: T * hw * C, h: t == 0 ? nil : UnsafePointer(hPrevious),
-                                              hStride: hw * F, xMask: xMask, hMask: hMask)
-                            WinogradF2x3.transformInput(window, count: channels, into: v + i * Cin, stride: chunk * Cin)
+                            let window = padded + geometry.paddedOffset(b: b, y: y, x: xx) * Cin
+                            WinogradF2x3.transformInput(window, row: (2 * TW + 2) * Cin, column: Cin, count: channels,
+                                                        into: v + i * Cin, stride: chunk * Cin)
                             func gradient(_ dy: Int, _ dx: Int) -> UnsafePointer<Float> {
                                 y + dy < H && xx + dx < W ? UnsafePointer(dZ + ((b * H + y + dy) * W + xx + dx) * G) : UnsafePointer(zeros)
                             }

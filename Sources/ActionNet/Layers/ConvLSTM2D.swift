@@ -71,7 +71,8 @@ public final class ConvLSTM2D: Layer {
     var lastForwardStored = false
     // Winograd path only:
     var transformedKernel: FloatBuffer?   // (16, C + F, 4F) U = G g G^T of kernel and recurrent kernel
-    var tileScratch: FloatBuffer?         // per part: a window, V and M (or dM) of a chunk of tiles
+    var paddedInput: FloatBuffer?         // (B, 2 TH + 2, 2 TW + 2, C + F) a step's [x_t, h_(t-1)], zero-bordered
+    var tileScratch: FloatBuffer?         // per part: V and M (or dM) of a chunk of tiles
     var tileGradients: FloatBuffer?       // (tiles, 16, C + F) per tile, the gradient of its input window
 
     public init(name: String, inputShape: [Int], filters: Int, kernelSize: Int = 3,

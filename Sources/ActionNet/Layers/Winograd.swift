@@ -90,22 +90,23 @@ enum WinogradF2x3 {
         }
     }
 
-    /// V = B^T d B for one tile: `d` holds the 4x4 window's channel vectors (position
-    /// 4i + j at `d + (4i + j) * count`), `v` receives position ξ at `v + ξ * stride`.
+    /// V = B^T d B for one tile: the 4x4 window's channel vectors are at `d + i * row +
+    /// j * column`, `v` receives position ξ at `v + ξ * stride`.
     @inline(__always)
-    static func transformInput(_ d: UnsafePointer<Float>, count: Int, into v: UnsafeMutablePointer<Float>, stride: Int) {
+    static func transformInput(_ d: UnsafePointer<Float>, row: Int, column: Int, count: Int,
+                               into v: UnsafeMutablePointer<Float>, stride: Int) {
         var c = 0
-        while c + 8 <= count { transformInput(SIMD8<Float>.self, d + c, count, v + c, stride); c += 8 }
-        while c < count { transformInput(Float.self, d + c, count, v + c, stride); c += 1 }
+        while c + 8 <= count { transformInput(SIMD8<Float>.self, d + c, row, column, v + c, stride); c += 8 }
+        while c < count { transformInput(Float.self, d + c, row, column, v + c, stride); c += 1 }
     }
 
     @inline(__always)
-    private static func transformInput<L: FloatLanes>(_: L.Type, _ d: UnsafePointer<Float>, _ n: Int,
-                                                        _ v: UnsafeMutablePointer<Float>, _ s: Int) {
+    private static func transformInput<L: FloatLanes>(_: L.Type, _ d: UnsafePointer<Float>, _ r: Int, _ n: Int,
+                                                      _ v: UnsafeMutablePointer<Float>, _ s: Int) {
         let d00 = L(d), d01 = L(d + n), d02 = L(d + 2 * n), d03 = L(d + 3 * n)
-        let d10 = L(d + 4 * n), d11 = L(d + 5 * n), d12 = L(d + 6 * n), d13 = L(d + 7 * n)
-        let d20 = L(d + 8 * n), d21 = L(d + 9 * n), d22 = L(d + 10 * n), d23 = L(d + 11 * n)
-        let d30 = L(d + 12 * n), d31 = L(d + 13 * n), d32 = L(d + 14 * n), d33 = L(d + 15 * n)
+        let d10 = L(d + r), d11 = L(d + r + n), d12 = L(d + r + 2 * n), d13 = L(d + r + 3 * n)
+        let d20 = L(d + 2 * r), d21 = L(d + 2 * r + n), d22 = L(d + 2 * r + 2 * n), d23 = L(d + 2 * r + 3 * n)
+        let d30 = L(d + 3 * r), d31 = L(d + 3 * r + n), d32 = L(d + 3 * r + 2 * n), d33 = L(d + 3 * r + 3 * n)
         // B^T d: rows d0 - d2, d1 + d2, d2 - d1, d1 - d3.
         let t00 = d00 - d20, t01 = d01 - d21, t02 = d02 - d22, t03 = d03 - d23
         let t10 = d10 + d20, t11 = d11 + d21, t12 = d12 + d22, t13 = d13 + d23
@@ -143,19 +144,21 @@ enum WinogradF2x3 {
         (-v30).store(v + 12 * s); (v32 - v31 - v33).store(v + 13 * s); (v30 - v31 - v32).store(v + 14 * s); v33.store(v + 15 * s)
     }
 
-    /// Y = A^T M A for one tile: M's position ξ at `m + ξ * stride`; adds the 2x2
-    /// outputs into `y00`, `y01`, `y10`, `y11` (`count` values each).
+    /// Y = bias + A^T M A for one tile: M's position ξ at `m + ξ * stride`; writes the
+    /// 2x2 outputs to `y00`, `y01`, `y10`, `y11` (`count` values each).
     @inline(__always)
-    static func addOutput(_ m: UnsafePointer<Float>, count: Int, stride: Int,
-                          y00: UnsafeMutablePointer<Float>, y01: UnsafeMutablePointer<Float>,
-                          y10: UnsafeMutablePointer<Float>, y11: UnsafeMutablePointer<Float>) {
+    static func storeOutput(_ m: UnsafePointer<Float>, count: Int, stride: Int, bias: UnsafePointer<Float>,
+                            y00: UnsafeMutablePointer<Float>, y01: UnsafeMutablePointer<Float>,
+                            y10: UnsafeMutablePointer<Float>, y11: UnsafeMutablePointer<Float>) {
         var c = 0
-        while c + 8 <= count { addOutput(SIMD8<Float>.self, m + c, stride, y00 + c, y01 + c, y10 + c, y11 + c); c += 8 }
-        while c < count { addOutput(Float.self, m + c, stride, y00 + c, y01 + c, y10 + c, y11 + c); c += 1 }
+        while c + 8 <= count {
+            storeOutput(SIMD8<Float>.self, m + c, stride, bias + c, y00 + c, y01 + c, y10 + c, y11 + c); c += 8
+        }
+        while c < count { storeOutput(Float.self, m + c, stride, bias + c, y00 + c, y01 + c, y10 + c, y11 + c); c += 1 }
     }
 
     @inline(__always)
-    private static func addOutput<L: FloatLanes>(_: L.Type, _ m: UnsafePointer<Float>, _ s: Int,
+    private static func storeOutput<L: FloatLanes>(_: L.Type, _ m: UnsafePointer<Float>, _ s: Int, _ bias: UnsafePointer<Float>,
                                                    _ y00: UnsafeMutablePointer<Float>, _ y01: UnsafeMutablePointer<Float>,
                                                    _ y10: UnsafeMutablePointer<Float>, _ y11: UnsafeMutablePointer<Float>) {
         // A^T M: rows m0 + m1 + m2, m1 - m2 - m3.
@@ -164,13 +167,14 @@ enum WinogradF2x3 {
         let s00 = L(m) + m10 + m20, s01 = L(m + s) + m11 + m21, s02 = L(m + 2 * s) + m12 + m22, s03 = L(m + 3 * s) + m13 + m23
         let s10 = m10 - m20 - L(m + 12 * s), s11 = m11 - m21 - L(m + 13 * s)
         let s12 = m12 - m22 - L(m + 14 * s), s13 = m13 - m23 - L(m + 15 * s)
-        (L(y00) + s00 + s01 + s02).store(y00)
-        (L(y01) + s01 - s02 - s03).store(y01)
-        (L(y10) + s10 + s11 + s12).store(y10)
-        (L(y11) + s11 - s12 - s13).store(y11)
+        let b = L(bias)
+        (b + (s00 + s01 + s02)).store(y00)
+        (b + (s01 - s02 - s03)).store(y01)
+        (b + (s10 + s11 + s12)).store(y10)
+        (b + (s11 - s12 - s13)).store(y11)
     }
 
-    /// The adjoint of `addOutput`: dM = A dY A^T from the 2x2 output gradients, written
+    /// The adjoint of `storeOutput`: dM = A dY A^T from the 2x2 output gradients, written
     /// to position ξ at `m + ξ * stride`. A missing output (past the frame's edge) is `zeros`.
     @inline(__always)
     static func transformOutputGradient(y00: UnsafePointer<Float>, y01: UnsafePointer<Float>,
