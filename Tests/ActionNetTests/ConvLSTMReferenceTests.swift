@@ -121,6 +121,26 @@ import Testing
     }
 }
 
+@Suite struct ConvLSTMAlgorithmTests {
+    /// Frames of one row or column, even and odd sizes, several samples over 2 threads:
+    /// Winograd's tiles (and the tiles hanging over an odd edge) give what im2col gives.
+    @Test(arguments: [(1, 1), (1, 7), (3, 1), (2, 2), (7, 3), (6, 9)])
+    func winogradAgreesWithIm2colOnEveryFrameSize(height: Int, width: Int) {
+        func run(_ algorithm: ConvLSTM2D.Algorithm) -> ([Float], [Float], [Float]) {
+            let layer = ConvLSTM2D(name: "convlstm", inputShape: [3, height, width, 2], filters: 3, returnSequences: true)
+            layer.algorithm = algorithm
+            layer.threads = 2
+            let harness = LayerHarness(layer, batch: 3, seed: 5)
+            let (dx, dp) = harness.gradients()
+            return (harness.output(), dx, dp)
+        }
+        let (winograd, im2col) = (run(.winograd), run(.im2col))
+        #expect(maxAbsDifference(winograd.0, im2col.0) < 1e-6)
+        #expect(maxAbsDifference(winograd.1, im2col.1) < 1e-5)
+        #expect(maxAbsDifference(winograd.2, im2col.2) < 1e-5 * max(1, maxMagnitude(im2col.2)))
+    }
+}
+
 @Suite struct LayerSemanticsTests {
     @Test func maxPoolSamePaddingPoolsTheOddEdgeAlone() {
         // (H, W, C) = (3, 3, 1) -> (2, 2, 1): the last row and column pool fewer values.
