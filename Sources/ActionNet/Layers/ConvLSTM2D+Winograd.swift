@@ -4,12 +4,14 @@ import COpenBLAS
 ///
 /// The frame is cut into tiles of 2x2 output pixels, numbered (b, ty, tx). Work is split
 /// over the threads by rows of tiles, which is also a contiguous range of pixels, so the
-/// per-pixel cell arithmetic of a part touches only its own pixels. Each part handles
-/// its tiles in chunks small enough to stay in cache: gather and transform the input
-/// windows of [x_t, h_(t-1)] (V, 16 x (chunk, C + F)), 16 sgemms with the transformed
-/// kernel (M, 16 x (chunk, 4F)), transform back, add the bias, and run the cell update.
+/// per-pixel cell arithmetic of a part touches only its own pixels. Each step first
+/// copies its input [x_t, h_(t-1)], masked, into a zero-bordered buffer; then each part
+/// handles its tiles in chunks small enough to stay in cache: transform the input
+/// windows (V, 16 x (chunk, C + F)), 16 sgemms with the transformed kernel
+/// (M, 16 x (chunk, 4F)), transform back adding the bias, and run the cell update.
 ///
-/// Backward, per step: the gate gradients of each part's pixels; then per chunk, the
+/// Backward, per step: h_(t-1) rebuilt and the bordered input filled again; the gate
+/// gradients of each part's pixels; then per chunk, the
 /// transformed gate gradients dM, the kernel gradient in the transformed domain
 /// (dU += V^T dM, turned back into 3x3 kernels once at the end) and the gradient of
 /// every tile's input window (B (dM U^T) B^T), kept per tile; then a second pass in
