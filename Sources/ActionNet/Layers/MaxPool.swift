@@ -63,17 +63,27 @@ public final class MaxPool: Layer {
     /// Calls `body(o, base, rows, columns, top, left)` for every window: o is the index of
     /// its first output, base the input offset of its frame, rows and columns the input
     /// range it covers, (top, left) its unclipped corner (for route bit positions).
+    /// Frames are split over the threads: windows never overlap (the stride is the
+    /// window), so neither do the outputs, routes and input gradients of two frames.
     @inline(__always)
     private func forEachWindow(batch: Int, _ body: (Int, Int, Range<Int>, Range<Int>, Int, Int) -> Void) {
-        for n in 0..<(batch * frames) {
-            let inBase = n * H * W * C, outBase = n * outH * outW * C
-            for oy in 0..<outH {
-                let top = oy * size - padTop
-                let rows = max(top, 0) ..< min(top + size, H)
-                for ox in 0..<outW {
-                    let left = ox * size - padLeft
-                    let columns = max(left, 0) ..< min(left + size, W)
-                    body(outBase + (oy * outW + ox) * C, inBase, rows, columns, top, left)
+        let frameCount = batch * frames
+        let (H, W, C, size, outH, outW, padTop, padLeft) = (H, W, C, size, outH, outW, padTop, padLeft)
+        withoutActuallyEscaping(body) { body in
+            Parallel.splitting(frameCount, parts: Parallel.parts(frameCount, grain: 1)) { run in
+                run { _, frames in
+                    for n in frames {
+                        let inBase = n * H * W * C, outBase = n * outH * outW * C
+                        for oy in 0..<outH {
+                            let top = oy * size - padTop
+                            let rows = max(top, 0) ..< min(top + size, H)
+                            for ox in 0..<outW {
+                                let left = ox * size - padLeft
+                                let columns = max(left, 0) ..< min(left + size, W)
+                                body(outBase + (oy * outW + ox) * C, inBase, rows, columns, top, left)
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -92,9 +102,9 @@ public final class MaxPool: Layer {
         }
         let routes = training ? self.routes : nil
         // Channels innermost: every loop runs over C contiguous values.
-        withUnsafeTemporaryAllocation(of: UInt64.self, capacity: C) { bitsBuffer in
-            let bits = bitsBuffer.baseAddress!
-            forEachWindow(batch: batch) { o, base, rows, columns, top, left in
+        forEachWindow(batch: batch) { o, base, rows, columns, top, left in
+            withUnsafeTemporaryAllocation(of: UInt64.self, capacity: C) { bitsBuffer in
+                let bits = bitsBuffer.baseAddress!
                 let best = output + o
                 best.update(repeating: -.infinity, count: C)
                 for y in rows {
