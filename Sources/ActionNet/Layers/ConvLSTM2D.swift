@@ -7,11 +7,13 @@ import COpenBLAS
 ///     i, f, o = sigmoid(z_i, z_f, z_o);  g = tanh(z_g)
 ///     c_t = f * c_(t-1) + i * g;         h_t = o * tanh(c_t)
 ///
-/// The fast path: for each timestep, the im2col of [x_t, h_(t-1)] for the whole batch,
-/// (P, K) with K = k*k*C + k*k*F, times the stacked weights (K, 4F) in one sgemm. The
-/// kernel and recurrent kernel are adjacent in the parameter buffer, so the stacked
-/// weight matrix is those two tensors read as one. For backprop only the activated
-/// gates and the cell states are kept; the im2col of each step is rebuilt.
+/// 3x3 kernels (the seed stack's) go through Winograd F(2x2, 3x3), in
+/// `ConvLSTM2D+Winograd.swift`. Other sizes, or `algorithm = .im2col`: for each
+/// timestep, the im2col of [x_t, h_(t-1)] for the whole batch, (P, K) with K = k*k*C +
+/// k*k*F, times the stacked weights (K, 4F) in one sgemm. The kernel and recurrent
+/// kernel are adjacent in the parameter buffer, so the stacked weight matrix is those
+/// two tensors read as one. For backprop only the activated gates and the cell states
+/// are kept; the im2col (or the Winograd input transform) of each step is rebuilt.
 ///
 /// Dropout and recurrent dropout are variational: one mask per sequence, drawn at the
 /// start of a training-mode forward pass, shared by all timesteps and all four gates.
@@ -65,7 +67,7 @@ public final class ConvLSTM2D: Layer {
     var dHidden: FloatBuffer?     // (P, F) d(loss)/d(h_(t-1)) carried back in time
     var dCell: FloatBuffer?       // (P, F) d(loss)/d(c_(t-1)) carried back in time
     var ones: FloatBuffer?       // (P) of ones, for the bias gradient
-    var partialGradients: FloatBuffer? // (parts, K + 1, 4F) per-part weight and bias gradients
+    var partialGradients: FloatBuffer? // (parts, K + 1, 4F) per-part weight and bias gradients (Winograd: 16(C + F) + 1 rows)
     var inputMask: FloatBuffer?   // (B, H, W, C), nil without input dropout
     var recurrentMask: FloatBuffer? // (B, H, W, F), nil without recurrent dropout
     var lastForwardStored = false
