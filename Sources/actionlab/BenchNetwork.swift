@@ -92,8 +92,9 @@ struct NetworkBenchOptions: ParsableArguments {
     }
 
     private func printLine(_ name: String, _ r: Benchmark.Result) {
-        print(String(format: "%-6@ train %8.3f s/step  infer %8.3f s/clip  peak RSS %7.0f MiB  %8.1f GFLOP/step  %6.1f GFLOP/s",
-                     name, r.trainSecondsPerStep, r.inferSecondsPerClip, Double(r.peakRSSBytes) / 1_048_576,
+        // %-6@ does not pad on Linux: the name is padded by hand so that the columns line up.
+        print(name.padding(toLength: 6, withPad: " ", startingAt: 0) + String(format: "train %8.3f s/step  infer %8.3f s/clip  peak RSS %7.0f MiB  %8.1f GFLOP/step  %6.1f GFLOP/s",
+                     r.trainSecondsPerStep, r.inferSecondsPerClip, Double(r.peakRSSBytes) / 1_048_576,
                      r.gflopPerStep, r.gflops))
     }
 }

@@ -19,6 +19,29 @@ import Testing
         #expect(bad.status != 0 && bad.stderr.contains("--filters"))
     }
 
+    /// `bench --json` prints the object the README and docs/performance.md describe, for
+    /// both algorithms; its figures are timings, so only their presence and sense are checked.
+    @Test(arguments: ["winograd", "im2col"]) func benchPrintsOneJSONObject(algorithm: String) throws {
+        struct Report: Decodable {
+            struct Shape: Decodable {
+                let train_seconds_per_step: Double, infer_seconds_per_clip: Double
+                let peak_rss_bytes: Int, gflop_per_step: Double, gflops: Double
+            }
+            let sgemm_gflops: Double, openblas_core: String, threads: Int, shapes: [String: Shape]
+        }
+        let result = try ActionLabBinary.run(["bench", "--shape", "tiny", "--steps", "1", "--threads", "1",
+                                              "--algorithm", algorithm, "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let report = try JSONDecoder().decode(Report.self, from: Data(result.stdout.utf8))
+        #expect(report.threads == 1 && !report.openblas_core.isEmpty && report.sgemm_gflops > 0)
+        let tiny = try #require(report.shapes["tiny"])
+        #expect(abs(tiny.gflop_per_step - 31.4) < 0.1)
+        #expect(tiny.train_seconds_per_step > 0 && tiny.infer_seconds_per_clip > 0 && tiny.peak_rss_bytes > 0)
+        #expect(abs(tiny.gflops - tiny.gflop_per_step / tiny.train_seconds_per_step) < 1e-6 * tiny.gflops)
+        let bad = try ActionLabBinary.run(["bench", "--algorithm", "direct"])
+        #expect(bad.status != 0 && bad.stderr.contains("direct"), "\(bad.stderr)")
+    }
+
     struct PredictOutput: Decodable {
         struct Prediction: Decodable { let sample: Int; let label: String; let probabilities: [Float] }
         let labels: [String]
