@@ -182,6 +182,8 @@ extension ConvLSTM2D {
         let TW = geometry.columns, TH = geometry.rows, tileRows = batch * TH, chunk = Self.winogradBackwardChunk
         let parts = Parallel.parts(tileRows, threads: threads, grain: 1)
         let gates = self.gates!.pointer, cells = self.cells!.pointer
+        // Transformed again rather than kept from the forward pass: 16 (C + F) 4F values,
+        // nothing beside a step, and no dependence on what ran in between.
         let u = UnsafePointer(transformKernel(parameters))
         let dZ = ensure(&self.dGates, P * G).pointer
         let dH = ensure(&self.dHidden, P * F).pointer     // d(loss)/d(h_t) from step t+1
