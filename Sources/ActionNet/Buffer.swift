@@ -13,6 +13,7 @@ final class FloatBuffer {
     let pointer: UnsafeMutablePointer<Float>
     let count: Int
     private let mappedBytes: Int    // 0 when allocated on the heap
+    private let owner: FloatBuffer? // set for a view into another buffer's memory
 
     /// Buffers of at least this many bytes are mapped and may be discarded. Only the
     /// large ones are worth it: a discarded buffer costs page faults when next written.
@@ -32,9 +33,21 @@ final class FloatBuffer {
             pointer.initialize(repeating: 0, count: max(count, 1))
             mappedBytes = 0
         }
+        owner = nil
+    }
+
+    /// `count` values of `owner`'s memory from `offset` on, kept alive by the view.
+    /// Discarding a view does nothing: its memory is the owner's to hand back.
+    init(viewing owner: FloatBuffer, offset: Int, count: Int) {
+        precondition(offset >= 0 && offset + count <= owner.count, "a view must lie inside its buffer")
+        self.owner = owner
+        pointer = owner.pointer + offset
+        self.count = count
+        mappedBytes = 0
     }
 
     deinit {
+        guard owner == nil else { return }
         if mappedBytes > 0 { munmap(pointer, mappedBytes) } else { pointer.deallocate() }
     }
 

@@ -214,22 +214,25 @@ public final class SeedStack: @unchecked Sendable {
     /// Sizes the activations for `batch` samples. An activation that no backward pass
     /// reads (neither its layer's nor the next one's) shares its memory with its gradient:
     /// at the seed's size that is the first ConvLSTM's output, over half a gigabyte.
+    /// Lays out every layer's output and output gradient for `batch` samples in one
+    /// arena (`ActivationPlan`): outputs and gradients that are never needed at the same
+    /// time in a training step share memory.
     private func reserve(batch: Int) {
         guard batch > batchCapacity else { return }
         batchCapacity = batch
+        let plan = ActivationPlan(layers: layers, batch: batch)
+        let arena = FloatBuffer(count: plan.size)
         for (i, layer) in layers.enumerated() {
-            let activation = FloatBuffer(count: batch * layer.outputSize)
-            activations[i] = activation
-            let shared = i + 1 < layers.count && !layer.needsOutputForBackward && !layers[i + 1].needsInputForBackward
-            dActivations[i] = shared ? activation : FloatBuffer(count: batch * layer.outputSize)
+            activations[i] = FloatBuffer(viewing: arena, offset: plan.outputOffsets[i], count: batch * layer.outputSize)
+            dActivations[i] = FloatBuffer(viewing: arena, offset: plan.gradientOffsets[i], count: batch * layer.outputSize)
         }
     }
 
     /// Runs every layer on `batch` samples at `input`; returns the last layer's output.
-    /// In training, an activation no backward pass reads is discarded as soon as the
-    /// next layer has read it.
-    private func forward(_ input: UnsafePointer<Float>, batch: Int, training: Bool,
-                         measure: Bool = false) -> UnsafeMutablePointer<Float> {
+    /// A layer's output lives only as long as the plan needs it: `observe` sees each
+    /// one as it is made.
+    private func forward(_ input: UnsafePointer<Float>, batch: Int, training: Bool, measure: Bool = false,
+                         observe: ((Int, UnsafePointer<Float>) -> Void)? = nil) -> UnsafeMutablePointer<Float> {
         reserve(batch: batch)
         var x = input
         if measure { statistics = [] }
@@ -237,9 +240,7 @@ public final class SeedStack: @unchecked Sendable {
             let out = activations[i]!.pointer
             layer.forward(output: out, input: x, batch: batch, parameters: values.pointer, training: training)
             if measure { statistics.append(activationStatistics(layer, out, count: batch * layer.outputSize)) }
-            if training, i > 0, !layer.needsInputForBackward, !layers[i - 1].needsOutputForBackward {
-                activations[i - 1]!.discard()
-            }
+            observe?(i, out)
             x = UnsafePointer(out)
         }
         return activations[layers.count - 1]!.pointer
@@ -294,13 +295,14 @@ public final class SeedStack: @unchecked Sendable {
     public func layerOutputs(_ x: Tensor) throws(ModelError) -> [Tensor] {
         try checkInput(x)
         let n = x.shape[0]
-        return x.data.withUnsafeBufferPointer { xp in
-            _ = forward(xp.baseAddress!, batch: n, training: false)
-            return layers.enumerated().map { i, layer in
-                Tensor(shape: [n] + layer.outputShape,
-                       data: Array(UnsafeBufferPointer(start: activations[i]!.pointer, count: n * layer.outputSize)))
+        var outputs: [Tensor] = []
+        x.data.withUnsafeBufferPointer { xp in
+            _ = forward(xp.baseAddress!, batch: n, training: false) { i, out in
+                outputs.append(Tensor(shape: [n] + self.layers[i].outputShape,
+                                      data: Array(UnsafeBufferPointer(start: out, count: n * self.layers[i].outputSize))))
             }
         }
+        return outputs
     }
 
     /// Training-mode forward and backward pass on one batch: x (B, T, H, W, C), targets
@@ -332,23 +334,15 @@ public final class SeedStack: @unchecked Sendable {
             }
             for i in stride(from: last, through: 0, by: -1) {
                 let layerInput = i == 0 ? input : UnsafePointer(activations[i - 1]!.pointer)
-                // Zeroed only now: it may share memory with an activation read until here.
+                // Zeroed only now: it shares memory with outputs read until here.
                 let dInput = i == 0 ? nil : dActivations[i - 1]!.pointer
                 dInput?.update(repeating: 0, count: batch * layers[i - 1].outputSize)
                 layers[i].backward(dInput: dInput, dOutput: dActivations[i]!.pointer, input: layerInput,
                                    output: activations[i]!.pointer, batch: batch,
                                    parameters: values.pointer, gradients: gradients.pointer)
-                // What only this backward pass read can go; the first layer's state stays
-                // for the next step, as nothing comes after it.
-                if i > 0 {
-                    layers[i].discardTrainingState()
-                    activations[i]!.discard()
-                    dActivations[i]!.discard()
-                    // The input, unless it shares memory with the gradient just written.
-                    if !layers[i - 1].needsOutputForBackward, activations[i - 1] !== dActivations[i - 1] {
-                        activations[i - 1]!.discard()
-                    }
-                }
+                // The layer's own state can go; the first layer's stays for the next step,
+                // as nothing comes after it.
+                if i > 0 { layers[i].discardTrainingState() }
             }
             return (loss, probabilities)
         }
