@@ -211,9 +211,6 @@ public final class SeedStack: @unchecked Sendable {
         }
     }
 
-    /// Sizes the activations for `batch` samples. An activation that no backward pass
-    /// reads (neither its layer's nor the next one's) shares its memory with its gradient:
-    /// at the seed's size that is the first ConvLSTM's output, over half a gigabyte.
     /// Lays out every layer's output and output gradient for `batch` samples in one
     /// arena (`ActivationPlan`): outputs and gradients that are never needed at the same
     /// time in a training step share memory.
