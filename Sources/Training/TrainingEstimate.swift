@@ -87,8 +87,8 @@ public struct ComputeSpeed: Sendable, Equatable {
 struct ModelWork {
     var forwardFlops = 0.0
     var parameters = 0
-    /// Floats per sample kept while training: one buffer per layer output (ActionNet
-    /// lets a gradient share it once the backward pass no longer reads the output), plus
+    /// Floats per sample kept while training: one buffer per layer output (ActionNet's
+    /// activation arena lets gradients and later outputs reuse a dead output's memory), plus
     /// each ConvLSTM's activated gates and cell states for every timestep, and the input.
     var activationFloatsPerSample = 0
 
