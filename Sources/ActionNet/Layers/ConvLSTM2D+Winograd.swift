@@ -46,11 +46,17 @@ extension ConvLSTM2D {
     private func transformKernel(_ parameters: UnsafePointer<Float>) -> UnsafeMutablePointer<Float> {
         let G = 4 * F, C = self.C, F = self.F
         let u = ensure(&transformedKernel, 16 * (C + F) * G).pointer
-        let kernel = parameters + offset(of: "kernel"), recurrent = kernel + 9 * C * G
-        WinogradF2x3.transformKernel(rows: C + F, columns: G, into: u) { ky, kx, channel in
-            channel < C ? kernel + ((ky * 3 + kx) * C + channel) * G : recurrent + ((ky * 3 + kx) * F + channel - C) * G
-        }
+        let kernel = parameters + offset(of: "kernel")
+        WinogradF2x3.transformKernel(rows: C + F, columns: G, into: u) { kernel + stackedTap($0, $1, $2) }
         return u
+    }
+
+    /// Where tap (ky, kx) of input channel `channel` of [x, h] starts in the kernel and
+    /// recurrent kernel read as one stacked tensor (the recurrent one right after the
+    /// kernel), in floats: the same offsets for the weights and their gradients.
+    private func stackedTap(_ ky: Int, _ kx: Int, _ channel: Int) -> Int {
+        let G = 4 * F
+        return channel < C ? ((ky * 3 + kx) * C + channel) * G : (9 * C + (ky * 3 + kx) * F + channel - C) * G
     }
 
     /// Writes [x_t (times its mask), h_(t-1) (times its mask)] of `pixels` into the
@@ -319,10 +325,8 @@ extension ConvLSTM2D {
             let partial = partials + part * (16 * Cin + 1) * G
             for i in 0..<((16 * Cin + 1) * G) { partials[i] += partial[i] }
         }
-        let dKernel = gradients + offset(of: "kernel"), dRecurrent = dKernel + 9 * C * G
-        WinogradF2x3.addKernelGradient(rows: Cin, columns: G, from: partials) { ky, kx, channel in
-            channel < C ? dKernel + ((ky * 3 + kx) * C + channel) * G : dRecurrent + ((ky * 3 + kx) * F + channel - C) * G
-        }
+        let dKernel = gradients + offset(of: "kernel")
+        WinogradF2x3.addKernelGradient(rows: Cin, columns: G, from: partials) { dKernel + self.stackedTap($0, $1, $2) }
         let dBias = gradients + offset(of: "bias"), dB = partials + 16 * Cin * G
         for j in 0..<G { dBias[j] += dB[j] }
     }

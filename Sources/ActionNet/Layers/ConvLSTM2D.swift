@@ -55,8 +55,8 @@ public final class ConvLSTM2D: Layer {
 
     private var random: SeededGenerator
     let T: Int, H: Int, W: Int, C: Int, F: Int, k: Int
-    /// Columns of the input part (k*k*C), the recurrent part (k*k*F) and both (K).
-    let kx: Int, kh: Int, kAll: Int
+    /// Columns of the input part (k*k*C) and of both parts (K = k*k*C + k*k*F).
+    let kx: Int, kAll: Int
 
     var gates: FloatBuffer?       // (T, P, 4F) activated i, f, g, o (one step at inference)
     var cells: FloatBuffer?       // (T, P, F) cell states (two steps at inference)
@@ -91,8 +91,7 @@ public final class ConvLSTM2D: Layer {
         random = SeededGenerator(seed: seed)
         (T, H, W, C, F, k) = (inputShape[0], inputShape[1], inputShape[2], inputShape[3], filters, kernelSize)
         kx = k * k * C
-        kh = k * k * F
-        kAll = kx + kh
+        kAll = kx + k * k * F
         outputShape = returnSequences ? [T, H, W, F] : [H, W, F]
         algorithm = kernelSize == 3 ? .winograd : .im2col
     }

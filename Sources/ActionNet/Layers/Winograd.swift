@@ -18,6 +18,21 @@
 /// Every function works on vectors of channels (`count` values `stride` apart between
 /// the 16 positions), in loops the compiler vectorises.
 enum WinogradF2x3 {
+    /// The nine taps of one input channel of a 3x3 kernel, each pointing at the channel's
+    /// output channels: `row(ky, kx, channel)` for every (ky, kx).
+    struct Taps<Pointer> {
+        let g00: Pointer, g01: Pointer, g02: Pointer
+        let g10: Pointer, g11: Pointer, g12: Pointer
+        let g20: Pointer, g21: Pointer, g22: Pointer
+
+        @inline(__always)
+        init(_ channel: Int, _ row: (_ ky: Int, _ kx: Int, _ channel: Int) -> Pointer) {
+            (g00, g01, g02) = (row(0, 0, channel), row(0, 1, channel), row(0, 2, channel))
+            (g10, g11, g12) = (row(1, 0, channel), row(1, 1, channel), row(1, 2, channel))
+            (g20, g21, g22) = (row(2, 0, channel), row(2, 1, channel), row(2, 2, channel))
+        }
+    }
+
     /// 16 transformed kernels U[ξ] (ξ = 4r + c) from a 3x3 kernel: for each of `rows`
     /// input channels, `row(ky, kx, channel)` points at its `columns` output channels.
     /// Writes `u` as (16, rows, columns).
@@ -25,9 +40,8 @@ enum WinogradF2x3 {
                                 row: (_ ky: Int, _ kx: Int, _ channel: Int) -> UnsafePointer<Float>) {
         let plane = rows * columns
         for channel in 0..<rows {
-            let g00 = row(0, 0, channel), g01 = row(0, 1, channel), g02 = row(0, 2, channel)
-            let g10 = row(1, 0, channel), g11 = row(1, 1, channel), g12 = row(1, 2, channel)
-            let g20 = row(2, 0, channel), g21 = row(2, 1, channel), g22 = row(2, 2, channel)
+            let t = Taps(channel, row)
+            let (g00, g01, g02, g10, g11, g12, g20, g21, g22) = (t.g00, t.g01, t.g02, t.g10, t.g11, t.g12, t.g20, t.g21, t.g22)
             let out = u + channel * columns
             for j in 0..<columns {
                 // G g: rows g0, (g0 + g1 + g2) / 2, (g0 - g1 + g2) / 2, g2, per kernel column.
@@ -64,28 +78,21 @@ enum WinogradF2x3 {
                                   row: (_ ky: Int, _ kx: Int, _ channel: Int) -> UnsafeMutablePointer<Float>) {
         let plane = rows * columns
         for channel in 0..<rows {
-            let g00 = row(0, 0, channel), g01 = row(0, 1, channel), g02 = row(0, 2, channel)
-            let g10 = row(1, 0, channel), g11 = row(1, 1, channel), g12 = row(1, 2, channel)
-            let g20 = row(2, 0, channel), g21 = row(2, 1, channel), g22 = row(2, 2, channel)
-            let d = du + channel * columns
+            let t = Taps(channel, row)
+            let (g00, g01, g02, g10, g11, g12, g20, g21, g22) = (t.g00, t.g01, t.g02, t.g10, t.g11, t.g12, t.g20, t.g21, t.g22)
+            let du0 = du + channel * columns
             for j in 0..<columns {
-                // dU G (4x3): columns dU0 + (dU1 + dU2) / 2, (dU1 - dU2) / 2, (dU1 + dU2) / 2 + dU3, per row.
-                var e = (Float(0), Float(0), Float(0), Float(0), Float(0), Float(0),
-                         Float(0), Float(0), Float(0), Float(0), Float(0), Float(0))
-                do {
-                    let r0 = (d[0 * plane + j], d[1 * plane + j], d[2 * plane + j], d[3 * plane + j])
-                    let r1 = (d[4 * plane + j], d[5 * plane + j], d[6 * plane + j], d[7 * plane + j])
-                    let r2 = (d[8 * plane + j], d[9 * plane + j], d[10 * plane + j], d[11 * plane + j])
-                    let r3 = (d[12 * plane + j], d[13 * plane + j], d[14 * plane + j], d[15 * plane + j])
-                    e.0 = r0.0 + 0.5 * (r0.1 + r0.2); e.1 = 0.5 * (r0.1 - r0.2); e.2 = 0.5 * (r0.1 + r0.2) + r0.3
-                    e.3 = r1.0 + 0.5 * (r1.1 + r1.2); e.4 = 0.5 * (r1.1 - r1.2); e.5 = 0.5 * (r1.1 + r1.2) + r1.3
-                    e.6 = r2.0 + 0.5 * (r2.1 + r2.2); e.7 = 0.5 * (r2.1 - r2.2); e.8 = 0.5 * (r2.1 + r2.2) + r2.3
-                    e.9 = r3.0 + 0.5 * (r3.1 + r3.2); e.10 = 0.5 * (r3.1 - r3.2); e.11 = 0.5 * (r3.1 + r3.2) + r3.3
+                // dU G (4x3): columns dU0 + (dU1 + dU2) / 2, (dU1 - dU2) / 2, (dU1 + dU2) / 2 + dU3, per row r.
+                func timesG(_ r: Int) -> (Float, Float, Float) {
+                    let (a, b, c, d) = (du0[(4 * r) * plane + j], du0[(4 * r + 1) * plane + j],
+                                        du0[(4 * r + 2) * plane + j], du0[(4 * r + 3) * plane + j])
+                    return (a + 0.5 * (b + c), 0.5 * (b - c), 0.5 * (b + c) + d)
                 }
+                let e0 = timesG(0), e1 = timesG(1), e2 = timesG(2), e3 = timesG(3)
                 // G^T (dU G) (3x3): rows E0 + (E1 + E2) / 2, (E1 - E2) / 2, (E1 + E2) / 2 + E3.
-                g00[j] += e.0 + 0.5 * (e.3 + e.6); g01[j] += e.1 + 0.5 * (e.4 + e.7); g02[j] += e.2 + 0.5 * (e.5 + e.8)
-                g10[j] += 0.5 * (e.3 - e.6); g11[j] += 0.5 * (e.4 - e.7); g12[j] += 0.5 * (e.5 - e.8)
-                g20[j] += 0.5 * (e.3 + e.6) + e.9; g21[j] += 0.5 * (e.4 + e.7) + e.10; g22[j] += 0.5 * (e.5 + e.8) + e.11
+                g00[j] += e0.0 + 0.5 * (e1.0 + e2.0); g01[j] += e0.1 + 0.5 * (e1.1 + e2.1); g02[j] += e0.2 + 0.5 * (e1.2 + e2.2)
+                g10[j] += 0.5 * (e1.0 - e2.0); g11[j] += 0.5 * (e1.1 - e2.1); g12[j] += 0.5 * (e1.2 - e2.2)
+                g20[j] += 0.5 * (e1.0 + e2.0) + e3.0; g21[j] += 0.5 * (e1.1 + e2.1) + e3.1; g22[j] += 0.5 * (e1.2 + e2.2) + e3.2
             }
         }
     }
