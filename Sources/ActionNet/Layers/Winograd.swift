@@ -206,29 +206,3 @@ enum WinogradF2x3 {
         (-d).store(m + 12 * s); (-d - e).store(m + 13 * s); (e - d).store(m + 14 * s); e.store(m + 15 * s)
     }
 }
-
-/// A value the transforms and the gate arithmetic compute with: one Float (for the last
-/// few channels) or eight (SIMD8, which the compiler maps to vector registers).
-protocol FloatLanes {
-    init(_ pointer: UnsafePointer<Float>)
-    func store(_ pointer: UnsafeMutablePointer<Float>)
-    static var one: Self { get }
-    static func + (a: Self, b: Self) -> Self
-    static func - (a: Self, b: Self) -> Self
-    static func * (a: Self, b: Self) -> Self
-    static prefix func - (a: Self) -> Self
-}
-
-extension Float: FloatLanes {
-    @inline(__always) init(_ pointer: UnsafePointer<Float>) { self = pointer.pointee }
-    @inline(__always) func store(_ pointer: UnsafeMutablePointer<Float>) { pointer.pointee = self }
-    @inline(__always) static var one: Float { 1 }
-}
-
-extension SIMD8: FloatLanes where Scalar == Float {
-    @inline(__always) init(_ pointer: UnsafePointer<Float>) { self = UnsafeRawPointer(pointer).loadUnaligned(as: Self.self) }
-    @inline(__always) func store(_ pointer: UnsafeMutablePointer<Float>) {
-        UnsafeMutableRawPointer(pointer).storeBytes(of: self, as: Self.self)
-    }
-    @inline(__always) static var one: Self { Self(repeating: 1) }
-}
