@@ -125,6 +125,8 @@ public final class AppCore {
     private let previews: PreviewLoader
     private let preferencesURL: URL?
     private let training: TrainingBackend?
+    /// Set by Ctrl-L: the terminal loop clears the screen and draws every cell again.
+    public private(set) var repaintRequested = false
 
     /// `preferencesURL`: where the chosen theme is remembered (nil: not remembered).
     /// `training`: runs, estimates and predictions (nil: the training keys explain that
@@ -210,6 +212,9 @@ public final class AppCore {
             } catch {
                 return [.warning("Theme choice not saved to \(preferencesURL.path): \(error.localizedDescription)")]
             }
+        case .repaintTerminal:
+            repaintRequested = true
+            return []
         case .quit:
             return []
         default:
@@ -299,6 +304,11 @@ public final class AppCore {
             }
             redraw = drainInbox() || redraw
             redraw = handle(.tick(now: now())) || redraw
+            if repaintRequested {
+                repaintRequested = false
+                terminal.repaintAll()
+                redraw = true
+            }
             if redraw { terminal.draw(AppView.render(state), theme: state.theme) }
         }
     }

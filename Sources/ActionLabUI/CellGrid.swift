@@ -57,14 +57,35 @@ public struct CellStyle: Sendable, Hashable {
     }
 }
 
-/// One terminal cell: a character of display width one and its style.
+/// One terminal cell: a character and its style. A wide character (two cells, see
+/// `DisplayWidth`) sits in its first cell; the cell after it is a continuation, which
+/// holds no character of its own and is never drawn.
 public struct Cell: Sendable, Hashable {
     public var character: Character
     public var style: CellStyle
+    /// True for the second cell of a wide character.
+    public internal(set) var isContinuation: Bool
 
     public init(_ character: Character = " ", style: CellStyle = .plain) {
-        self.character = character
+        self.character = Self.printable(character)
         self.style = style
+        isContinuation = false
+    }
+
+    /// The cells the character takes: 1 or 2 (a continuation cell: 0).
+    public var width: Int { isContinuation ? 0 : max(1, DisplayWidth.of(character)) }
+
+    /// Control characters (a tab or newline in a file name) would move the terminal's
+    /// cursor: they are shown as "�".
+    static func printable(_ character: Character) -> Character {
+        guard let first = character.unicodeScalars.first else { return " " }
+        return first.properties.generalCategory == .control ? "\u{FFFD}" : character
+    }
+
+    static func continuation(of cell: Cell) -> Cell {
+        var next = Cell(" ", style: cell.style)
+        next.isContinuation = true
+        return next
     }
 }
 
@@ -83,16 +104,40 @@ public struct CellGrid: Sendable, Equatable {
         cells = Array(repeating: fill, count: self.width * self.height)
     }
 
+    /// The cell at (row, column). Setting one keeps wide characters whole: a wide
+    /// character gets its continuation cell (or becomes a space at the right edge), and
+    /// a wide character half overwritten loses its other half to a space.
     public subscript(row: Int, column: Int) -> Cell {
         get { cells[row * width + column] }
         set {
             guard row >= 0, row < height, column >= 0, column < width else { return }
-            cells[row * width + column] = newValue
+            store(newValue, row: row, column: column)
         }
     }
 
-    /// Writes `text` from (row, column), clipped at the right edge. Returns the
-    /// column after the last character, so callers can chain pieces of a line.
+    private mutating func store(_ cell: Cell, row: Int, column: Int) {
+        let base = row * width
+        var cell = cell
+        let wide = cell.width == 2
+        if wide && column + 1 >= width { cell = Cell(" ", style: cell.style) }
+        let cellsTaken = cell.width == 2 ? 2 : 1
+        // The wide character this overwrites the second half of loses its first half.
+        if cells[base + column].isContinuation && column > 0 {
+            cells[base + column - 1] = Cell(" ", style: cells[base + column - 1].style)
+        }
+        // The wide character whose first half this overwrites loses its second half.
+        let after = column + cellsTaken
+        if after < width && cells[base + after].isContinuation {
+            cells[base + after] = Cell(" ", style: cells[base + after].style)
+        }
+        cells[base + column] = cell
+        if cellsTaken == 2 { cells[base + column + 1] = Cell.continuation(of: cell) }
+    }
+
+    /// Writes `text` from (row, column), clipped at the right edge and at `maxWidth`
+    /// cells. Wide characters take two cells; one that does not fit whole leaves a
+    /// space. Returns the column after the last cell written, so callers can chain
+    /// pieces of a line.
     @discardableResult
     public mutating func put(_ text: String, row: Int, column: Int, style: CellStyle = .plain,
                              maxWidth: Int? = nil) -> Int {
@@ -101,8 +146,16 @@ public struct CellGrid: Sendable, Equatable {
         var x = column
         for character in text {
             if x >= limit { break }
-            if x >= 0 { cells[row * width + x] = Cell(character, style: style) }
-            x += 1
+            let cell = Cell(character, style: style)
+            let cells = DisplayWidth.of(cell.character)
+            if cells == 0 { continue }
+            if x + cells > limit {
+                if x >= 0 { store(Cell(" ", style: style), row: row, column: x) }
+                x += 1
+                break
+            }
+            if x >= 0 { store(cell, row: row, column: x) }
+            x += cells
         }
         return x
     }
@@ -113,8 +166,11 @@ public struct CellGrid: Sendable, Equatable {
         let rows = max(0, row)..<min(height, row + fillHeight)
         let columns = max(0, column)..<min(width, column + fillWidth)
         guard !columns.isEmpty else { return }
+        let step = cell.width
         for y in rows {
-            for x in columns { cells[y * width + x] = cell }
+            for x in stride(from: columns.lowerBound, to: columns.upperBound, by: step) {
+                store(x + step <= columns.upperBound ? cell : Cell(" ", style: cell.style), row: y, column: x)
+            }
         }
     }
 
@@ -145,35 +201,15 @@ public struct CellGrid: Sendable, Equatable {
         self[bottom, column] = Cell("└", style: style)
         self[bottom, right] = Cell("┘", style: style)
         if let title, boxWidth > 4 {
-            put(" \(title) ", row: row, column: column + 1, style: titleStyle, maxWidth: boxWidth - 2)
+            put(" \(title.truncated(to: boxWidth - 4)) ", row: row, column: column + 1, style: titleStyle, maxWidth: boxWidth - 2)
         }
     }
 
-    /// The grid's rows as strings, trailing spaces kept, for snapshot comparison.
+    /// The grid's rows as strings, trailing spaces kept, for snapshot comparison: each
+    /// line takes exactly `width` cells on a terminal (continuation cells add nothing).
     public var lines: [String] {
         (0..<height).map { row in
-            String(cells[(row * width)..<(row * width + width)].map(\.character))
+            String(cells[(row * width)..<(row * width + width)].filter { !$0.isContinuation }.map(\.character))
         }
-    }
-}
-
-extension String {
-    /// The string cut to `width` characters, ending in "…" when cut.
-    func truncated(to width: Int) -> String {
-        guard width > 0 else { return "" }
-        if count <= width { return self }
-        return String(prefix(width - 1)) + "…"
-    }
-
-    /// The string cut or padded with spaces to exactly `width` characters.
-    func padded(to width: Int) -> String {
-        let cut = truncated(to: width)
-        return cut + String(repeating: " ", count: max(0, width - cut.count))
-    }
-
-    /// The string right-aligned in `width` characters.
-    func leftPadded(to width: Int) -> String {
-        let cut = truncated(to: width)
-        return String(repeating: " ", count: max(0, width - cut.count)) + cut
     }
 }

@@ -73,6 +73,8 @@ public enum Effect: Sendable, Equatable {
     case loadRunMetrics(runID: Int64)
     /// Classify a clip with the best checkpoint of the best run (in the background).
     case predict(clipID: ClipID, url: URL)
+    /// Clear the terminal and draw every cell again (Ctrl-L).
+    case repaintTerminal
     case quit
 }
 

@@ -6,6 +6,8 @@ public enum Key: Sendable, Hashable {
     case backspace, delete, enter, escape, tab, backTab
     /// F1, F2, ...
     case function(Int)
+    /// A letter typed with Ctrl held (Ctrl-L is `.control("l")`).
+    case control(Character)
 
     /// The character keys of `text`, for tests and scripted input.
     public static func typing(_ text: String) -> [Key] {

@@ -136,6 +136,7 @@ final class TerminalScreen {
         case 10, 13: return .key(.enter)
         case 27: return .key(.escape)
         case 8, 127: return .key(.backspace)
+        case 1...26: return .key(.control(Character(Unicode.Scalar(UInt8(character) + 0x60))))
         default:
             guard let scalar = Unicode.Scalar(UInt32(character)) else { return nil }
             return .key(.character(Character(scalar)))
@@ -177,15 +178,41 @@ final class TerminalScreen {
         for row in 0..<grid.height {
             for column in 0..<grid.width {
                 let cell = grid[row, column]
+                // ncurses keeps the second half of a wide character drawn in the first.
+                if cell.isContinuation { continue }
                 if let previous, previous[row, column] == cell { continue }
                 let (pair, attributes) = resolve(cell.style, theme: theme)
-                let scalar = cell.character.unicodeScalars.first!.value
-                _ = cncurses_put_cell(Int32(row), Int32(column), wchar_t(bitPattern: scalar), attributes, pair)
+                let text = Self.cellText(cell.character)
+                _ = text.withUnsafeBufferPointer { characters in
+                    cncurses_put_cell(Int32(row), Int32(column), characters.baseAddress, Int32(characters.count),
+                                      attributes, pair)
+                }
             }
         }
         refresh()
         shown = grid
         shownTheme = theme
+    }
+
+    /// The wide characters of one cell: the character's first scalar and the combining
+    /// marks after it (at most three, as a cchar_t holds). Further spacing scalars of
+    /// the cluster (the rest of an emoji sequence) have no cell of their own: ncurses
+    /// refuses a cell with two, so they are left out.
+    static func cellText(_ character: Character) -> [wchar_t] {
+        let scalars = character.unicodeScalars
+        guard let first = scalars.first else { return [wchar_t(bitPattern: 0x20)] }
+        var text = [wchar_t(bitPattern: first.value)]
+        for scalar in scalars.dropFirst() where DisplayWidth.of(scalar) == 0 && text.count < 4 {
+            text.append(wchar_t(bitPattern: scalar.value))
+        }
+        return text
+    }
+
+    /// Makes the next `draw` clear the terminal and draw every cell (Ctrl-L): whatever
+    /// another program wrote over the screen goes away.
+    func repaintAll() {
+        shown = nil
+        cncurses_repaint_all()
     }
 
     private func resolve(_ style: CellStyle, theme: Theme) -> (pair: Int32, attributes: UInt32) {

@@ -87,6 +87,8 @@ extension AppState {
     // MARK: Keys
 
     private mutating func handleKey(_ key: Key) -> UpdateResult {
+        // Whatever the screen shows, even the help or a filter being typed.
+        if key == .control("l") { return UpdateResult(effects: [.repaintTerminal]) }
         if isTooSmall {
             // Nothing is visible to act on; only quitting makes sense.
             return key == .character("q") ? quit() : .unchanged

@@ -31,7 +31,7 @@ public enum AppView {
         ]
         let top = max(0, (state.height - lines.count) / 2)
         for (i, line) in lines.enumerated() {
-            let column = max(0, (state.width - line.count) / 2)
+            let column = max(0, (state.width - line.displayWidth) / 2)
             grid.put(line, row: top + i, column: column, style: i == 0 ? .role(.warning, bold: true) : .plain)
         }
     }
@@ -49,8 +49,8 @@ public enum AppView {
         // The longest of these that fits: the help key matters most, the theme least.
         let candidates = ["\(state.projectName) · theme \(state.theme.name) · ? help ",
                           "\(state.projectName) · ? help ", "? help "]
-        let right = candidates.first { x + 2 + $0.count <= grid.width } ?? candidates.last!
-        let rightColumn = max(x + 2, grid.width - right.count)
+        let right = candidates.first { x + 2 + $0.displayWidth <= grid.width } ?? candidates.last!
+        let rightColumn = max(x + 2, grid.width - right.displayWidth)
         grid.put(right, row: 0, column: rightColumn, style: header)
     }
 
@@ -87,7 +87,7 @@ enum ClipsView {
         grid.box(row: layout.bodyTop, column: 0, width: layout.listWidth, height: layout.bodyHeight, title: title)
 
         let inner = layout.listInnerWidth
-        let labelWidth = min(12, max(10, state.classes.map(\.name.count).max() ?? 0))
+        let labelWidth = min(12, max(10, state.classes.map(\.name.displayWidth).max() ?? 0))
         let durationWidth = 6
         let nameWidth = max(4, inner - 2 - 1 - durationWidth - 2 - labelWidth)
         let headerText = "  " + "Clip".padded(to: nameWidth) + " " + "Length".leftPadded(to: durationWidth)
@@ -119,7 +119,7 @@ enum ClipsView {
             let marker = isBroken ? "✗ " : selected ? "▸ " : "  "
             x = grid.put(marker, row: row, column: x,
                          style: selected ? emphasis : isBroken ? CellStyle(.role(.error), bold: true) : base)
-            x = grid.put(clip.path.padded(to: nameWidth), row: row, column: x,
+            x = grid.put(clip.path.paddedName(to: nameWidth), row: row, column: x,
                          style: isBroken && !selected ? .role(.error) : base)
             x = grid.put(" " + AppView.durationText(clip.duration).leftPadded(to: durationWidth) + "  ",
                          row: row, column: x, style: selected ? base : .role(.dim))
@@ -145,7 +145,7 @@ enum ClipsView {
     static func drawPreview(_ state: AppState, _ layout: ClipsLayout, into grid: inout CellGrid) {
         let clip = state.clips.selectedClip
         grid.box(row: layout.bodyTop, column: layout.previewColumn, width: layout.previewWidth,
-                 height: layout.bodyHeight, title: clip?.path ?? "Preview")
+                 height: layout.bodyHeight, title: clip.map { $0.path.truncatedInMiddle(to: layout.previewWidth - 4) } ?? "Preview")
         guard let clip else { return }
         let area = layout.imageCells
         let infoRow = layout.imageRow + area.height
@@ -155,7 +155,7 @@ enum ClipsView {
             let lines = wrap(text, width: innerWidth - 2)
             let top = layout.imageRow + max(0, (area.height - lines.count) / 2)
             for (i, line) in lines.enumerated() where i < area.height {
-                grid.put(line, row: top + i, column: layout.imageColumn + max(0, (innerWidth - line.count) / 2), style: style)
+                grid.put(line, row: top + i, column: layout.imageColumn + max(0, (innerWidth - line.displayWidth) / 2), style: style)
             }
         }
 
@@ -189,7 +189,7 @@ enum ClipsView {
             var info = " " + facts.joined(separator: " · ")
             if let frameCount {
                 let full = " " + (facts.dropLast() + [frameCount, facts.last!]).joined(separator: " · ")
-                if full.count <= innerWidth { info = full }
+                if full.displayWidth <= innerWidth { info = full }
             }
             grid.put(info, row: infoRow, column: layout.imageColumn, style: .role(.dim), maxWidth: innerWidth)
 
@@ -202,7 +202,7 @@ enum ClipsView {
             }
             let speed = AppState.speedText(playback.speed)
             var playLine = symbol + (playback.isPlaying ? " playing" : " paused") + " at \(speed)" + position
-            if playLine.count > innerWidth { playLine = symbol + " \(speed)" + position }
+            if playLine.displayWidth > innerWidth { playLine = symbol + " \(speed)" + position }
             grid.put(playLine, row: infoRow + 1, column: layout.imageColumn, style: .plain, maxWidth: innerWidth)
         }
         var x = grid.put(" Label: ", row: infoRow + 2, column: layout.imageColumn, style: .role(.dim))
@@ -239,18 +239,20 @@ enum ClipsView {
         }
     }
 
-    /// Splits `text` into lines of at most `width` characters at spaces.
+    /// Splits `text` into lines of at most `width` cells at spaces; a word longer than
+    /// a line is split between characters (never inside a wide one).
     static func wrap(_ text: String, width: Int) -> [String] {
-        guard width > 0 else { return [] }
+        guard width > 1 else { return [] }
         var lines: [String] = [], current = ""
         for word in text.split(separator: " ", omittingEmptySubsequences: true) {
             var word = String(word)
-            while word.count > width {
+            while word.displayWidth > width {
                 if !current.isEmpty { lines.append(current); current = "" }
-                lines.append(String(word.prefix(width)))
-                word = String(word.dropFirst(width))
+                let head = word.prefix(cells: width)
+                lines.append(head)
+                word = String(word.dropFirst(head.count))
             }
-            if current.isEmpty { current = word } else if current.count + 1 + word.count <= width {
+            if current.isEmpty { current = word } else if current.displayWidth + 1 + word.displayWidth <= width {
                 current += " " + word
             } else {
                 lines.append(current)

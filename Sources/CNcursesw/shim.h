@@ -45,14 +45,23 @@ static inline int cncurses_key_f(int n) { return KEY_F(n); }
 static inline int cncurses_color_count(void) { return COLORS; }
 static inline int cncurses_pair_count(void) { return COLOR_PAIRS; }
 
-// Draws one cell. Building a cchar_t is awkward from Swift, and pairs above 32767
-// need setcchar's extended-pair argument, so that happens here.
-static inline int cncurses_put_cell(int row, int column, wchar_t character,
+// Draws one cell: a spacing character and up to three combining marks drawn over it
+// (`count` wide characters in `text`). Building a cchar_t is awkward from Swift, and
+// pairs above 32767 need setcchar's extended-pair argument, so that happens here.
+static inline int cncurses_put_cell(int row, int column, const wchar_t *text, int count,
                                     unsigned int attributes, int pair) {
-    wchar_t text[2] = { character, 0 };
+    wchar_t characters[5] = { 0, 0, 0, 0, 0 };
+    for (int i = 0; i < count && i < 4; i++) characters[i] = text[i];
     cchar_t cell;
-    if (setcchar(&cell, text, (attr_t)attributes, 0, &pair) != OK) return ERR;
+    if (setcchar(&cell, characters, (attr_t)attributes, 0, &pair) != OK) return ERR;
     return mvadd_wch(row, column, &cell);
+}
+
+// Ctrl-L: the next refresh clears the terminal and draws every cell again, whatever
+// ncurses believes is on it (another program may have written over the screen).
+static inline void cncurses_repaint_all(void) {
+    clearok(curscr, TRUE);
+    redrawwin(stdscr);
 }
 
 // stdscr is a global Swift 6 cannot read safely; ncurses only uses it on the main thread.

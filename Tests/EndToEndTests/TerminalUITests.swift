@@ -193,6 +193,19 @@ private func shellQuoted(_ text: String) -> String {
     "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
 }
 
+/// The terminal columns of the box lines ("│") in a line captured from tmux: wide
+/// characters take two columns there.
+private func borderColumns(_ line: String) -> [Int] {
+    var columns: [Int] = [], column = 0
+    for character in line {
+        if character == "│" { columns.append(column) }
+        let scalar = character.unicodeScalars.first!.value
+        // The wide characters these tests write: CJK ideographs and kana.
+        column += (0x3040...0x9FFF).contains(scalar) ? 2 : 1
+    }
+    return columns
+}
+
 /// Waits until the clip list is filled in (the scan finished).
 private func waitForScannedList(_ tmux: TmuxSession, clips: Int) throws -> String {
     try tmux.waitFor("the scanned list of \(clips) clips") {
@@ -275,6 +288,43 @@ private func waitForScannedList(_ tmux: TmuxSession, clips: Int) throws -> Strin
         #expect(after.contains("exit status 130"))
         #expect(!after.contains("Stopping the run"), "no run was in progress")
         #expect(!after.contains("F1 Clips"), "the terminal is restored after Ctrl-C")
+    }
+
+    @Test(.enabled(if: TmuxSession.isAvailable, "tmux is not installed: the terminal tests need it"))
+    func aWideClipNameKeepsTheFrameAndCtrlLRepaints() throws {
+        let sample = try SampleProjectCopy()
+        let jump = sample.project.appendingPathComponent("jump")
+        try FileManager.default.moveItem(at: jump.appendingPathComponent("jump-000.mp4"),
+                                         to: jump.appendingPathComponent("走る.mp4"))
+        let paths = sample.clipPaths
+        let command = "\(shellQuoted(ActionLabBinary.url.path)) \(shellQuoted(sample.project.path)); echo \"exit status $?\"; sleep 60"
+        let tmux = try TmuxSession(command: command, environment: ["XDG_CONFIG_HOME": sample.config.path,
+                                                                   "LANG": "C.UTF-8"])
+        let screen = try waitForScannedList(tmux, clips: paths.count)
+        let lines = screen.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let wideRow = try #require(lines.firstIndex { $0.contains("走る.mp4") }, "the clip is listed:\n\(screen)")
+        // The list box's right border is in the same terminal column on the wide name's row
+        // as on the row above it (tmux shows each wide character once, two columns wide).
+        #expect(borderColumns(lines[wideRow]) == borderColumns(lines[wideRow - 1]), "\n\(screen)")
+
+        // Another screen shows nothing left over from the list.
+        try tmux.sendKeys("F3")
+        let model = try tmux.waitFor(text: "Total params")
+        #expect(!model.contains("走") && !model.contains("jump-0"), "\n\(model)")
+        try tmux.sendKeys("F1")
+        try tmux.waitFor(text: "走る.mp4")
+
+        // Something else writes over the screen; Ctrl-L draws it all again.
+        let tty = try tmux.tmux(["display-message", "-p", "-t", "0", "#{pane_tty}"])
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let garbage = "\u{1B}[\(wideRow + 2);4HSCRIBBLED-OVER"
+        try Data(garbage.utf8).write(to: URL(fileURLWithPath: tty))
+        try tmux.waitFor(text: "SCRIBBLED-OVER")
+        try tmux.sendKeys("C-l")
+        let repainted = try tmux.waitFor("the scribble to be painted over") { !$0.contains("SCRIBBLED") }
+        #expect(repainted.contains("走る.mp4"))
+        try tmux.sendKeys("q")
+        #expect(try tmux.waitFor(text: "exit status").contains("exit status 0"))
     }
 
     @Test(.enabled(if: TmuxSession.isAvailable, "tmux is not installed: the terminal tests need it"))

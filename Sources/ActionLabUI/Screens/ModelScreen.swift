@@ -28,7 +28,7 @@ enum ModelView {
             return
         }
         var lines = summary.render().split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        let tableWidth = lines.map(\.count).max() ?? 0
+        let tableWidth = lines.map(\.displayWidth).max() ?? 0
         let statsWidth = statsColumnWidth * statsHeader.count
         let statsByName = Dictionary(training.layers.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         let appended = tableWidth + statsWidth <= inner
@@ -45,7 +45,7 @@ enum ModelView {
         var row = top
         if !appended && state.modelShowsStatistics {
             // Too narrow to put them beside the table: a table of their own instead.
-            let labelWidth = (summary.rows.map(\.label.count).max() ?? 0) + 4
+            let labelWidth = (summary.rows.map(\.label.displayWidth).max() ?? 0) + 4
             let rule = String(repeating: "=", count: labelWidth + statsWidth)
             let header = "Layer (type)".padded(to: labelWidth) + statsHeader.map { $0.leftPadded(to: statsColumnWidth) }.joined()
             var table = ["Layer statistics" + (training.lastBatch == nil ? " (none yet: they come with the first batch)" : ""),

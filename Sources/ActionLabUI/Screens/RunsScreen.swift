@@ -26,7 +26,7 @@ enum RunsView {
         let settingsWidth = max(10, min(36, inner - fixed - statusWidth))
         func columns(_ id: String, _ started: String, _ settings: String, _ epochs: String, _ best: String,
                      _ time: String, _ status: String) -> String {
-            id.leftPadded(to: 4) + " " + String(started.suffix(startedWidth)).padded(to: startedWidth) + " "
+            id.leftPadded(to: 4) + " " + started.suffix(cells: startedWidth).padded(to: startedWidth) + " "
                 + settings.padded(to: settingsWidth)
                 + epochs.leftPadded(to: 8) + best.leftPadded(to: 9) + time.leftPadded(to: 8) + " " + status.padded(to: statusWidth)
         }
@@ -54,7 +54,7 @@ enum RunsView {
             grid.put(text, row: row, column: 1, style: style, maxWidth: inner)
             if !selected {
                 let statusRole: ColorRole = run.status == .failed ? .error : run.status == .running ? .accent : .dim
-                grid.restyle(row: row, column: 1 + text.count - statusWidth, width: statusWidth, style: .role(statusRole))
+                grid.restyle(row: row, column: 1 + text.displayWidth - statusWidth, width: statusWidth, style: .role(statusRole))
             }
         }
         // The columns cut long settings and leave out why a run ended: the selected run's in full.

@@ -84,7 +84,7 @@ enum TrainView {
 
     /// The first of `candidates` (longest wording first) that fits a run-box value.
     static func fitted(_ candidates: String...) -> String {
-        candidates.first { $0.count <= runValueWidth } ?? candidates.last!.truncated(to: runValueWidth)
+        candidates.first { $0.displayWidth <= runValueWidth } ?? candidates.last!.truncated(to: runValueWidth)
     }
 
     /// What the run box says, top to bottom: settings, data and estimate, state, progress,
@@ -270,7 +270,7 @@ enum TrainView {
         // "class  acc   run wal jum ..." : the rows are true classes, columns predictions.
         var x = grid.put("class".padded(to: 7) + " acc ", row: first, column: 1, style: .role(.dim, bold: true))
         for c in 0..<confusion.classes {
-            x = grid.put(" " + String(names.indices.contains(c) ? names[c].prefix(3) : "\(c + 1)").leftPadded(to: 3),
+            x = grid.put(" " + (names.indices.contains(c) ? names[c].prefix(cells: 3) : "\(c + 1)").leftPadded(to: 3),
                          row: first, column: x, style: CellStyle(.classColor(c), bold: true), maxWidth: inner + 1 - x)
         }
         for t in 0..<confusion.classes {
@@ -321,7 +321,7 @@ enum HintLine {
         if let message = state.message {
             let role: ColorRole = message.kind == .info ? .accent : message.kind == .warning ? .warning : .error
             let room = grid.width - 2
-            let text = message.text.count > room ? "…" + message.text.suffix(room - 1) : message.text
+            let text = message.text.truncatedAtStart(to: room)
             grid.put(" " + text, row: row, column: 0, style: .role(role), maxWidth: grid.width)
             return
         }
