@@ -45,6 +45,20 @@ import Testing
         try other.setLabel(clipID: clips["a.mp4"]!.id, classIndex: 1)
         #expect(try store.clip(path: "a.mp4")?.label?.labelledBy == "someone")
     }
+
+    @Test func theOutsideChangeCountMovesOnlyForAnotherStoresCommits() throws {
+        let project = try TemporaryProject()
+        let (store, clips) = try project.storeWithClips(["a.mp4", "b.mp4"])
+        let other = try project.open(user: "someone")
+        let start = try store.outsideChangeCount()
+        try store.setLabel(clipID: clips["a.mp4"]!.id, classIndex: 0)
+        #expect(try store.outsideChangeCount() == start, "its own label")
+        try other.setLabel(clipID: clips["b.mp4"]!.id, classIndex: 1)
+        let afterOther = try store.outsideChangeCount()
+        #expect(afterOther != start, "the other store's label")
+        _ = try other.clips()
+        #expect(try store.outsideChangeCount() == afterOther, "the other store only read")
+    }
 }
 
 /// A list appended to from several threads.
