@@ -127,17 +127,20 @@ public final class AppCore {
     private let training: TrainingBackend?
     /// Set by Ctrl-L: the terminal loop clears the screen and draws every cell again.
     public private(set) var repaintRequested = false
+    private let watcher: OutsideChangeWatcher?
 
     /// `preferencesURL`: where the chosen theme is remembered (nil: not remembered).
     /// `training`: runs, estimates and predictions (nil: the training keys explain that
     /// training is not available).
+    /// `watcher`: brings in what other processes change in the project (nil: nothing does).
     public init(state: AppState, store: LabelStore, decoder: PreviewDecoder, preferencesURL: URL?,
-                training: TrainingBackend? = nil) {
+                training: TrainingBackend? = nil, watcher: OutsideChangeWatcher? = nil) {
         self.state = state
         self.store = store
         self.previews = PreviewLoader(decoder: decoder)
         self.preferencesURL = preferencesURL
         self.training = training
+        self.watcher = watcher
     }
 
     /// Applies `event` and everything it leads to; returns true if the screen must be redrawn.
@@ -214,6 +217,9 @@ public final class AppCore {
             }
         case .repaintTerminal:
             repaintRequested = true
+            return []
+        case .checkOutsideChanges(let labelEdits):
+            watcher?.check(labelEdits: labelEdits, inbox: inbox)
             return []
         case .quit:
             return []

@@ -166,6 +166,11 @@ public struct ClipsState: Sendable, Equatable {
     public internal(set) var scan = ScanStatus(scanned: 0, total: nil, isFinished: true)
     /// The best checkpoint's answers for clips, asked for with P.
     public internal(set) var predictions: [ClipID: PredictionStatus] = [:]
+    /// How many label changes this app has committed; and for each clip changed, the
+    /// count just after its latest change. A list read before that change is older than
+    /// the clip's label on screen.
+    public internal(set) var labelEdits = 0
+    public internal(set) var labelEditedAt: [ClipID: Int] = [:]
 
     public var selectedClip: ClipRow? {
         visible.indices.contains(selection) ? clips[visible[selection]] : nil
@@ -197,6 +202,8 @@ public struct AppState: Sendable, Equatable {
     public internal(set) var message: StatusMessage?
     /// Seconds on a monotonic clock, advanced by tick events.
     public internal(set) var clock: Double = 0
+    /// Clock time of the last look for changes made by other processes.
+    public internal(set) var lastOutsideCheck: Double = 0
     /// True when the terminal has 256 colours: the preview then uses the xterm
     /// gray ramp and colour cube, otherwise shade characters.
     public var has256Colors: Bool

@@ -24,6 +24,10 @@ public enum AppEvent: Sendable, Equatable {
     /// New or changed clips from the project scan (matched by id).
     case clipsChanged([ClipRow])
     case scanProgress(ScanStatus)
+    /// Every clip as the database holds it now, read because another process changed
+    /// the project. `labelEdits` is the app's count of label changes when the check was
+    /// asked for: labels changed here since then are newer than the list's.
+    case clipsReloaded([ClipRow], labelEdits: Int)
     /// A label change is committed to the database; only now is it shown.
     case labelCommitted(clipID: ClipID, classIndex: Int?, cause: LabelCause)
     /// Nothing to undo, or a write failed: shown in the status line.
@@ -75,6 +79,8 @@ public enum Effect: Sendable, Equatable {
     case predict(clipID: ClipID, url: URL)
     /// Clear the terminal and draw every cell again (Ctrl-L).
     case repaintTerminal
+    /// See whether another process changed the project (see `OutsideChangeWatcher`).
+    case checkOutsideChanges(labelEdits: Int)
     case quit
 }
 

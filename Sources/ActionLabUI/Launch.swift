@@ -27,8 +27,10 @@ public enum ActionLabApp {
         let store = try ProjectStore.open(layout)
         var scan: ScanTask?
         var training: ProjectTraining?
+        // Before the clips are read: every change after that reading is reported.
+        let watcher = ProjectWatcher(store: store)
         // Every way out, thrown errors included, once the terminal is given back.
-        defer { shutDown(store: store, scan: scan, training: training) }
+        defer { shutDown(store: store, scan: scan, training: training, watcher: watcher) }
         let library = ThemeLibrary.standard(environment: environment)
         var problems = library.problems
         let preferencesURL = UserPreferences.fileURL(environment: environment)
@@ -59,7 +61,7 @@ public enum ActionLabApp {
         let projectTraining = ProjectTraining(store: store)
         training = projectTraining
         let core = AppCore(state: state, store: ProjectLabelStore(store), decoder: ClipPreviews(),
-                           preferencesURL: preferencesURL, training: projectTraining)
+                           preferencesURL: preferencesURL, training: projectTraining, watcher: watcher)
         core.handle(.clipsChanged(try store.clips().map { ClipRow($0, layout: layout) }))
         if !problems.isEmpty {
             core.handle(.warning(problems.count == 1 ? problems[0]
@@ -80,9 +82,10 @@ public enum ActionLabApp {
     /// and SQLite keeps what was committed. Returns true if the database was closed.
     @discardableResult
     static func shutDown(store: ProjectStore, scan: ScanTask?, training: ProjectTraining?,
-                         scanTimeout: Double = scanStopTimeout) -> Bool {
+                         watcher: ProjectWatcher? = nil, scanTimeout: Double = scanStopTimeout) -> Bool {
         QuitSignals.beginShutdown()
         scan?.cancel()
+        watcher?.stop()
         if let training, training.isRunning {
             let now = QuitSignals.received == nil ? "Ctrl-C" : QuitSignals.received == SIGTERM ? "kill again" : "Ctrl-C again"
             FileHandle.standardError.write(Data("Stopping the run in progress after its batch (\(now) quits at once)…\n".utf8))

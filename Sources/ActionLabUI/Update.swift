@@ -28,6 +28,10 @@ extension AppState {
             // The estimate depends on how many clips are labelled and readable.
             if screen == .train { result.merge(requestEstimateIfNeeded()) }
             return result
+        case .clipsReloaded(let rows, let labelEdits):
+            var result = applyReloadedClips(rows, readAfterLabelEdits: labelEdits)
+            if screen == .train { result.merge(requestEstimateIfNeeded()) }
+            return result
         case .scanProgress(let status):
             clips.scan = status
             return .redraw
@@ -215,6 +219,8 @@ extension AppState {
         guard let index = clips.clips.firstIndex(where: { $0.id == clipID }) else { return .unchanged }
         let selectedID = clips.selectedClip?.id
         clips.clips[index].label = classIndex
+        clips.labelEdits += 1
+        clips.labelEditedAt[clipID] = clips.labelEdits
         let path = clips.clips[index].path
         // The filter may match label names, so a label change can show or hide rows.
         recomputeVisible(keeping: selectedID)
@@ -334,6 +340,29 @@ extension AppState {
         return result
     }
 
+    /// Takes in `rows` as the database held them when this app had made `labelEdits`
+    /// label changes. What this app learnt after that reading stays: a label changed here
+    /// since, and what its own scan found since (a clip probed, a clip added).
+    private mutating func applyReloadedClips(_ rows: [ClipRow], readAfterLabelEdits labelEdits: Int) -> UpdateResult {
+        var onScreen: [ClipID: ClipRow] = [:]
+        onScreen.reserveCapacity(clips.clips.count)
+        for clip in clips.clips { onScreen[clip.id] = clip }
+        var changed: [ClipRow] = []
+        for var row in rows {
+            if let current = onScreen[row.id] {
+                if !row.isProbed && current.isProbed {
+                    let label = row.label
+                    row = current
+                    row.label = label
+                }
+                if let editedAt = clips.labelEditedAt[row.id], editedAt > labelEdits { row.label = current.label }
+                if row == current { continue }
+            }
+            changed.append(row)
+        }
+        return mergeClips(changed)
+    }
+
     /// Rebuilds the filtered rows, keeping the clip `selectedID` selected if it is still listed.
     private mutating func recomputeVisible(keeping selectedID: ClipID?) {
         let needle = clips.filter.lowercased()
@@ -416,6 +445,10 @@ extension AppState {
         let elapsed = min(max(0, now - clock), 0.25)
         clock = now
         var result = UpdateResult.unchanged
+        if now - lastOutsideCheck >= Self.outsideCheckInterval {
+            lastOutsideCheck = now
+            result.effects.append(.checkOutsideChanges(labelEdits: clips.labelEdits))
+        }
         if let message, now - message.shownAt > message.lifetime {
             self.message = nil
             result.redraw = true
@@ -434,6 +467,9 @@ extension AppState {
         }
         return result
     }
+
+    /// Seconds between looks for changes other processes made to the project.
+    static let outsideCheckInterval: Double = 1
 
     /// A clip plays until its last frame has been shown for one frame interval.
     static func playLength(of frames: [PreviewImage]) -> Double {

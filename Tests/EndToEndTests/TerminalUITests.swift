@@ -241,6 +241,36 @@ private func waitForScannedList(_ tmux: TmuxSession, clips: Int) throws -> Strin
     }
 
     @Test(.enabled(if: TmuxSession.isAvailable, "tmux is not installed: the terminal tests need it"))
+    func labelsImportedFromAnotherShellReachTheOpenScreen() throws {
+        let sample = try SampleProjectCopy()
+        let paths = sample.clipPaths
+        let classes = sample.classNames
+        try #require(paths.count >= 4 && classes.count >= 2, "sample-data needs clips and classes")
+        let command = "\(shellQuoted(ActionLabBinary.url.path)) \(shellQuoted(sample.project.path)); echo \"exit status $?\"; sleep 60"
+        let tmux = try TmuxSession(command: command, environment: ["XDG_CONFIG_HOME": sample.config.path])
+        try waitForScannedList(tmux, clips: paths.count)
+        // One label typed here, on the first clip; three imported from another process.
+        try tmux.sendKeys("1")
+        try tmux.waitFor(text: "Labelled 1/\(paths.count)")
+        let csv = sample.root.appendingPathComponent("labels.csv")
+        let rows = paths[1...3].map { "\($0),\(classes[1])" }
+        try ("path,label\n" + rows.joined(separator: "\n") + "\n").write(to: csv, atomically: true, encoding: .utf8)
+        let imported = try ActionLabBinary.run(["labels", "import", sample.project.path, csv.path])
+        try #require(imported.status == 0, "\(imported.stderr)")
+
+        let screen = try tmux.waitFor(text: "Labelled 4/\(paths.count)")
+        #expect(screen.contains("\(classes[0]) 1") && screen.contains("\(classes[1]) 3"), "the class counts too")
+        try tmux.sendKeys("F2")
+        try tmux.waitFor("the Train screen's data: the four labelled clips") {
+            $0.range(of: #"Data +3 train · 1 val"#, options: .regularExpression) != nil
+        }
+        try tmux.sendKeys("q")
+        try tmux.waitFor(text: "exit status 0")
+        #expect(try sample.exportedLabels() == [paths[0]: classes[0], paths[1]: classes[1], paths[2]: classes[1],
+                                                 paths[3]: classes[1]])
+    }
+
+    @Test(.enabled(if: TmuxSession.isAvailable, "tmux is not installed: the terminal tests need it"))
     func aLabelOnScreenSurvivesSIGKILL() throws {
         let sample = try SampleProjectCopy()
         let paths = sample.clipPaths

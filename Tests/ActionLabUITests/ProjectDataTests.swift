@@ -1,0 +1,47 @@
+import ActionStore
+import Foundation
+import Testing
+@testable import ActionLabUI
+@testable import Training
+
+// The app's adapters on a real project database: what they refuse and what they read.
+
+@Suite struct ProjectDataTests {
+    @Test func theWatcherReportsWhatAnotherProcessChangesAndNothingElse() throws {
+        let folder = try TemporaryFolder()
+        let layout = ProjectLayout(root: folder.url)
+        let store = try ProjectStore.open(layout)
+        defer { try? store.close() }
+        let probe = ClipProbe(codec: "h264", width: 64, height: 48, fps: 25, duration: 2, frameCount: 50,
+                              frameCountIsExact: true)
+        let stamp = FileStamp(size: 10, modified: Date(timeIntervalSince1970: 1_000_000))
+        let recorded = try store.record(["a.mp4", "b.mp4"].map { ScannedClip(path: $0, stamp: stamp, outcome: .readable(probe)) })
+        let watcher = ProjectWatcher(store: store)
+        #expect(watcher.changes(labelEdits: 0).isEmpty, "nothing changed since it started")
+
+        _ = try store.setLabel(clipID: recorded[0].id, classIndex: 0)
+        #expect(watcher.changes(labelEdits: 1).isEmpty, "this app's own label is on screen already")
+
+        // Another process: its own connection to the database.
+        let other = try ProjectStore.open(layout)
+        _ = try other.setLabel(clipID: recorded[1].id, classIndex: 1)
+        try other.close()
+        let events = watcher.changes(labelEdits: 1)
+        let expectedRows = try store.clips().map { ClipRow($0, layout: layout) }
+        #expect(events == [.clipsReloaded(expectedRows, labelEdits: 1), .runsLoaded([])])
+        #expect(expectedRows.map(\.label) == [0, 1])
+        #expect(watcher.changes(labelEdits: 1).isEmpty, "reported once")
+
+        // A run folder appearing (a run started from the command line) is a change too.
+        try FileManager.default.createDirectory(at: layout.runsDirectory.appendingPathComponent("1"),
+                                                withIntermediateDirectories: true)
+        #expect(watcher.changes(labelEdits: 1).count == 2)
+        watcher.stop()
+        let inbox = EventInbox()
+        try FileManager.default.createDirectory(at: layout.runsDirectory.appendingPathComponent("2"),
+                                                withIntermediateDirectories: true)
+        watcher.check(labelEdits: 1, inbox: inbox)
+        watcher.stop()
+        #expect(inbox.drain().isEmpty, "a stopped watcher looks no more")
+    }
+}
