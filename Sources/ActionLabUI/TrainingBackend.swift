@@ -59,6 +59,10 @@ public final class ProjectTraining: TrainingBackend, @unchecked Sendable {
 
     public func resume(runID: Int64, events: @escaping @Sendable (TrainingEvent) -> Void) throws {
         guard !isRunning else { throw TrainingError("a run is already in progress") }
+        // A run that ended by its own rules keeps its record as it ended.
+        if let record = try store.run(id: runID), let reason = RunRow(record, layout: store.layout).nothingToResume {
+            throw TrainingError("run \(runID) has nothing to resume: \(reason)")
+        }
         let job = try TrainingJob.resuming(runID: runID, store: store, source: .project(store, loader: loader))
         launch(job, events: events)
     }

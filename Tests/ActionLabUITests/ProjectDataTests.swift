@@ -7,6 +7,31 @@ import Testing
 // The app's adapters on a real project database: what they refuse and what they read.
 
 @Suite struct ProjectDataTests {
+    @Test func resumingACompletedRunIsRefusedAndLeavesItsRecordAlone() throws {
+        let folder = try TemporaryFolder()
+        let store = try ProjectStore.open(ProjectLayout(root: folder.url))
+        defer { try? store.close() }
+        let settings = TrainingChoice.tinySettings(classes: 2)
+        let settingsJSON = String(decoding: try JSONEncoder().encode(settings), as: UTF8.self)
+        let split = DatasetSplit(seed: 1, validationFraction: 0.2, groupBy: .none, training: ["a.mp4"], validation: [])
+        var run = try store.createRun(settingsJSON: settingsJSON, splitJSON: split.json)
+        run.status = .completed
+        run.statusDetail = "all 2 epochs"
+        run.epochs = 2
+        run.lastCheckpointPath = "runs/1/last.json"
+        try store.updateRun(run)
+
+        let training = ProjectTraining(store: store)
+        #expect {
+            try training.resume(runID: run.id) { _ in }
+        } throws: { error in
+            "\(error)" == "run \(run.id) has nothing to resume: it completed all its epochs"
+        }
+        #expect(!training.isRunning)
+        let after = try #require(try store.run(id: run.id))
+        #expect(after.status == .completed && after.statusDetail == "all 2 epochs" && after.epochs == 2)
+    }
+
     @Test func theWatcherReportsWhatAnotherProcessChangesAndNothingElse() throws {
         let folder = try TemporaryFolder()
         let layout = ProjectLayout(root: folder.url)

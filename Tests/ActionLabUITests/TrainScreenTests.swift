@@ -226,10 +226,27 @@ private let estimate = try! TrainingEstimate(model: RecordedRun.settings.model, 
         _ = narrow.update(.key(.character("?")))
         expectSnapshot(narrow, "help-80x24")
 
+        // Run 1 completed its 3 epochs: nothing to resume, and nothing asked of the trainer.
+        let completed = state.update(.key(.character("r")))
+        #expect(completed.effects.isEmpty)
+        #expect(state.screen == .runs && state.training.phase == .idle)
+        #expect(state.message?.text == "Run 1 has nothing to resume: it completed all its epochs")
+
+        _ = state.update(.key(.up))
         let result = state.update(.key(.character("r")))
-        #expect(result.effects == [.resumeRun(runID: 1)])
+        #expect(result.effects == [.resumeRun(runID: 2)])
         #expect(state.screen == .train)
         #expect(state.training.phase == .starting)
+    }
+
+    @Test func aRunThatEndedByItsOwnRulesHasNothingToResume() {
+        var row = Self.rows[0]
+        #expect(row.nothingToResume == nil, "stopped by the user after 2 of 40 epochs")
+        row.status = .earlyStopped
+        #expect(row.nothingToResume == "early stopping ended it")
+        row.status = .interrupted
+        row.epochs = 40
+        #expect(row.nothingToResume == "it completed all its epochs")
     }
 
     @Test(arguments: [(80, 24), (100, 30), (120, 40)])

@@ -18,6 +18,16 @@ public struct RunRow: Sendable, Equatable {
     public var statusDetail: String?
     /// True when it has a last checkpoint to resume from.
     public var canResume: Bool
+    /// Why resuming it would make no sense, when its training has ended by its own rules
+    /// (all its epochs ran, or early stopping ended it); nil when it can go on.
+    public var nothingToResume: String? {
+        switch status {
+        case .completed: "it completed all its epochs"
+        case .earlyStopped: "early stopping ended it"
+        case .running, .stopped, .failed, .interrupted:
+            plannedEpochs.map { epochs >= $0 ? "it completed all its epochs" : nil } ?? nil
+        }
+    }
     public var bestCheckpoint: URL?
 
     public init(id: Int64, started: String, settingsText: String, epochs: Int, plannedEpochs: Int?,
@@ -130,6 +140,10 @@ extension AppState {
             guard let row = runs.selectedRow else { return .unchanged }
             guard !training.phase.isActive else {
                 show("A run is in progress: stop it (s on the Train screen) before resuming another", .warning)
+                return .redraw
+            }
+            if let reason = row.nothingToResume {
+                show("Run \(row.id) has nothing to resume: \(reason)", .info)
                 return .redraw
             }
             guard row.canResume else {
