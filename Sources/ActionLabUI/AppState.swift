@@ -1,4 +1,5 @@
 import ActionStore
+import Training
 import Foundation
 
 /// The database id of a clip.
@@ -122,11 +123,30 @@ public struct Playback: Sendable, Equatable {
     public var frameIndex = 0
 }
 
-/// A line for the status bar that disappears after a while.
+/// A line for the status bar that disappears after a while, or as soon as what it
+/// describes has changed.
 public struct StatusMessage: Sendable, Equatable {
     public enum Kind: Sendable { case info, warning, error }
+
+    /// What a message describes: when that changes, the message goes.
+    public enum Subject: Sendable, Equatable {
+        /// Nothing that changes: the message stays its lifetime.
+        case none
+        /// The clip selected on the Clips screen.
+        case clip(ClipID)
+        /// The playback speed.
+        case speed(Double)
+        /// Where the run stands (see `TrainingPhase.kind`).
+        case trainingPhase(TrainingPhase.Kind)
+        /// The chosen training settings.
+        case trainingSettings(TrainingSettings)
+        /// The run selected on the Runs screen.
+        case run(Int64)
+    }
+
     public var text: String
     public var kind: Kind
+    public var subject: Subject = .none
     /// Clock time when it was shown (see `AppState.clock`).
     public var shownAt: Double
 

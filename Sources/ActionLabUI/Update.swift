@@ -8,6 +8,27 @@ extension AppState {
     /// Applies one event. The only place the state changes; it never draws and
     /// never touches the database, it returns effects for that instead.
     public mutating func update(_ event: AppEvent) -> UpdateResult {
+        var result = apply(event)
+        if let message, !describesTheState(message.subject) {
+            self.message = nil
+            result.redraw = true
+        }
+        return result
+    }
+
+    /// Whether what a status message is about is still as it was.
+    private func describesTheState(_ subject: StatusMessage.Subject) -> Bool {
+        switch subject {
+        case .none: true
+        case .clip(let id): screen == .clips && clips.selectedClip?.id == id
+        case .speed(let speed): clips.playback.speed == speed
+        case .trainingPhase(let kind): training.phase.kind == kind
+        case .trainingSettings(let settings): !training.phase.isActive && training.choice.settings == settings
+        case .run(let id): screen == .runs && runs.selectedRow?.id == id
+        }
+    }
+
+    private mutating func apply(_ event: AppEvent) -> UpdateResult {
         switch event {
         case .key(let key):
             return handleKey(key)
@@ -71,7 +92,7 @@ extension AppState {
             return applyEstimate(request, .failure(TrainingError(reason)))
         case .trainingNotStarted(let reason):
             training.phase = .failed(reason)
-            show("Training not started: \(reason)", .error)
+            show("Training not started: \(reason)", .error, about: .trainingPhase(training.phase.kind))
             return .redraw
         case .runsLoaded(let rows):
             return applyRuns(rows)
@@ -83,7 +104,7 @@ extension AppState {
             return .redraw
         case .predictionFailed(let clipID, let reason):
             clips.predictions[clipID] = .failed(reason)
-            show("No prediction: \(reason)", .warning)
+            show("No prediction: \(reason)", .warning, about: .clip(clipID))
             return .redraw
         }
     }
@@ -199,7 +220,7 @@ extension AppState {
         guard clip.isUsable else {
             let reason = clip.isMissing ? "the file is missing"
                 : clip.unreadableReason ?? "it has not been opened yet; wait for the scan"
-            show("\(clip.path) cannot be labelled: \(reason)", .warning)
+            show("\(clip.path) cannot be labelled: \(reason)", .warning, about: .clip(clip.id))
             return .redraw
         }
         let watched = max(0, clock - clips.selectedSince)
@@ -209,7 +230,7 @@ extension AppState {
     private mutating func clearLabel() -> UpdateResult {
         guard let clip = clips.selectedClip else { return .unchanged }
         guard clip.label != nil else {
-            show("\(clip.path) has no label to clear", .info)
+            show("\(clip.path) has no label to clear", .info, about: .clip(clip.id))
             return .redraw
         }
         return UpdateResult(effects: [.clearLabel(clipID: clip.id)])
@@ -424,7 +445,7 @@ extension AppState {
         let current = speeds.firstIndex(of: clips.playback.speed) ?? speeds.firstIndex(of: 1)!
         let next = max(0, min(speeds.count - 1, current + step))
         guard next != current else {
-            show("Speed is already \(Self.speedText(speeds[next]))", .info)
+            show("Speed is already \(Self.speedText(speeds[next]))", .info, about: .speed(speeds[next]))
             return .redraw
         }
         clips.playback.speed = speeds[next]
@@ -492,7 +513,7 @@ extension AppState {
         String(format: "%.2gx", speed)
     }
 
-    mutating func show(_ text: String, _ kind: StatusMessage.Kind) {
-        message = StatusMessage(text: text, kind: kind, shownAt: clock)
+    mutating func show(_ text: String, _ kind: StatusMessage.Kind, about subject: StatusMessage.Subject = .none) {
+        message = StatusMessage(text: text, kind: kind, subject: subject, shownAt: clock)
     }
 }

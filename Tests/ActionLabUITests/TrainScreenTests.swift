@@ -96,6 +96,14 @@ private let estimate = try! TrainingEstimate(model: RecordedRun.settings.model, 
         #expect(state.update(.key(.character("E"))).effects.isEmpty, "no change during a run")
     }
 
+    @Test func theStartingMessageGoesWhenTheRunMovesOn() {
+        var state = trainingState()
+        Sample.send(&state, [.key(.function(2)), .key(.character("t"))])
+        #expect(state.message?.text == "Starting a tiny run…")
+        _ = state.update(.training(RecordedRun.events[0]))
+        #expect(state.message == nil, "it is loading clips now, as the State line says")
+    }
+
     @Test func recordedRunSnapshots() {
         expectSnapshot(runningState(), "train-running-100x30")
         expectSnapshot(runningState(width: 80, height: 24), "train-running-80x24")

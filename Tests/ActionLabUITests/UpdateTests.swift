@@ -186,6 +186,25 @@ import Testing
         #expect(state.clips.playback.isPlaying)
     }
 
+    @Test func aMessageGoesWhenWhatItDescribesChanges() {
+        var state = Sample.state()
+        Sample.send(&state, Array(repeating: .key(.character("+")), count: 5))
+        #expect(state.message?.text == "Speed is already 4x")
+        _ = state.update(.key(.character("-")))
+        #expect(state.message == nil, "the speed is 3x now")
+
+        _ = state.update(.key(.character("0")))
+        #expect(state.message?.text == "clip_00.mp4 has no label to clear")
+        _ = state.update(.key(.character(" ")))
+        #expect(state.message != nil, "still about the selected clip")
+        let moved = state.update(.key(.down))
+        #expect(state.message == nil && moved.redraw, "another clip is selected")
+
+        _ = state.update(.key(.character("0")))
+        _ = state.update(.key(.function(2)))
+        #expect(state.message == nil, "the clip is no longer on screen")
+    }
+
     @Test func ticksAdvanceFramesAtTheClipRateAndLoop() {
         var state = Sample.state()
         Sample.deliverPreview(&state, frames: Sample.frames(4, fps: 10))

@@ -139,21 +139,22 @@ extension AppState {
         case .character("r"):
             guard let row = runs.selectedRow else { return .unchanged }
             guard !training.phase.isActive else {
-                show("A run is in progress: stop it (s on the Train screen) before resuming another", .warning)
+                show("A run is in progress: stop it (s on the Train screen) before resuming another", .warning,
+                     about: .trainingPhase(training.phase.kind))
                 return .redraw
             }
             if let reason = row.nothingToResume {
-                show("Run \(row.id) has nothing to resume: \(reason)", .info)
+                show("Run \(row.id) has nothing to resume: \(reason)", .info, about: .run(row.id))
                 return .redraw
             }
             guard row.canResume else {
-                show("Run \(row.id) has no checkpoint to resume from", .warning)
+                show("Run \(row.id) has no checkpoint to resume from", .warning, about: .run(row.id))
                 return .redraw
             }
             training.clearRun()
             training.phase = .starting
             screen = .train
-            show("Resuming run \(row.id) from its last checkpoint…", .info)
+            show("Resuming run \(row.id) from its last checkpoint…", .info, about: .trainingPhase(.starting))
             return UpdateResult(redraw: true, effects: [.resumeRun(runID: row.id)])
         default:
             return .unchanged
@@ -204,7 +205,7 @@ extension AppState {
     mutating func predictSelectedClip() -> UpdateResult {
         guard let clip = clips.selectedClip else { return .unchanged }
         guard clip.isUsable else {
-            show("\(clip.path) cannot be read, so it cannot be predicted", .warning)
+            show("\(clip.path) cannot be read, so it cannot be predicted", .warning, about: .clip(clip.id))
             return .redraw
         }
         if clips.predictions[clip.id] == .pending { return .unchanged }

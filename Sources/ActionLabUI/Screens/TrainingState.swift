@@ -94,6 +94,24 @@ public enum TrainingPhase: Sendable, Equatable {
     case finished(RunSummary)
     case failed(String)
 
+    /// The phase without its details: a message about a phase lasts while this does.
+    public enum Kind: Sendable, Equatable {
+        case idle, starting, loading, training, paused, stopping, finished, failed
+    }
+
+    public var kind: Kind {
+        switch self {
+        case .idle: .idle
+        case .starting: .starting
+        case .loading: .loading
+        case .training: .training
+        case .paused: .paused
+        case .stopping: .stopping
+        case .finished: .finished
+        case .failed: .failed
+        }
+    }
+
     /// True while a trainer is working on the run (or about to).
     public var isActive: Bool {
         switch self {
@@ -195,14 +213,14 @@ extension AppState {
     /// Changes a value of the chosen settings before a run: they become "custom".
     private mutating func customize(_ what: String, _ change: (inout TrainingSettings) -> Void) -> UpdateResult {
         guard !training.phase.isActive else {
-            show("The settings cannot change during a run", .info)
+            show("The settings cannot change during a run", .info, about: .trainingPhase(training.phase.kind))
             return .redraw
         }
         var settings = training.choices[training.choiceIndex].settings
         let before = settings
         change(&settings)
         guard settings != before else {
-            show("No further: \(what) is at its limit", .info)
+            show("No further: \(what) is at its limit", .info, about: .trainingSettings(settings))
             return .redraw
         }
         settings.preset = "custom"
@@ -218,14 +236,14 @@ extension AppState {
 
     private mutating func startTraining() -> UpdateResult {
         guard !training.phase.isActive else {
-            show("A run is in progress: p pauses it, s stops it", .info)
+            show("A run is in progress: p pauses it, s stops it", .info, about: .trainingPhase(training.phase.kind))
             return .redraw
         }
         let settings = training.choice.settings
         training.clearRun()
         training.phase = .starting
         training.summary = TrainingState.summary(of: settings)
-        show("Starting a \(training.choice.name) run…", .info)
+        show("Starting a \(training.choice.name) run…", .info, about: .trainingPhase(.starting))
         return UpdateResult(redraw: true, effects: [.startTraining(settings)])
     }
 
@@ -238,19 +256,19 @@ extension AppState {
         case .paused:
             return UpdateResult(redraw: true, effects: [.resumeTraining])
         case .starting, .loading:
-            show("The run has not started its batches yet", .info)
+            show("The run has not started its batches yet", .info, about: .trainingPhase(training.phase.kind))
             return .redraw
         case .stopping:
             return .unchanged
         case .idle, .finished, .failed:
-            show("No run to pause: t starts one", .info)
+            show("No run to pause: t starts one", .info, about: .trainingPhase(training.phase.kind))
             return .redraw
         }
     }
 
     private mutating func stopTraining() -> UpdateResult {
         guard training.phase.isActive else {
-            show("No run to stop", .info)
+            show("No run to stop", .info, about: .trainingPhase(training.phase.kind))
             return .redraw
         }
         guard training.phase != .stopping else { return .unchanged }
@@ -261,7 +279,7 @@ extension AppState {
 
     private mutating func cycleTrainingChoice() -> UpdateResult {
         guard !training.phase.isActive else {
-            show("The settings cannot change during a run", .info)
+            show("The settings cannot change during a run", .info, about: .trainingPhase(training.phase.kind))
             return .redraw
         }
         training.choiceIndex = (training.choiceIndex + 1) % training.choices.count
@@ -354,12 +372,12 @@ extension AppState {
             let id = summary.runID.map { "Run \($0)" } ?? "The run"
             let best = summary.bestValidationAccuracy.map { String(format: "; best validation accuracy %.1f%%", $0 * 100) } ?? ""
             let epochs = summary.epochsCompleted == 1 ? "1 epoch" : "\(summary.epochsCompleted) epochs"
-            show("\(id) \(Self.endText(summary.status)) after \(epochs)\(best)", .info)
+            show("\(id) \(Self.endText(summary.status)) after \(epochs)\(best)", .info, about: .trainingPhase(.finished))
             return UpdateResult(redraw: true, effects: [.loadRuns])
         case .failed(let failure):
             training.phase = .failed(failure.message)
             training.pauseRequested = false
-            show("Training failed: \(failure.message)", .error)
+            show("Training failed: \(failure.message)", .error, about: .trainingPhase(.failed))
             return UpdateResult(redraw: true, effects: [.loadRuns])
         }
         return .redraw
