@@ -384,8 +384,10 @@ extension AppState {
         return mergeClips(changed)
     }
 
-    /// Rebuilds the filtered rows, keeping the clip `selectedID` selected if it is still listed.
-    private mutating func recomputeVisible(keeping selectedID: ClipID?) {
+    /// Rebuilds the filtered rows, keeping the clip `selectedID` selected if it is still
+    /// listed; otherwise the row at the same position, or the first row when
+    /// `elseFirstRow` (a new filter: the old position means nothing in the new list).
+    private mutating func recomputeVisible(keeping selectedID: ClipID?, elseFirstRow: Bool = false) {
         let needle = clips.filter.lowercased()
         if needle.isEmpty {
             clips.visible = Array(clips.clips.indices)
@@ -400,7 +402,7 @@ extension AppState {
         if let selectedID, let position = clips.visible.firstIndex(where: { clips.clips[$0].id == selectedID }) {
             clips.selection = position
         } else {
-            clips.selection = max(0, min(clips.selection, clips.visible.count - 1))
+            clips.selection = elseFirstRow ? 0 : max(0, min(clips.selection, clips.visible.count - 1))
             if clips.selectedClip?.id != selectedID { selectionChanged() }
         }
         scrollToSelection()
@@ -432,7 +434,7 @@ extension AppState {
     private mutating func setFilter(_ text: String) -> UpdateResult {
         let selectedID = clips.selectedClip?.id
         clips.filter = text
-        recomputeVisible(keeping: selectedID)
+        recomputeVisible(keeping: selectedID, elseFirstRow: true)
         var result = UpdateResult.redraw
         result.merge(requestPreviewIfNeeded())
         return result

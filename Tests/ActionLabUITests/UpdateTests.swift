@@ -278,6 +278,20 @@ import Testing
         #expect(state.clips.filter == "RUN")
     }
 
+    @Test func aFilterKeepsTheSelectedClipIfItMatchesElseSelectsTheFirstMatch() {
+        var state = Sample.state()
+        _ = state.moveSelection(to: 5)
+        Sample.send(&state, [.key(.character("/"))] + Key.typing("clip_1").map { .key($0) })
+        #expect(state.clips.selectedClip?.path == "clip_10.mp4", "clip_05 does not match: the first match")
+        #expect(state.clips.playback.position == 0)
+
+        Sample.send(&state, [.key(.escape)])
+        _ = state.moveSelection(to: 11)
+        Sample.send(&state, [.key(.character("/"))] + Key.typing("1").map { .key($0) })
+        #expect(state.clips.selectedClip?.path == "clip_11.mp4", "clip_11 matches: it stays selected")
+        #expect(state.clips.selection == 2)
+    }
+
     @Test func lettersThatAreKeysAreTextWhileEditing() {
         var state = Sample.state()
         _ = state.update(.key(.character("/")))
