@@ -352,6 +352,7 @@ enum HelpView {
             Section(title: "Train", entries: [
                 ("t", "start a run of the preset"),
                 ("c", "next preset (before a run)"),
+                ("R", "reset the preset's values"),
                 ("e  E", "fewer / more epochs"),
                 ("l  L", "halve / double learning rate"),
                 ("p", "pause / resume"),

@@ -91,9 +91,34 @@ private let estimate = try! TrainingEstimate(model: RecordedRun.settings.model, 
         _ = state.update(.key(.character("l")))
         _ = state.update(.key(.character("l")))
         #expect(state.training.choice.settings.learningRate == 1e-3)
-        #expect(AppView.render(state).lines[2].contains("Preset  tiny, custom"))
+        #expect(AppView.render(state).lines[2].contains("Preset  tiny, edited"))
         #expect(state.update(.key(.character("t"))).effects == [.startTraining(state.training.choice.settings)])
         #expect(state.update(.key(.character("E"))).effects.isEmpty, "no change during a run")
+    }
+
+    @Test func anEditedPresetSaysSoWhenCycledBackAndRResetsIt() throws {
+        var state = trainingState()
+        Sample.send(&state, [.key(.function(2)), .key(.character("E")), .key(.character("E"))])
+        #expect(state.training.choice.settings.epochs == 10)
+        #expect(AppView.render(state).lines[2].contains("Preset  tiny, edited  (R: reset)"))
+        Sample.send(&state, [.key(.character("c")), .key(.character("c"))])
+        #expect(state.training.choice.name == "seed" && !state.training.choice.isEdited)
+        #expect(state.message == nil)
+        _ = state.update(.key(.character("c")))
+        #expect(state.training.choice.name == "tiny")
+        #expect(state.message?.text == "tiny keeps your edits: epochs 10 (preset 4); R resets it")
+
+        let reset = state.update(.key(.character("R")))
+        #expect(state.training.choice.settings == state.training.choice.presetSettings)
+        #expect(state.training.choice.settings.preset == "tiny" && state.training.choice.settings.epochs == 4)
+        #expect(reset.effects == [.estimateTraining(try #require(state.training.estimate.request))])
+        #expect(state.message?.text == "tiny is back to its own values")
+        #expect(AppView.render(state).lines[2].contains("Preset  tiny  (c: next)"))
+
+        // Stepping back to the preset's value is no edit either.
+        Sample.send(&state, [.key(.character("L")), .key(.character("l"))])
+        #expect(!state.training.choice.isEdited)
+        #expect(state.training.choice.settings.preset == "tiny")
     }
 
     @Test func theStartingMessageGoesWhenTheRunMovesOn() {

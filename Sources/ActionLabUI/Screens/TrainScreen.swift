@@ -50,6 +50,7 @@ enum TrainView {
         } else {
             keys.append(("t", "start"))
             keys.append(("c", "preset"))
+            if training.run == nil && training.choice.isEdited { keys.append(("R", "reset")) }
             keys.append(("e E", "epochs"))
             keys.append(("l L", "learning rate"))
         }
@@ -97,10 +98,12 @@ enum TrainView {
             lines.append(.text(name: name, value: value, style: style))
         }
         var presetName = training.run == nil ? training.choice.name : settings.preset ?? "custom"
-        if training.run == nil && settings.preset == "custom" { presetName += ", custom" }
+        let isEdited = training.run == nil && training.choice.isEdited
+        if isEdited { presetName += ", edited" }
         let canChange = !(training.phase.isActive || training.run != nil)
-        line("Preset", canChange ? fitted(presetName + "  (c: next)", presetName + " (c)") : fitted(presetName),
-             style: .role(.accent, bold: true))
+        let keys = isEdited ? ("  (R: reset)", " (R)") : ("  (c: next)", " (c)")
+        line("Preset", canChange ? fitted(presetName + keys.0, presetName + keys.1, presetName) : fitted(presetName),
+             style: .role(isEdited ? .warning : .accent, bold: true))
         line("Input", fitted("\(model.frames) frames \(model.height)x\(model.width)x\(model.channels)",
                              "\(model.frames)x\(model.height)x\(model.width)x\(model.channels)"))
         let filters = model.filters.map(String.init).joined(separator: "/")

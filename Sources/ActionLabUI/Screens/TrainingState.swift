@@ -8,10 +8,28 @@ import Training
 public struct TrainingChoice: Sendable, Equatable {
     public var name: String
     public var settings: TrainingSettings
+    /// The values it was offered with: `R` returns to them after e, E, l or L.
+    public let presetSettings: TrainingSettings
 
     public init(name: String, settings: TrainingSettings) {
         self.name = name
         self.settings = settings
+        presetSettings = settings
+    }
+
+    /// True when keys have changed its settings from the preset's values.
+    public var isEdited: Bool { settings != presetSettings }
+
+    /// What the keys changed, for the status line: "epochs 10 (preset 40)".
+    public var edits: String {
+        var changes: [String] = []
+        if settings.epochs != presetSettings.epochs {
+            changes.append("epochs \(settings.epochs) (preset \(presetSettings.epochs))")
+        }
+        if settings.learningRate != presetSettings.learningRate {
+            changes.append("learning rate \(TrainView.rate(settings.learningRate)) (preset \(TrainView.rate(presetSettings.learningRate)))")
+        }
+        return changes.isEmpty ? "other settings" : changes.joined(separator: ", ")
     }
 
     /// The choices for a project with `classes` classes, in the order `c` cycles them:
@@ -34,7 +52,12 @@ public struct TrainingChoice: Sendable, Equatable {
             choices.append(TrainingChoice(name: "project", settings: settings))
         }
         if let epochs {
-            for i in choices.indices { choices[i].settings.epochs = epochs }
+            // The preset's own values, not an edit of them.
+            choices = choices.map { choice in
+                var settings = choice.settings
+                settings.epochs = epochs
+                return TrainingChoice(name: choice.name, settings: settings)
+            }
         }
         return choices
     }
@@ -193,6 +216,7 @@ extension AppState {
         case .character("p"): return togglePause()
         case .character("s"): return stopTraining()
         case .character("c"): return cycleTrainingChoice()
+        case .character("R"): return resetTrainingChoice()
         case .character("e"): return customize("epochs") { $0.epochs = Self.step($0.epochs, in: Self.epochLadder, by: -1) }
         case .character("E"): return customize("epochs") { $0.epochs = Self.step($0.epochs, in: Self.epochLadder, by: 1) }
         case .character("l"): return customize("learning rate") { $0.learningRate = max(1e-6, $0.learningRate / 2) }
@@ -210,7 +234,8 @@ extension AppState {
             : ladder.last { $0 < value } ?? min(value, ladder.first!)
     }
 
-    /// Changes a value of the chosen settings before a run: they become "custom".
+    /// Changes a value of the chosen settings before a run: they become "custom", unless
+    /// the change brings them back to the preset's values.
     private mutating func customize(_ what: String, _ change: (inout TrainingSettings) -> Void) -> UpdateResult {
         guard !training.phase.isActive else {
             show("The settings cannot change during a run", .info, about: .trainingPhase(training.phase.kind))
@@ -223,7 +248,14 @@ extension AppState {
             show("No further: \(what) is at its limit", .info, about: .trainingSettings(settings))
             return .redraw
         }
-        settings.preset = "custom"
+        let preset = training.choice.presetSettings
+        var unnamed = settings
+        unnamed.preset = preset.preset
+        if unnamed == preset {
+            settings = preset
+        } else {
+            settings.preset = "custom"
+        }
         training.choices[training.choiceIndex].settings = settings
         if training.run != nil {
             training.clearRun()
@@ -289,6 +321,32 @@ extension AppState {
             training.phase = .idle
         }
         training.summary = TrainingState.summary(of: training.choice.settings)
+        if training.choice.isEdited {
+            show("\(training.choice.name) keeps your edits: \(training.choice.edits); R resets it", .info,
+                 about: .trainingSettings(training.choice.settings))
+        }
+        var result = UpdateResult.redraw
+        result.merge(requestEstimateIfNeeded())
+        return result
+    }
+
+    /// Returns the chosen preset to its own values.
+    private mutating func resetTrainingChoice() -> UpdateResult {
+        guard !training.phase.isActive else {
+            show("The settings cannot change during a run", .info, about: .trainingPhase(training.phase.kind))
+            return .redraw
+        }
+        let choice = training.choice
+        guard choice.isEdited else {
+            show("\(choice.name) has its own values already", .info, about: .trainingSettings(choice.settings))
+            return .redraw
+        }
+        training.choices[training.choiceIndex].settings = choice.presetSettings
+        if training.run != nil {
+            training.clearRun()
+            training.phase = .idle
+        }
+        show("\(choice.name) is back to its own values", .info, about: .trainingSettings(choice.presetSettings))
         var result = UpdateResult.redraw
         result.merge(requestEstimateIfNeeded())
         return result
