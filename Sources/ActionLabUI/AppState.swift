@@ -227,6 +227,9 @@ public struct AppState: Sendable, Equatable {
     /// True when the terminal has 256 colours: the preview then uses the xterm
     /// gray ramp and colour cube, otherwise shade characters.
     public var has256Colors: Bool
+    /// The machine's physical memory (see `MachineMemory`): a run estimated to need more
+    /// is started only when t is pressed again. Nil: unknown, no warning.
+    public var machineMemoryBytes: Int?
     public internal(set) var quitRequested = false
 
     public init(projectName: String, classes: [ClassInfo], themes: [Theme] = [Theme.monochrome],

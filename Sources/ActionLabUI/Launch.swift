@@ -47,6 +47,7 @@ public enum ActionLabApp {
         let name = layout.root.lastPathComponent
         var state = AppState(projectName: name.isEmpty ? layout.root.path : name, classes: store.classes,
                              themes: library.themes, themeIndex: library.index(of: preferences.themeName))
+        state.machineMemoryBytes = MachineMemory.physicalBytes()
         let sampling = (try? ProjectConfig.load(layout))?.sampling
         let choices = TrainingChoice.standard(classes: store.classes.count, projectSampling: sampling, epochs: epochs)
         var choiceIndex = 0

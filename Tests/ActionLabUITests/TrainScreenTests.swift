@@ -96,6 +96,59 @@ private let estimate = try! TrainingEstimate(model: RecordedRun.settings.model, 
         #expect(state.update(.key(.character("E"))).effects.isEmpty, "no change during a run")
     }
 
+    @Test func withoutLabelledClipsTheScreenSaysWhatIsMissingAndTStartsNothing() {
+        var empty = Sample.state([])
+        _ = empty.update(.key(.function(2)))
+        #expect(empty.update(.key(.character("t"))).effects.isEmpty)
+        #expect(empty.training.phase == .idle)
+        #expect(empty.message?.text.hasPrefix("No run started: this folder has no video clips (avi, m4v,") == true)
+        var lines = AppView.render(empty).lines
+        #expect(lines.contains { $0.contains("│State   no clips in this folder") }, "\(lines.joined(separator: "\n"))")
+
+        var unlabelled = Sample.state()
+        _ = unlabelled.update(.key(.function(2)))
+        #expect(unlabelled.update(.key(.character("t"))).effects.isEmpty)
+        lines = AppView.render(unlabelled).lines
+        #expect(lines.contains { $0.contains("│State   no clip labelled (F1)") })
+        #expect(lines.contains { $0.contains("Nothing to train on") })
+        #expect(!lines.joined().contains("ready: t starts a run"))
+
+        var clips = Sample.clips(12)
+        clips[0].label = 2
+        clips[1].label = 2
+        var oneClass = Sample.state(clips)
+        _ = oneClass.update(.key(.function(2)))
+        #expect(oneClass.update(.key(.character("t"))).effects.isEmpty)
+        #expect(oneClass.message?.text == "No run started: every labelled clip is jump; a classifier needs clips of at least two classes (F1)")
+
+        clips[1].label = 3
+        _ = oneClass.update(.clipsChanged(clips))
+        #expect(oneClass.update(.key(.character("t"))).effects == [.startTraining(oneClass.training.choice.settings)])
+    }
+
+    @Test func anEstimateAboveTheMachinesMemoryWarnsAndTMustBePressedTwice() throws {
+        var state = trainingState()
+        state.machineMemoryBytes = MachineMemory.physicalBytes(meminfo: "MemTotal:          100 kB\nMemFree: 20 kB\n")
+        #expect(state.machineMemoryBytes == 102_400)
+        _ = state.update(.key(.function(2)))
+        _ = state.update(.estimateReady(try #require(state.training.estimate.request), estimate))
+        #expect(estimate.memoryBytes > 102_400)
+        #expect(state.update(.key(.character("t"))).effects.isEmpty)
+        let needed = TrainView.bytes(estimate.memoryBytes)
+        #expect(state.message?.text == "This run needs about \(needed) of memory and this machine has 100.0 KB: t again starts it anyway")
+        let lines = AppView.render(state).lines
+        #expect(lines.contains { $0.contains("Not enough memory") }, "\(lines.joined(separator: "\n"))")
+        #expect(lines.contains { $0.contains("│Est. ") && $0.contains("\(needed) !") })
+        #expect(state.update(.key(.character("t"))).effects == [.startTraining(state.training.choice.settings)])
+
+        var roomy = trainingState()
+        roomy.machineMemoryBytes = MachineMemory.physicalBytes(meminfo: "MemTotal: 24000000 kB\n")
+        _ = roomy.update(.key(.function(2)))
+        _ = roomy.update(.estimateReady(try #require(roomy.training.estimate.request), estimate))
+        #expect(roomy.update(.key(.character("t"))).effects.count == 1, "it fits: no question")
+        #expect(MachineMemory.physicalBytes(meminfo: "MemFree: 20 kB\n") == nil)
+    }
+
     @Test func anEditedPresetSaysSoWhenCycledBackAndRResetsIt() throws {
         var state = trainingState()
         Sample.send(&state, [.key(.function(2)), .key(.character("E")), .key(.character("E"))])
@@ -305,7 +358,7 @@ private let estimate = try! TrainingEstimate(model: RecordedRun.settings.model, 
     }
 
     @Test func theRunsScreenFollowsARunInProgress() {
-        var state = Sample.state()
+        var state = trainingState()
         let events = RecordedRun.events
         let firstEpoch = events.firstIndex { if case .epoch = $0 { true } else { false } }!
         Sample.send(&state, [.key(.function(2)), .key(.character("t"))] + events[..<firstEpoch].map { .training($0) })
@@ -316,7 +369,7 @@ private let estimate = try! TrainingEstimate(model: RecordedRun.settings.model, 
     }
 
     @Test func aRunningRunCannotBeResumedTwice() {
-        var state = Sample.state()
+        var state = trainingState()
         Sample.send(&state, [.key(.function(2)), .key(.character("t")), .key(.function(4)), .runsLoaded(Self.rows)])
         #expect(state.update(.key(.character("r"))).effects.isEmpty)
         #expect(state.message?.kind == .warning)

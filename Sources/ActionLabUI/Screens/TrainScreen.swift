@@ -90,7 +90,10 @@ enum TrainView {
 
     /// What the run box says, top to bottom: settings, data and estimate, state, progress,
     /// time, speed and the best epoch so far. Every value fits `runValueWidth`.
-    static func runBoxLines(_ training: TrainingState) -> [RunBoxLine] {
+    /// `missing`: what the project lacks for a run, said instead of "ready".
+    /// `memoryShortfall`: the estimate needs more memory than the machine has (marked).
+    static func runBoxLines(_ training: TrainingState, missing: MissingTrainingData? = nil,
+                            memoryShortfall: Bool = false) -> [RunBoxLine] {
         let settings = training.settings
         let model = settings.model
         var lines: [RunBoxLine] = []
@@ -130,14 +133,21 @@ enum TrainView {
                 line("Est.", "measuring…", style: .role(.dim))
             case .ready(let request, let estimate):
                 line("Data", data(request.trainingSamples, request.validationSamples))
-                line("Est.", estimateText(estimate))
+                if memoryShortfall {
+                    line("Est.", fitted(estimateText(estimate) + " !"), style: .role(.warning, bold: true))
+                } else {
+                    line("Est.", estimateText(estimate))
+                }
             case .failed(let request, _):
                 // The reason is too long for a line: the box below spells it out.
                 line("Data", data(request.trainingSamples, request.validationSamples))
                 line("Est.", "not possible (see below)", style: .role(.error))
             }
         }
-        let (stateText, stateStyle) = phaseText(training)
+        var (stateText, stateStyle) = phaseText(training)
+        if training.phase == .idle, training.run == nil, let missing {
+            (stateText, stateStyle) = (missing.stateText, .role(.warning, bold: true))
+        }
         line("State", fitted(stateText), style: stateStyle)
 
         let batch = training.lastBatch
@@ -195,7 +205,8 @@ enum TrainView {
         let inner = layout.leftWidth - 2
         var row = layout.bodyTop + 1
         let bottom = layout.bodyTop + layout.runBoxHeight - 1
-        for line in runBoxLines(training) where row < bottom {
+        for line in runBoxLines(training, missing: state.missingTrainingData, memoryShortfall: state.memoryShortfall != nil)
+        where row < bottom {
             switch line {
             case .text(let name, let value, let style):
                 let x = grid.put(name.padded(to: 8), row: row, column: 1, style: .role(.dim))
@@ -256,6 +267,24 @@ enum TrainView {
                      title: failure.title, titleStyle: .role(.error, bold: true))
             for (i, line) in ClipsView.wrap(failure.text, width: inner - 2).enumerated() where first + i <= last {
                 grid.put(line, row: first + i, column: 2, style: .role(.error))
+            }
+            return
+        }
+        // Before a run: what stands in its way, in the room the results will take.
+        var obstacle: (title: String, text: String)?
+        if !training.phase.isActive, training.run == nil {
+            if let missing = state.missingTrainingData {
+                obstacle = ("Nothing to train on", missing.explanation.prefix(1).uppercased() + missing.explanation.dropFirst() + ".")
+            } else if let shortfall = state.memoryShortfall {
+                obstacle = ("Not enough memory", "The estimate needs about \(bytes(shortfall.needed)) of memory; this machine has "
+                            + "\(bytes(shortfall.available)). A smaller preset (c) fits better; t asks before it starts.")
+            }
+        }
+        if let obstacle {
+            grid.box(row: layout.classBoxTop, column: 0, width: layout.leftWidth, height: layout.classBoxHeight,
+                     title: obstacle.title, titleStyle: .role(.warning, bold: true))
+            for (i, line) in ClipsView.wrap(obstacle.text, width: inner - 2).enumerated() where first + i <= last {
+                grid.put(line, row: first + i, column: 2, style: .role(.warning))
             }
             return
         }

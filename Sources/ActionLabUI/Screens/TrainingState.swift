@@ -103,6 +103,36 @@ public enum EstimateStatus: Sendable, Equatable {
     }
 }
 
+/// Why the project cannot train yet.
+public enum MissingTrainingData: Sendable, Equatable {
+    case scanning
+    case noClips
+    case noLabels
+    /// Every labelled clip is of this one class.
+    case oneClass(String)
+
+    /// For the run box's state line (at most 24 characters).
+    var stateText: String {
+        switch self {
+        case .scanning: "no clips yet (scanning)"
+        case .noClips: "no clips in this folder"
+        case .noLabels: "no clip labelled (F1)"
+        case .oneClass: "one class labelled (F1)"
+        }
+    }
+
+    var explanation: String {
+        switch self {
+        case .scanning: "no clips found yet; the scan of the folder is still running"
+        case .noClips:
+            "this folder has no video clips (" + ProjectLayout.clipExtensions.sorted().joined(separator: ", ")
+                + "); add some and open it again"
+        case .noLabels: "no clip is labelled yet; label clips on the Clips screen (F1), at least two classes"
+        case .oneClass(let name): "every labelled clip is \(name); a classifier needs clips of at least two classes (F1)"
+        }
+    }
+}
+
 /// Where the run shown on the Train screen stands.
 public enum TrainingPhase: Sendable, Equatable {
     /// No run yet: settings can change.
@@ -151,6 +181,9 @@ public struct TrainingState: Sendable, Equatable {
     public internal(set) var choiceIndex = 0
     public internal(set) var estimate: EstimateStatus = .none
     public internal(set) var phase: TrainingPhase = .idle
+    /// Settings whose run was asked to start although their estimate needs more memory
+    /// than the machine has: t again starts it.
+    public internal(set) var memoryWarningShown: TrainingSettings?
     /// A pause was asked for and the trainer has not reached the end of its batch yet.
     public internal(set) var pauseRequested = false
     public internal(set) var run: RunStart?
@@ -266,12 +299,46 @@ extension AppState {
         return result
     }
 
+    /// The memory the chosen settings' estimate needs and the machine has, when it needs more.
+    var memoryShortfall: (needed: Int, available: Int)? {
+        guard training.run == nil, case .ready(let request, let estimate) = training.estimate,
+              request.settings == training.choice.settings,
+              let available = machineMemoryBytes, estimate.memoryBytes > available else { return nil }
+        return (estimate.memoryBytes, available)
+    }
+
+    /// What the project lacks for a run, if anything.
+    var missingTrainingData: MissingTrainingData? {
+        var labelledClasses = Set<Int>()
+        for clip in clips.clips where clip.isUsable {
+            if let label = clip.label { labelledClasses.insert(label) }
+        }
+        if clips.clips.isEmpty { return clips.scan.isFinished ? .noClips : .scanning }
+        if labelledClasses.isEmpty { return .noLabels }
+        if labelledClasses.count == 1, let only = labelledClasses.first {
+            return .oneClass(classes.indices.contains(only) ? classes[only].name : "class \(only + 1)")
+        }
+        return nil
+    }
+
     private mutating func startTraining() -> UpdateResult {
         guard !training.phase.isActive else {
             show("A run is in progress: p pauses it, s stops it", .info, about: .trainingPhase(training.phase.kind))
             return .redraw
         }
+        if let missing = missingTrainingData {
+            show("No run started: \(missing.explanation)", .warning)
+            return .redraw
+        }
         let settings = training.choice.settings
+        if let shortfall = memoryShortfall, training.memoryWarningShown != settings {
+            training.memoryWarningShown = settings
+            show("This run needs about \(TrainView.bytes(shortfall.needed)) of memory and this machine has "
+                 + "\(TrainView.bytes(shortfall.available)): t again starts it anyway", .warning,
+                 about: .trainingSettings(settings))
+            return .redraw
+        }
+        training.memoryWarningShown = nil
         training.clearRun()
         training.phase = .starting
         training.summary = TrainingState.summary(of: settings)
