@@ -54,6 +54,11 @@ public enum AppView {
         grid.put(right, row: 0, column: rightColumn, style: header)
     }
 
+    /// "1 epoch", "2 epochs": `count` and the noun that agrees with it.
+    static func counted(_ count: Int, _ singular: String, plural: String? = nil) -> String {
+        "\(count) " + (count == 1 ? singular : plural ?? singular + "s")
+    }
+
     /// "2.0s" below a minute, "1:05" above.
     static func durationText(_ seconds: Double?) -> String {
         guard let seconds, seconds.isFinite, seconds >= 0 else { return "?" }
@@ -183,7 +188,7 @@ enum ClipsView {
             if let w = clip.width, let h = clip.height { facts.append("\(w)x\(h)") }
             if let codec = clip.codec { facts.append(codec) }
             if let fps = clip.fps { facts.append(String(format: "%.4g fps", fps)) }
-            let frameCount = clip.frameCount.map { "\($0) frames" }
+            let frameCount = clip.frameCount.map { AppView.counted($0, "frame") }
             facts.append(AppView.durationText(clip.duration))
             // A narrow pane leaves out the frame count rather than cut the line.
             var info = " " + facts.joined(separator: " · ")

@@ -174,6 +174,17 @@ private let estimate = try! TrainingEstimate(model: RecordedRun.settings.model, 
         #expect(state.training.choice.settings.preset == "tiny")
     }
 
+    @Test func countsAgreeWithTheirNouns() {
+        var state = trainingState()
+        Sample.send(&state, [.key(.function(2))] + Array(repeating: .key(.character("e")), count: 4))
+        #expect(state.training.choice.settings.epochs == 1)
+        let text = AppView.render(state).lines.joined(separator: "\n")
+        #expect(text.contains("│Train   1 epoch · batch 8"), "\(text)")
+        #expect(!text.contains("1 epochs"))
+        #expect(AppView.counted(1, "frame") == "1 frame" && AppView.counted(48, "frame") == "48 frames")
+        #expect(AppView.counted(0, "epoch") == "0 epochs")
+    }
+
     @Test func theStartingMessageGoesWhenTheRunMovesOn() {
         var state = trainingState()
         Sample.send(&state, [.key(.function(2)), .key(.character("t"))])

@@ -107,11 +107,11 @@ enum TrainView {
         let keys = isEdited ? ("  (R: reset)", " (R)") : ("  (c: next)", " (c)")
         line("Preset", canChange ? fitted(presetName + keys.0, presetName + keys.1, presetName) : fitted(presetName),
              style: .role(isEdited ? .warning : .accent, bold: true))
-        line("Input", fitted("\(model.frames) frames \(model.height)x\(model.width)x\(model.channels)",
+        line("Input", fitted("\(AppView.counted(model.frames, "frame")) \(model.height)x\(model.width)x\(model.channels)",
                              "\(model.frames)x\(model.height)x\(model.width)x\(model.channels)"))
         let filters = model.filters.map(String.init).joined(separator: "/")
         line("Network", fitted("\(filters) · dense \(model.denseUnits)", "\(filters) d\(model.denseUnits)"))
-        line("Train", fitted("\(settings.epochs) epochs · batch \(settings.batchSize)",
+        line("Train", fitted("\(AppView.counted(settings.epochs, "epoch")) · batch \(settings.batchSize)",
                              "\(settings.epochs) ep. · batch \(settings.batchSize)"))
         func data(_ train: Int, _ validation: Int) -> String {
             fitted("\(train) train · \(validation) validation", "\(train) train · \(validation) val.")

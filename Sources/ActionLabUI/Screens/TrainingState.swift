@@ -496,7 +496,7 @@ extension AppState {
             training.pauseRequested = false
             let id = summary.runID.map { "Run \($0)" } ?? "The run"
             let best = summary.bestValidationAccuracy.map { String(format: "; best validation accuracy %.1f%%", $0 * 100) } ?? ""
-            let epochs = summary.epochsCompleted == 1 ? "1 epoch" : "\(summary.epochsCompleted) epochs"
+            let epochs = AppView.counted(summary.epochsCompleted, "epoch")
             show("\(id) \(Self.endText(summary.status)) after \(epochs)\(best)", .info, about: .trainingPhase(.finished))
             return UpdateResult(redraw: true, effects: [.loadRuns])
         case .failed(let failure):
