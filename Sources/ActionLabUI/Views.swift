@@ -46,12 +46,47 @@ public enum AppView {
                 ? CellStyle(.role(.header), bold: true, reverse: true) : header
             x = grid.put(tab, row: 0, column: x + 1, style: style)
         }
-        // The longest of these that fits: the help key matters most, the theme least.
-        let candidates = ["\(state.projectName) · theme \(state.theme.name) · ? help ",
+        // The longest of these that fits: a run in progress matters most, then the help
+        // key, the theme least.
+        let progress = runProgress(state.training)
+        var candidates = ["\(state.projectName) · theme \(state.theme.name) · ? help ",
                           "\(state.projectName) · ? help ", "? help "]
+        if let progress {
+            candidates = candidates.map { progress.full + " · " + $0 } + [progress.full + " ", progress.short + " "]
+        }
         let right = candidates.first { x + 2 + $0.displayWidth <= grid.width } ?? candidates.last!
         let rightColumn = max(x + 2, grid.width - right.displayWidth)
         grid.put(right, row: 0, column: rightColumn, style: header)
+        if let progress {
+            let width = right.hasPrefix(progress.full) ? progress.full.displayWidth : progress.short.displayWidth
+            grid.restyle(row: 0, column: rightColumn, width: width, style: CellStyle(.role(.header), bold: true))
+        }
+    }
+
+    /// The run in progress for the title bar, seen from every screen: "▶ epoch 3/40 ·
+    /// val acc 61.2%" and a shorter "▶ 3/40 61%"; nil when no run is in progress.
+    static func runProgress(_ training: TrainingState) -> (full: String, short: String)? {
+        let symbol = training.phase == .paused ? "‖" : training.phase == .stopping ? "■" : "▶"
+        switch training.phase {
+        case .idle, .finished, .failed:
+            return nil
+        case .starting:
+            return ("\(symbol) starting a run", "\(symbol) starting")
+        case .loading(let progress):
+            return ("\(symbol) loading clips \(progress.done)/\(progress.total)", "\(symbol) loading")
+        case .training, .paused, .stopping:
+            let epochs = training.settings.epochs
+            let epoch = training.lastBatch?.epoch ?? max(1, training.currentEpoch)
+            var full = "\(symbol) epoch \(epoch)/\(epochs)", short = "\(symbol) \(epoch)/\(epochs)"
+            if let accuracy = training.lastEpoch?.validationAccuracy {
+                full += String(format: " · val acc %.1f%%", accuracy * 100)
+                short += String(format: " %.0f%%", accuracy * 100)
+            } else if let accuracy = training.lastBatch?.meanAccuracy {
+                full += String(format: " · acc %.1f%%", accuracy * 100)
+                short += String(format: " %.0f%%", accuracy * 100)
+            }
+            return (full, short)
+        }
     }
 
     /// "1 epoch", "2 epochs": `count` and the noun that agrees with it.

@@ -96,6 +96,46 @@ private let estimate = try! TrainingEstimate(model: RecordedRun.settings.model, 
         #expect(state.update(.key(.character("E"))).effects.isEmpty, "no change during a run")
     }
 
+    @Test func aRunInProgressShowsInTheTitleBarOfEveryScreen() throws {
+        let accuracy = String(format: "%.1f%%", try #require(RecordedRun.epoch(2).validationAccuracy) * 100)
+        var wide = runningState()
+        var narrow = runningState(width: 80, height: 24)
+        for key in 1...4 {
+            _ = wide.update(.key(.function(key)))
+            _ = narrow.update(.key(.function(key)))
+            let title = AppView.render(wide).lines[0]
+            #expect(title.hasSuffix(" F4 Runs         ▶ epoch 3/4 · val acc \(accuracy) · ? help "), "\(title)")
+            let narrowTitle = AppView.render(narrow).lines[0]
+            #expect(narrowTitle.hasSuffix("▶ 3/4 \(accuracy.dropLast(3))% "), "\(narrowTitle)")
+        }
+        Sample.send(&wide, [.key(.function(2)), .key(.character("p")), .training(.paused(TrainingPosition(epoch: 3, batch: 3)))])
+        #expect(AppView.render(wide).lines[0].contains("‖ epoch 3/4"))
+        _ = wide.update(.training(.finished(RunSummary(runID: 3, status: .stopped, reason: "stopped by the user",
+                                                       epochsCompleted: 2, bestEpoch: 2, bestValidationAccuracy: nil,
+                                                       seconds: 1, lastCheckpoint: nil, bestCheckpoint: nil))))
+        #expect(AppView.render(wide).lines[0].hasSuffix("sample-data · theme dark · ? help "), "no run in progress")
+        #expect(AppView.render(trainingState()).lines[0].hasSuffix("sample-data · theme dark · ? help "))
+    }
+
+    @Test func countsAgreeWithTheirNouns() {
+        var state = trainingState()
+        Sample.send(&state, [.key(.function(2))] + Array(repeating: .key(.character("e")), count: 4))
+        #expect(state.training.choice.settings.epochs == 1)
+        let text = AppView.render(state).lines.joined(separator: "\n")
+        #expect(text.contains("│Train   1 epoch · batch 8"), "\(text)")
+        #expect(!text.contains("1 epochs"))
+        #expect(AppView.counted(1, "frame") == "1 frame" && AppView.counted(48, "frame") == "48 frames")
+        #expect(AppView.counted(0, "epoch") == "0 epochs")
+    }
+
+    @Test func theStartingMessageGoesWhenTheRunMovesOn() {
+        var state = trainingState()
+        Sample.send(&state, [.key(.function(2)), .key(.character("t"))])
+        #expect(state.message?.text == "Starting a tiny run…")
+        _ = state.update(.training(RecordedRun.events[0]))
+        #expect(state.message == nil, "it is loading clips now, as the State line says")
+    }
+
     @Test func withoutLabelledClipsTheScreenSaysWhatIsMissingAndTStartsNothing() {
         var empty = Sample.state([])
         _ = empty.update(.key(.function(2)))
@@ -172,25 +212,6 @@ private let estimate = try! TrainingEstimate(model: RecordedRun.settings.model, 
         Sample.send(&state, [.key(.character("L")), .key(.character("l"))])
         #expect(!state.training.choice.isEdited)
         #expect(state.training.choice.settings.preset == "tiny")
-    }
-
-    @Test func countsAgreeWithTheirNouns() {
-        var state = trainingState()
-        Sample.send(&state, [.key(.function(2))] + Array(repeating: .key(.character("e")), count: 4))
-        #expect(state.training.choice.settings.epochs == 1)
-        let text = AppView.render(state).lines.joined(separator: "\n")
-        #expect(text.contains("│Train   1 epoch · batch 8"), "\(text)")
-        #expect(!text.contains("1 epochs"))
-        #expect(AppView.counted(1, "frame") == "1 frame" && AppView.counted(48, "frame") == "48 frames")
-        #expect(AppView.counted(0, "epoch") == "0 epochs")
-    }
-
-    @Test func theStartingMessageGoesWhenTheRunMovesOn() {
-        var state = trainingState()
-        Sample.send(&state, [.key(.function(2)), .key(.character("t"))])
-        #expect(state.message?.text == "Starting a tiny run…")
-        _ = state.update(.training(RecordedRun.events[0]))
-        #expect(state.message == nil, "it is loading clips now, as the State line says")
     }
 
     @Test func recordedRunSnapshots() {
