@@ -113,6 +113,19 @@ import Testing
         #expect(state.message?.text.contains("missing") == true)
     }
 
+    @Test func whyTheSelectedClipIsUnreadableShowsWithoutAKey() {
+        var clips = Sample.clips(3)
+        clips[0].isProbed = false
+        var state = Sample.state(clips)
+        #expect(AppView.render(state).lines.joined().contains("Not opened yet"))
+        // The scan finds the selected clip unreadable: the pane says why at once.
+        clips[0].isProbed = true
+        clips[0].unreadableReason = "moov atom not found"
+        #expect(state.update(.clipsChanged([clips[0]])).redraw)
+        #expect(AppView.render(state).lines.contains { $0.contains("Unreadable: moov atom not found") })
+        #expect(AppView.render(state).lines.contains { $0.contains("Label: cannot be labelled") })
+    }
+
     @Test func zeroBackspaceAndDeleteClearALabel() {
         for key in [Key.character("0"), .backspace, .delete] {
             var clips = Sample.clips(3)
