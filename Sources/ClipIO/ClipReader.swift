@@ -47,12 +47,16 @@ public final class ClipReader {
         self.url = url
         let displayPath = url.isFileURL ? url.relativePath : url.absoluteString
         self.displayPath = displayPath
-        try Self.checkIsReadableFile(url, displayPath: displayPath)
+        let fileSize = try Self.checkIsReadableFile(url, displayPath: displayPath)
         let opened = try namingFile(displayPath) { () throws -> OpenedStream in
             try OpenedStream(path: url.path)
         }
         let stream = opened.input.stream(opened.streamIndex).pointee
         let timeBase = av_q2d(stream.time_base)
+        guard timeBase.isFinite, timeBase > 0 else {
+            throw ClipIOError(path: displayPath, reason: "the video stream has no usable time base "
+                              + "(\(stream.time_base.num)/\(stream.time_base.den))")
+        }
         let startTimestamp = stream.start_time == cffmpeg_nopts_value() ? 0 : stream.start_time
         var metadata = Self.metadata(of: opened)
         let frameInterval = metadata.fps > 0 ? 1 / metadata.fps : 1.0 / 25
@@ -64,6 +68,9 @@ public final class ClipReader {
                 try Self.measureByScanning(known, opened: opened, timeBase: timeBase,
                                            startTimestamp: startTimestamp, frameInterval: frameInterval)
             }
+        }
+        if let problem = ClipLimits.problem(with: metadata, fileSize: fileSize) {
+            throw ClipIOError(path: displayPath, reason: problem)
         }
         do {
             packet = try Packet()
@@ -323,7 +330,8 @@ public final class ClipReader {
     }
 
     private func seconds(fromTimestamp timestamp: Int64) -> Double {
-        Double(timestamp - startTimestamp) * timeBase
+        // Subtracted as Doubles: a damaged packet's timestamp may be anything.
+        (Double(timestamp) - Double(startTimestamp)) * timeBase
     }
 
     /// Makes the next pass start at the first frame.
@@ -335,8 +343,11 @@ public final class ClipReader {
 
     /// Makes the next pass start at the key frame at or before `seconds`.
     private func seek(to seconds: Double) throws {
-        if seconds <= 0 { return try rewind() }
-        try seekOrReopen(toTimestamp: startTimestamp + Int64((seconds / timeBase).rounded(.down)))
+        // seconds <= duration <= ClipLimits.maximumDuration, yet a tiny time base can make the
+        // timestamp overflow: then the pass starts from the top instead.
+        guard seconds > 0, let offset = ClipLimits.wholeNumber((seconds / timeBase).rounded(.down), in: 0...Int64.max),
+              case let (timestamp, false) = startTimestamp.addingReportingOverflow(offset) else { return try rewind() }
+        try seekOrReopen(toTimestamp: timestamp)
     }
 
     private func seekOrReopen(toTimestamp timestamp: Int64) throws {
@@ -353,19 +364,36 @@ public final class ClipReader {
 
     // MARK: Metadata
 
-    private static func checkIsReadableFile(_ url: URL, displayPath: String) throws(ClipIOError) {
-        guard url.isFileURL else { return }
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
-            throw ClipIOError(path: displayPath, reason: "no such file")
+    /// Refuses what is not a regular, non-empty file (a folder, a named pipe or a device
+    /// would block or never end) and MP4 sample tables claiming more frames than the file
+    /// can hold. Returns the file's size in bytes, nil for a URL that is not a file.
+    private static func checkIsReadableFile(_ url: URL, displayPath: String) throws(ClipIOError) -> Int? {
+        guard url.isFileURL else { return nil }
+        var status = stat()
+        guard stat(url.path, &status) == 0 else {
+            let reason = errno == ENOENT ? "no such file" : "cannot read: \(String(cString: strerror(errno)))"
+            throw ClipIOError(path: displayPath, reason: reason)
         }
-        if isDirectory.boolValue {
-            throw ClipIOError(path: displayPath, reason: "is a folder, not a video file")
+        switch status.st_mode & S_IFMT {
+        case S_IFREG: break
+        case S_IFDIR: throw ClipIOError(path: displayPath, reason: "is a folder, not a video file")
+        case S_IFIFO: throw ClipIOError(path: displayPath, reason: "is a named pipe, not a video file")
+        default: throw ClipIOError(path: displayPath, reason: "is a device or socket, not a video file")
         }
-        let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? nil
+        let size = Int(status.st_size)
         if size == 0 {
             throw ClipIOError(path: displayPath, reason: "empty file (0 bytes), not a video")
         }
+        // Non-blocking: should the file have been swapped for a pipe since stat, open does not wait.
+        let descriptor = open(url.path, O_RDONLY | O_NONBLOCK)
+        guard descriptor >= 0 else {
+            throw ClipIOError(path: displayPath, reason: "cannot read: \(String(cString: strerror(errno)))")
+        }
+        defer { close(descriptor) }
+        if let problem = MP4SampleTables.problem(descriptor: descriptor, fileSize: size) {
+            throw ClipIOError(path: displayPath, reason: problem)
+        }
+        return size
     }
 
     private static func metadata(of opened: OpenedStream) -> ClipMetadata {
@@ -382,7 +410,9 @@ public final class ClipReader {
         let storedCount = Int(stream.nb_frames)
         if fps <= 0 && storedCount > 0 && duration > 0 { fps = Double(storedCount) / duration }
         if duration <= 0 && storedCount > 0 && fps > 0 { duration = Double(storedCount) / fps }
-        let frameCount = storedCount > 0 ? storedCount : Int((duration * fps).rounded())
+        // A header may claim any duration and rate: an impossible product stays out of Int
+        // (saturated), and ClipLimits then refuses the clip.
+        let frameCount = storedCount > 0 ? storedCount : ClipLimits.wholeNumber(duration * fps, in: 0...Int.max) ?? Int.max
         return ClipMetadata(codec: String(cString: avcodec_get_name(parameters.codec_id)),
                             width: Int(parameters.width), height: Int(parameters.height),
                             fps: fps, duration: duration, frameCount: frameCount,
@@ -400,7 +430,7 @@ public final class ClipReader {
             guard Int(packet.streamIndex) == opened.streamIndex else { continue }
             packets += 1
             let length = packet.duration.map { Double($0) * timeBase } ?? frameInterval
-            let start = packet.presentationTime.map { Double($0 - startTimestamp) * timeBase }
+            let start = packet.presentationTime.map { (Double($0) - Double(startTimestamp)) * timeBase }
                 ?? Double(packets - 1) * frameInterval
             end = max(end, start + length)
         }

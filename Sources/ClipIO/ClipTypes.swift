@@ -1,3 +1,5 @@
+import Foundation
+
 /// How a clip is turned into network input: `frames` (T) pictures of
 /// `height` x `width` (H x W) with `channels` (C) channels, 1 for gray or 3 for RGB.
 public struct SamplingSettings: Sendable, Hashable, Codable {
@@ -20,6 +22,13 @@ public struct SamplingSettings: Sendable, Hashable, Codable {
     public static let maximumFrames = 10_000
     public static let maximumSide = 8192
 
+    /// The most bytes one sample may take as network input (T * H * W * C Float32 values):
+    /// a quarter of the machine's memory, so that the decoded frames, the input and a
+    /// model's activations can still fit beside it.
+    public static var maximumSampleBytes: Int {
+        Int(clamping: ProcessInfo.processInfo.physicalMemory / 4)
+    }
+
     /// Bytes of one sampled picture: H * W * C.
     public var bytesPerFrame: Int { height * width * channels }
     /// Bytes of a whole sampled clip: T * H * W * C.
@@ -36,7 +45,20 @@ public struct SamplingSettings: Sendable, Hashable, Codable {
         if channels != 1 && channels != 3 {
             return "channels must be 1 (gray) or 3 (RGB), not \(channels)"
         }
+        // Each size is bounded above, so the product cannot overflow.
+        let inputBytes = byteCount * MemoryLayout<Float>.size
+        if inputBytes > Self.maximumSampleBytes {
+            return "a sample of \(frames) x \(height) x \(width) x \(channels) values takes "
+                + "\(Self.gigabytes(inputBytes)) as network input, more than this machine's memory allows "
+                + "(at most \(Self.gigabytes(Self.maximumSampleBytes)), a quarter of its memory)"
+        }
         return nil
+    }
+}
+
+extension SamplingSettings {
+    static func gigabytes(_ bytes: Int) -> String {
+        String(format: "%.2f GB", Double(bytes) / 1e9)
     }
 }
 

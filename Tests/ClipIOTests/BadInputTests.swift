@@ -122,10 +122,17 @@ import Testing
     @Test func audioWithACoverPicture() throws {
         let cover = folder.file("cover.png")
         try TestClips.ffmpeg(["-f", "lavfi", "-i", "testsrc=size=64x64", "-frames:v", "1", cover.path])
-        let url = folder.file("song.mp3")
+        let url = folder.file("song.m4a")
         try TestClips.ffmpeg(["-f", "lavfi", "-i", "sine=duration=0.5", "-i", cover.path, "-map", "0", "-map", "1",
-                              "-c:a", "libmp3lame", "-c:v", "mjpeg", "-disposition:v", "attached_pic", url.path])
-        #expect(outcome(url)?.reason == "no video stream (only audio mp3, video mjpeg cover picture)")
+                              "-c:a", "aac", "-c:v", "mjpeg", "-disposition:v", "attached_pic", url.path])
+        #expect(outcome(url)?.reason == "no video stream (only audio aac, video mjpeg cover picture)")
+    }
+
+    @Test func audioContainerIsRefusedBeforeItsStreamsAreRead() throws {
+        let url = folder.file("song.mp3")
+        try TestClips.ffmpeg(["-f", "lavfi", "-i", "sine=duration=0.5", "-c:a", "libmp3lame", url.path])
+        #expect(outcome(url)?.reason == "cannot open: its format (mp3) is not an accepted video container "
+                + "(accepted: MP4/MOV, Matroska/WebM, AVI, MPEG-PS, MPEG-TS)")
     }
 
     @Test func fourKClip() throws {

@@ -30,6 +30,15 @@ import TestSupport
         ])
     }
 
+    @Test func refusesASampleLargerThanMemoryBeforeOpeningAnything() throws {
+        try TestClips.indexCoded(folder.file("clip.mp4"), frames: 4)
+        let result = try ActionLabBinary.run(["probe", "clip.mp4", "--frames", "10000", "--size", "8192", "--channels", "3"],
+                                             currentDirectory: folder.url)
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("a sample of 10000 x 8192 x 8192 x 3 values takes 8053.06 GB as network input"),
+                "\(result.stderr)")
+    }
+
     @Test func printsJSON() throws {
         try TestClips.indexCoded(folder.file("clip.mp4"), frames: 6, width: 32, height: 32, fps: 6)
         let result = try ActionLabBinary.run(["probe", "clip.mp4", "missing.mp4", "--json", "--frames", "3",
