@@ -121,6 +121,17 @@ public enum MissingTrainingData: Sendable, Equatable {
         }
     }
 
+    /// For the status line when t is pressed: short enough for 80 columns.
+    var summary: String {
+        switch self {
+        case .scanning: "the scan has found no clips yet"
+        case .noClips: "this folder has no video clips"
+        case .noLabels: "no clip is labelled yet (F1)"
+        case .oneClass(let name): "every labelled clip is \(name); label a second class (F1)"
+        }
+    }
+
+    /// For the box below the run box: what is missing and what to do.
     var explanation: String {
         switch self {
         case .scanning: "no clips found yet; the scan of the folder is still running"
@@ -327,7 +338,7 @@ extension AppState {
             return .redraw
         }
         if let missing = missingTrainingData {
-            show("No run started: \(missing.explanation)", .warning)
+            show("No run started: \(missing.summary)", .warning)
             return .redraw
         }
         let settings = training.choice.settings
