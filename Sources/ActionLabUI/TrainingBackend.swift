@@ -89,8 +89,8 @@ public final class ProjectTraining: TrainingBackend, @unchecked Sendable {
     }
 
     private static func speedKey(_ settings: TrainingSettings) -> String {
-        let m = settings.model
-        return "\(m.filters) \(m.denseUnits) \(m.channels) \(m.classes) \(settings.batchSize)"
+        let spec = settings.modelSpec
+        return "\(spec.layers) \(spec.channels) \(settings.batchSize)"
     }
 
     private func cachedSpeed(for settings: TrainingSettings) -> ComputeSpeed? {
@@ -103,9 +103,9 @@ public final class ProjectTraining: TrainingBackend, @unchecked Sendable {
             let settings = request.settings
             do {
                 try settings.validate()
-                let speed = try cachedSpeed(for: settings) ?? ComputeSpeed.measure(for: settings.model, batchSize: settings.batchSize)
+                let speed = try cachedSpeed(for: settings) ?? ComputeSpeed.measure(for: settings.modelSpec, batchSize: settings.batchSize)
                 lock.withLock { speeds[Self.speedKey(settings)] = speed }
-                let estimate = try TrainingEstimate(model: settings.model, layers: settings.layers, batchSize: settings.batchSize,
+                let estimate = try TrainingEstimate(model: settings.modelSpec, batchSize: settings.batchSize,
                                                     trainingSamples: request.trainingSamples,
                                                     validationSamples: request.validationSamples,
                                                     dataBytes: request.dataBytes, speed: speed)

@@ -62,7 +62,7 @@ public enum Benchmark {
     }
 
     static func flops(_ config: ModelConfig, batch: Int, training: Bool) throws -> Double {
-        let layers = try SeedStack.buildLayers(config: config, specs: config.layers, seed: 0)
+        let layers = try ActionModel.buildLayers(spec: config.spec(), seed: 0)
         var total = 0.0
         for (index, layer) in layers.enumerated() {
             let b = Double(batch)
@@ -123,7 +123,7 @@ public enum Benchmark {
     /// products computed by `algorithm`.
     public static func run(_ shape: Shape, steps: Int = 3, algorithm: ConvLSTM2D.Algorithm = .winograd,
                            progress: (String) -> Void = { _ in }) throws -> Result {
-        let model = try SeedStack(config: shape.config, seed: 1)
+        let model = try ActionModel(config: shape.config, seed: 1)
         for case let layer as ConvLSTM2D in model.layers { layer.algorithm = algorithm }
         var random = SeededGenerator(seed: 2)
         let sample = shape.config.inputShape.reduce(1, *)

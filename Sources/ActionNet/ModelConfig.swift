@@ -1,5 +1,6 @@
-/// The sizes of a seed-stack model. Encoded as the checkpoint's `__metadata__.config`
-/// JSON: `{"frames","height","width","channels","filters":[f1,f2,f3],"dense_units","classes"}`
+/// The sizes of a ConvLSTM stack, from which `spec` builds its layer list. It is the
+/// `__metadata__.config` of Keras-made checkpoints (and of ActionLab's before the layer
+/// list was stored): the JSON `{"frames","height","width","channels","filters":[f1,f2,f3],"dense_units","classes"}`
 /// plus ActionLab's `dropout` and `recurrent_dropout` (absent in Keras-made files: then
 /// the seed's 0.1 applies).
 public struct ModelConfig: Codable, Sendable, Equatable {
@@ -57,21 +58,34 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     /// One sample's input shape (T, H, W, C).
     public var inputShape: [Int] { [frames, height, width, channels] }
 
-    /// The seed stack's layers at these sizes: each ConvLSTM2D is followed by a 2x2 max
-    /// pool and BatchNormalization; then Flatten, Dense(relu), Dense(softmax).
-    public var layers: [LayerSpec] {
-        var specs: [LayerSpec] = []
+    /// The stack at these sizes: each ConvLSTM2D is followed by a 2x2 max pool and
+    /// BatchNormalization (with `batchNormMomentum`); then the `head`, an optional
+    /// Dropout of `headDropout` before the classifier, Dense(relu) and Dense(softmax).
+    /// With the defaults this is the seed stack, as Keras builds it from `config`.
+    public func spec(head: ModelHead = .flatten, batchNormMomentum: Float = 0.99, headDropout: Float = 0) -> ModelSpec {
+        var layers: [LayerSpec] = []
+        var (height, width) = (self.height, self.width)
         for (index, f) in filters.enumerated() {
-            specs.append(.convLSTM2D(filters: f, kernelSize: 3,
-                                     returnSequences: index < filters.count - 1,
-                                     dropout: dropout, recurrentDropout: recurrentDropout))
-            specs.append(.maxPool(size: 2))
-            specs.append(.batchNormalization(momentum: 0.99, epsilon: 1e-3))
+            layers.append(.convLSTM2D(filters: f, kernelSize: 3,
+                                      returnSequences: index < filters.count - 1,
+                                      dropout: dropout, recurrentDropout: recurrentDropout))
+            layers.append(.maxPool(size: 2))
+            (height, width) = ((height + 1) / 2, (width + 1) / 2)
+            layers.append(.batchNormalization(momentum: batchNormMomentum, epsilon: 1e-3))
         }
-        specs.append(.flatten)
-        specs.append(.dense(units: denseUnits, activation: .relu))
-        specs.append(.dense(units: classes, activation: .softmax))
-        return specs
+        switch head {
+        case .flatten:
+            layers.append(.flatten)
+        case .globalMaxPool:
+            // One max pool as wide as what is left of the frame: one value per filter.
+            layers += [.maxPool(size: max(height, width)), .flatten]
+        case .globalAveragePool:
+            layers.append(.globalAveragePool)
+        }
+        layers.append(.dense(units: denseUnits, activation: .relu))
+        if headDropout > 0 { layers.append(.dropout(rate: headDropout)) }
+        layers.append(.dense(units: classes, activation: .softmax))
+        return ModelSpec(inputShape: inputShape, layers: layers)
     }
 
     /// Checks that every size is usable, naming the first one that is not.
@@ -88,30 +102,4 @@ public struct ModelConfig: Codable, Sendable, Equatable {
             throw ModelError("\(name) must be in [0, 1), got \(p)")
         }
     }
-}
-
-/// One layer of a model and its settings. A model is a list of these; variants of the
-/// seed stack are other lists, not other code.
-public enum LayerSpec: Codable, Sendable, Equatable {
-    /// ConvLSTM2D with a square odd kernel, "same" padding and zero initial state.
-    case convLSTM2D(filters: Int, kernelSize: Int, returnSequences: Bool, dropout: Float, recurrentDropout: Float)
-    /// Max pooling of height and width by `size` with "same" padding (MaxPool3D with pool
-    /// (1, size, size) on sequences, MaxPool2D on single frames).
-    case maxPool(size: Int)
-    /// BatchNormalization over the last axis.
-    case batchNormalization(momentum: Float, epsilon: Float)
-    case flatten
-    case dense(units: Int, activation: Activation)
-}
-
-/// The activation applied by a Dense layer. `softmax` is fused with the categorical
-/// cross-entropy in training, so the last layer's gradient is the stable `p - y`.
-public enum Activation: String, Codable, Sendable, Equatable {
-    case linear, relu, softmax
-}
-
-/// A model that cannot be built or run as asked: bad sizes, or an input of the wrong shape.
-public struct ModelError: Error, CustomStringConvertible, Equatable, Sendable {
-    public let description: String
-    public init(_ description: String) { self.description = description }
 }

@@ -15,6 +15,8 @@ public struct ModelSummary: Sendable, Equatable {
         public var shapeText: String { "(None, " + outputShape.map(String.init).joined(separator: ", ") + ")" }
     }
 
+    /// What the table calls the model: a preset's name, a checkpoint's file name.
+    public let name: String
     public let inputShape: [Int]
     public let rows: [Row]
 
@@ -22,15 +24,15 @@ public struct ModelSummary: Sendable, Equatable {
     public var trainableParameters: Int { rows.reduce(0) { $0 + $1.trainableParameters } }
     public var nonTrainableParameters: Int { totalParameters - trainableParameters }
 
-    /// The summary of the model `config` (and `specs`, the seed stack's by default)
-    /// would build, computed from the shapes alone without allocating any weights.
-    public init(config: ModelConfig, layers specs: [LayerSpec]? = nil) throws(ModelError) {
-        try config.validate()
-        let layers = try SeedStack.buildLayers(config: config, specs: specs ?? config.layers, seed: 0)
-        self.init(inputShape: config.inputShape, layers: layers)
+    /// The summary of the model `spec` describes, computed from the shapes alone without
+    /// allocating any weights. `actionlab summary` and the Model screen both print this.
+    public init(spec: ModelSpec, name: String) throws(ModelError) {
+        let layers = try ActionModel.buildLayers(spec: spec, seed: 0)
+        self.init(name: name, inputShape: spec.inputShape, layers: layers)
     }
 
-    init(inputShape: [Int], layers: [any Layer]) {
+    init(name: String, inputShape: [Int], layers: [any Layer]) {
+        self.name = name
         self.inputShape = inputShape
         rows = layers.map {
             Row(name: $0.name, type: $0.typeName, outputShape: $0.outputShape,
@@ -52,7 +54,7 @@ public struct ModelSummary: Sendable, Equatable {
                 + row[1].padding(toLength: widths[1], withPad: " ", startingAt: 0)
                 + String(repeating: " ", count: widths[2] - row[2].count) + row[2]
         }
-        var lines = ["Model: \"seed_stack\"  input (None, " + inputShape.map(String.init).joined(separator: ", ") + ")",
+        var lines = ["Model: \"\(name)\"  input (None, " + inputShape.map(String.init).joined(separator: ", ") + ")",
                      String(repeating: "=", count: total), line(headers), String(repeating: "=", count: total)]
         lines += cells.map(line)
         lines.append(String(repeating: "=", count: total))
@@ -63,9 +65,9 @@ public struct ModelSummary: Sendable, Equatable {
     }
 }
 
-extension SeedStack {
-    /// This model's summary table.
-    public func summary() -> ModelSummary { ModelSummary(inputShape: config.inputShape, layers: layers) }
+extension ActionModel {
+    /// This model's summary table, calling the model `name`.
+    public func summary(name: String) -> ModelSummary { ModelSummary(name: name, inputShape: spec.inputShape, layers: layers) }
 }
 
 /// 2649733 -> "2,649,733"

@@ -37,14 +37,14 @@ public struct GlobalStepResult: Sendable {
 /// call checks that the arguments agree with rank 0's and throws on the ranks where they
 /// don't (a stale copy of the data on one machine, a different seed).
 public final class DataParallel: @unchecked Sendable {
-    public let model: SeedStack
+    public let model: ActionModel
     public let ranks: any Collectives
     private let reduction: BatchNormReduction
 
     /// Makes `model` a replica: its BatchNorm layers now reduce their statistics across the
     /// ranks, and its dropout masks come from a stream of this rank's own. The replicas must start equal (the same seed or `--init` checkpoint), which
     /// `checkReplicasAgree` verifies.
-    public init(model: SeedStack, ranks: any Collectives) {
+    public init(model: ActionModel, ranks: any Collectives) {
         self.model = model
         self.ranks = ranks
         reduction = BatchNormReduction(ranks: ranks)
@@ -60,11 +60,11 @@ public final class DataParallel: @unchecked Sendable {
 
     /// One training step on the global batch x (B, T, H, W, C) and one-hot y (B, classes),
     /// the same on every rank. Returns the global batch's mean loss and its probabilities,
-    /// as `SeedStack.trainStep` on the whole batch in one process would.
+    /// as `ActionModel.trainStep` on the whole batch in one process would.
     @discardableResult
     public func trainStep(x: Tensor, y: Tensor, optimizer: inout Adam) throws -> GlobalStepResult {
         try model.checkInput(x)
-        let batch = x.shape[0], classes = model.config.classes
+        let batch = x.shape[0], classes = model.classes
         guard batch > 0 else { throw ModelError("the batch is empty") }
         guard y.shape == [batch, classes] else {
             throw ModelError("targets have shape \(y.shapeDescription); expected (\(batch), \(classes))")
@@ -99,7 +99,7 @@ public final class DataParallel: @unchecked Sendable {
     public func predict(_ x: Tensor, batchSize: Int = 8) throws -> Tensor {
         try model.checkInput(x)
         try checkSameInput([x], "the samples to predict")
-        let n = x.shape[0], classes = model.config.classes
+        let n = x.shape[0], classes = model.classes
         let shard = Shards.range(of: n, rank: ranks.rank, ranks: ranks.size)
         let mine = shard.isEmpty ? [] : try model.predict(x.samples(shard), batchSize: batchSize).data
         return Tensor(shape: [n, classes], data: ranks.gather(mine))

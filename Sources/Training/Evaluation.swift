@@ -16,7 +16,7 @@ public struct Evaluation: Sendable, Equatable {
 
     /// Runs `model` in inference mode over every sample of `set` (transformed by `input`),
     /// `batchSize` at a time.
-    public init(model: SeedStack, set: SampleSet, input: InputTransform = .frames, batchSize: Int = 8) throws(ModelError) {
+    public init(model: ActionModel, set: SampleSet, input: InputTransform = .frames, batchSize: Int = 8) throws(ModelError) {
         var matrix = ConfusionMatrix(classes: set.classCount)
         var total = 0.0
         var start = 0
@@ -53,17 +53,18 @@ public final class ClipClassifier: @unchecked Sendable {
     // The model is used by one thread at a time: every call holds `lock`.
     private let lock = NSLock()
     public let checkpoint: URL
-    public let config: ModelConfig
+    /// The checkpoint's model.
+    public let spec: ModelSpec
     public let classNames: [String]
     /// What the model was trained to see (from the checkpoint's metadata).
     public let input: InputTransform
-    private let model: SeedStack
+    private let model: ActionModel
 
     public init(checkpoint url: URL) throws(TensorFileError) {
         let loaded = try Checkpoint.load(url)
         checkpoint = url
-        config = loaded.config
-        classNames = loaded.labels ?? (0..<loaded.config.classes).map { "class\($0)" }
+        spec = loaded.spec
+        classNames = loaded.labels ?? (0..<loaded.spec.classes).map { "class\($0)" }
         model = loaded.model
         input = try Self.inputTransform(of: url)
     }
@@ -79,20 +80,20 @@ public final class ClipClassifier: @unchecked Sendable {
 
     /// The model's input (1, T, H, W, C) for a sampled clip.
     public func input(for frames: ClipFrames) -> Tensor {
-        var x = Tensor(shape: [1] + config.inputShape, data: frames.floats())
+        var x = Tensor(shape: [1] + spec.inputShape, data: frames.floats())
         input.apply(to: &x)
         return x
     }
 
     /// The sampling the model's input needs.
     public var sampling: SamplingSettings {
-        SamplingSettings(frames: config.frames, height: config.height, width: config.width, channels: config.channels)
+        SamplingSettings(frames: spec.frames, height: spec.height, width: spec.width, channels: spec.channels)
     }
 
     /// Class probabilities of one sampled clip.
     public func classify(_ frames: ClipFrames) throws(ModelError) -> Prediction {
         guard frames.settings == sampling else {
-            throw ModelError("the clip was sampled as \(frames.shape) but the model takes \(config.inputShape)")
+            throw ModelError("the clip was sampled as \(frames.shape) but the model takes \(spec.inputShape)")
         }
         let x = input(for: frames)
         lock.lock()

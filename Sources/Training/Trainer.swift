@@ -245,26 +245,24 @@ struct TrainingSession {
         guard !trainIndices.isEmpty else { throw TrainingError("no samples left for training after the split") }
 
         // The model and optimizer.
-        let model: SeedStack
-        var optimizer = Adam(learningRate: settings.learningRate)
+        let model: ActionModel
+        var optimizer = Adam(learningRate: settings.learningRate, weightDecay: settings.weightDecay)
         if let url = job.initialCheckpoint {
             let loaded = try Checkpoint.load(url)
-            var wanted = settings.model, found = loaded.config
-            (wanted.dropout, wanted.recurrentDropout, found.dropout, found.recurrentDropout) = (0, 0, 0, 0)
-            guard wanted == found else {
-                throw TrainingError("\(url.path): the checkpoint's model (input \(Tensor.describe(loaded.config.inputShape)), "
-                                    + "filters \(loaded.config.filters), dense \(loaded.config.denseUnits), \(loaded.config.classes) classes) "
-                                    + "is not the one the settings ask for (input \(Tensor.describe(settings.model.inputShape)), "
-                                    + "filters \(settings.model.filters), dense \(settings.model.denseUnits), \(settings.model.classes) classes)")
+            guard loaded.spec.inputShape == settings.model.inputShape, loaded.spec.classes == settings.model.classes else {
+                throw TrainingError("\(url.path): the checkpoint's model takes \(Tensor.describe(loaded.spec.inputShape)) "
+                                    + "and tells \(loaded.spec.classes) classes apart, but the settings sample clips as "
+                                    + "\(Tensor.describe(settings.model.inputShape)) (T, H, W, C) with \(settings.model.classes) classes")
             }
             model = loaded.model
             if let saved = loaded.optimizer {
                 optimizer = saved
+                optimizer.weightDecay = settings.weightDecay
                 // A new run takes the rate asked for; a resumed one keeps its (maybe reduced) rate.
                 if job.resume == nil { optimizer.learningRate = settings.learningRate }
             }
         } else {
-            model = try SeedStack(config: settings.model, layers: settings.layers, seed: settings.seed)
+            model = try ActionModel(spec: settings.modelSpec, seed: settings.seed)
         }
         try model.setDropout(settings.model.dropout, recurrent: settings.model.recurrentDropout)
 
@@ -308,10 +306,11 @@ struct TrainingSession {
         let batchSize = settings.batchSize
         let batches = (trainIndices.count + batchSize - 1) / batchSize
         let validationBatches = (validationIndices.count + batchSize - 1) / batchSize
-        let speed = try job.speed ?? ComputeSpeed.measure(for: settings.model, batchSize: batchSize)
-        let estimate = try TrainingEstimate(model: settings.model, layers: settings.layers, batchSize: batchSize, trainingSamples: trainIndices.count,
+        let speed = try job.speed ?? ComputeSpeed.measure(for: model.spec, batchSize: batchSize)
+        let estimate = try TrainingEstimate(model: model.spec, batchSize: batchSize, trainingSamples: trainIndices.count,
                                             validationSamples: validationIndices.count, dataBytes: set.byteCount, speed: speed)
-        emit(.started(RunStart(runID: runID, runDirectory: runDirectory, settings: settings, classNames: set.classNames,
+        emit(.started(RunStart(runID: runID, runDirectory: runDirectory, settings: settings, model: model.spec,
+                               classNames: set.classNames,
                                trainingPerClass: set.countsPerClass(trainIndices),
                                validationPerClass: set.countsPerClass(validationIndices),
                                batchesPerEpoch: batches, validationBatches: validationBatches, firstEpoch: firstEpoch,
@@ -464,7 +463,7 @@ struct TrainingSession {
         return metadata
     }
 
-    private mutating func saveLast(model: SeedStack, optimizer: Adam, labels: [String], epoch: Int, bestAccuracy: Float?) throws {
+    private mutating func saveLast(model: ActionModel, optimizer: Adam, labels: [String], epoch: Int, bestAccuracy: Float?) throws {
         guard let runDirectory else { return }
         let url = runDirectory.appendingPathComponent("last.safetensors")
         try Checkpoint.save(model, labels: labels, optimizer: optimizer,
@@ -475,7 +474,7 @@ struct TrainingSession {
 
     /// Writes `last` every epoch, and `best` (and the output copy) when the epoch is the best.
     /// Without a validation set every epoch counts as the best: there is nothing to compare.
-    private mutating func saveCheckpoints(model: SeedStack, optimizer: Adam, labels: [String], epoch: Int,
+    private mutating func saveCheckpoints(model: ActionModel, optimizer: Adam, labels: [String], epoch: Int,
                                           isBest: Bool, bestAccuracy: Float?) throws {
         try saveLast(model: model, optimizer: optimizer, labels: labels, epoch: epoch, bestAccuracy: bestAccuracy)
         guard isBest else { return }

@@ -19,11 +19,11 @@ public struct TrainingEstimate: Sendable, Equatable {
 
     public var memoryBytes: Int { modelBytes + activationBytes + dataBytes }
 
-    /// The estimate for `model` (with `layers`, the seed stack's by default) trained in batches of `batchSize` on `trainingSamples`
+    /// The estimate for `model` trained in batches of `batchSize` on `trainingSamples`
     /// with `validationSamples` validated each epoch, the samples taking `dataBytes`.
-    public init(model: ModelConfig, layers: [LayerSpec]? = nil, batchSize: Int, trainingSamples: Int,
+    public init(model: ModelSpec, batchSize: Int, trainingSamples: Int,
                 validationSamples: Int, dataBytes: Int, speed: ComputeSpeed) throws(ModelError) {
-        let work = try ModelWork(model, layers: layers ?? model.layers)
+        let work = try ModelWork(model)
         let batch = max(1, batchSize)
         trainingFlopsPerSample = 3 * work.forwardFlops
         trainingSecondsPerBatch = Double(batch) * trainingFlopsPerSample / speed.trainingFlopsPerSecond
@@ -52,13 +52,13 @@ public struct ComputeSpeed: Sendable, Equatable {
     /// Times a training step and an inference pass of `model`'s layers at no more than
     /// 4 frames of 32x32 and a batch of at most 4 (a fraction of a second for the seed
     /// stack's filters).
-    public static func measure(for model: ModelConfig, batchSize: Int) throws(ModelError) -> ComputeSpeed {
+    public static func measure(for model: ModelSpec, batchSize: Int) throws(ModelError) -> ComputeSpeed {
         var small = model
-        small.frames = min(model.frames, 4)
-        small.height = min(model.height, 32)
-        small.width = min(model.width, 32)
+        if model.inputShape.count == 4 {
+            small.inputShape = [min(model.frames, 4), min(model.height, 32), min(model.width, 32), model.channels]
+        }
         let batch = max(1, min(batchSize, 4))
-        let net = try SeedStack(config: small, seed: 1)
+        let net = try ActionModel(spec: small, seed: 1)
         var random = SeededGenerator(seed: 2)
         let x = Tensor(shape: [batch] + small.inputShape,
                        data: (0..<(batch * small.inputShape.reduce(1, *))).map { _ in Float(random.nextUnit()) })
@@ -77,7 +77,7 @@ public struct ComputeSpeed: Sendable, Equatable {
         _ = try net.trainStep(x: x, y: y, optimizer: &adam)   // allocates the buffers
         let train = try fastest(2) { () throws(ModelError) in _ = try net.trainStep(x: x, y: y, optimizer: &adam) }
         let infer = try fastest(2) { () throws(ModelError) in _ = try net.predict(x, batchSize: batch) }
-        let work = try ModelWork(small, layers: small.layers)
+        let work = try ModelWork(small)
         return ComputeSpeed(trainingFlopsPerSecond: 3 * work.forwardFlops * Double(batch) / train,
                             inferenceFlopsPerSecond: work.forwardFlops * Double(batch) / infer)
     }
@@ -92,10 +92,10 @@ struct ModelWork {
     /// each ConvLSTM's activated gates and cell states for every timestep, and the input.
     var activationFloatsPerSample = 0
 
-    init(_ model: ModelConfig, layers: [LayerSpec]) throws(ModelError) {
-        let summary = try ModelSummary(config: model, layers: layers)
+    init(_ model: ModelSpec) throws(ModelError) {
+        let summary = try ModelSummary(spec: model, name: "")
         var input = model.inputShape
-        for (row, spec) in zip(summary.rows, layers) {
+        for (row, spec) in zip(summary.rows, model.layers) {
             let outputSize = row.outputShape.reduce(1, *)
             parameters += row.parameters
             activationFloatsPerSample += outputSize
@@ -109,7 +109,7 @@ struct ModelWork {
                 activationFloatsPerSample += t * pixels * 5 * filters
             case let .dense(units, _):
                 forwardFlops += 2 * Double(input.reduce(1, *)) * Double(units)
-            case .maxPool, .batchNormalization, .flatten:
+            case .maxPool, .batchNormalization, .flatten, .globalAveragePool, .dropout:
                 forwardFlops += 4 * Double(input.reduce(1, *))
             }
             input = row.outputShape

@@ -69,6 +69,9 @@ public struct RunStart: Sendable, Equatable {
     /// Where its checkpoints and CSV go: `DIR/.actionlab/runs/<run-id>/`; nil when none.
     public var runDirectory: URL?
     public var settings: TrainingSettings
+    /// The model trained: `settings.modelSpec` for a new model, the checkpoint's when
+    /// the run starts from one.
+    public var model: ModelSpec
     public var classNames: [String]
     /// Samples per class on each side of the split.
     public var trainingPerClass: [Int]

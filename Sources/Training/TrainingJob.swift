@@ -74,11 +74,11 @@ public struct TrainingJob: Sendable {
 /// validation samples. Data-parallel training replaces both with versions that share the
 /// work among processes and return the same values on each.
 public struct ModelCompute: Sendable {
-    public var trainStep: @Sendable (SeedStack, _ x: Tensor, _ y: Tensor, inout Adam) throws -> (loss: Float, probabilities: Tensor)
-    public var predict: @Sendable (SeedStack, _ x: Tensor, _ batchSize: Int) throws -> Tensor
+    public var trainStep: @Sendable (ActionModel, _ x: Tensor, _ y: Tensor, inout Adam) throws -> (loss: Float, probabilities: Tensor)
+    public var predict: @Sendable (ActionModel, _ x: Tensor, _ batchSize: Int) throws -> Tensor
 
-    public init(trainStep: @escaping @Sendable (SeedStack, Tensor, Tensor, inout Adam) throws -> (loss: Float, probabilities: Tensor),
-                predict: @escaping @Sendable (SeedStack, Tensor, Int) throws -> Tensor) {
+    public init(trainStep: @escaping @Sendable (ActionModel, Tensor, Tensor, inout Adam) throws -> (loss: Float, probabilities: Tensor),
+                predict: @escaping @Sendable (ActionModel, Tensor, Int) throws -> Tensor) {
         self.trainStep = trainStep
         self.predict = predict
     }

@@ -82,16 +82,6 @@ public struct PlateauSchedule: Codable, Sendable, Equatable {
     }
 }
 
-/// What follows the last ConvLSTM block.
-public enum ModelHead: String, Codable, Sendable, CaseIterable {
-    /// Flatten -> Dense(relu) -> Dense(softmax): the seed stack.
-    case flatten
-    /// A max pool over the whole remaining frame (one value per filter), then Flatten ->
-    /// Dense -> Dense. Where the figure is no longer matters, and the dense layer is tiny:
-    /// far less to overfit on a few dozen clips.
-    case globalMaxPool = "global_max_pool"
-}
-
 /// What the model sees of a sampled clip.
 public enum InputTransform: String, Codable, Sendable, CaseIterable {
     /// The frames as they are, in [0, 1].
@@ -130,7 +120,8 @@ public enum InputTransform: String, Codable, Sendable, CaseIterable {
 public struct TrainingSettings: Codable, Sendable, Equatable {
     /// The preset the values started from, if any ("quick", "seed"); informational.
     public var preset: String?
-    /// The model, including the input sampling (frames, height, width, channels).
+    /// The sizes of the stack a new run builds, including the input sampling (frames,
+    /// height, width, channels); `modelSpec` is the model made of them.
     public var model: ModelConfig
     public var epochs: Int
     public var batchSize: Int
@@ -152,13 +143,19 @@ public struct TrainingSettings: Codable, Sendable, Equatable {
     /// wrong scale; a lower momentum follows the batches closely enough.
     public var batchNormMomentum: Float
     public var head: ModelHead
+    /// Dropout rate before the classifier (the last Dense); 0 leaves the layer out.
+    public var headDropout: Float
+    /// AdamW's decoupled weight decay (0: plain Adam), applied to every trainable
+    /// parameter (kernels, biases and BatchNorm's gamma and beta) as Keras's AdamW does.
+    public var weightDecay: Float
     public var input: InputTransform
 
     public init(preset: String? = nil, model: ModelConfig, epochs: Int = 30, batchSize: Int = 8,
                 learningRate: Float = 1e-3, validationFraction: Double = 0.2, groupBy: SplitGrouping = .none,
                 shuffle: Bool = true, seed: UInt64 = 0, augmentation: Augmentation = .off,
                 earlyStoppingPatience: Int? = nil, reduceLearningRate: PlateauSchedule? = nil,
-                batchNormMomentum: Float = 0.99, head: ModelHead = .flatten, input: InputTransform = .frames) {
+                batchNormMomentum: Float = 0.99, head: ModelHead = .flatten, headDropout: Float = 0,
+                weightDecay: Float = 0, input: InputTransform = .frames) {
         self.preset = preset
         self.model = model
         self.epochs = epochs
@@ -173,6 +170,8 @@ public struct TrainingSettings: Codable, Sendable, Equatable {
         self.reduceLearningRate = reduceLearningRate
         self.batchNormMomentum = batchNormMomentum
         self.head = head
+        self.headDropout = headDropout
+        self.weightDecay = weightDecay
         self.input = input
     }
 
@@ -192,22 +191,21 @@ public struct TrainingSettings: Codable, Sendable, Equatable {
         reduceLearningRate = try c.decodeIfPresent(PlateauSchedule.self, forKey: .reduceLearningRate)
         batchNormMomentum = try c.decodeIfPresent(Float.self, forKey: .batchNormMomentum) ?? 0.99
         head = try c.decodeIfPresent(ModelHead.self, forKey: .head) ?? .flatten
+        headDropout = try c.decodeIfPresent(Float.self, forKey: .headDropout) ?? 0
+        weightDecay = try c.decodeIfPresent(Float.self, forKey: .weightDecay) ?? 0
         input = try c.decodeIfPresent(InputTransform.self, forKey: .input) ?? .frames
     }
 
-    /// The model's layers: the seed stack of `model` with `batchNormMomentum` and `head`.
-    public var layers: [LayerSpec] {
-        var specs = model.layers.map { spec in
-            guard case .batchNormalization(_, let epsilon) = spec else { return spec }
-            return .batchNormalization(momentum: batchNormMomentum, epsilon: epsilon)
-        }
-        if head == .globalMaxPool, let flatten = specs.firstIndex(of: .flatten) {
-            var (height, width) = (model.height, model.width)
-            for _ in model.filters { (height, width) = ((height + 1) / 2, (width + 1) / 2) }
-            // One max pool as wide as what is left of the frame: one value per filter.
-            specs.insert(.maxPool(size: max(height, width)), at: flatten)
-        }
-        return specs
+    /// The model a new run builds: the stack of `model`'s sizes with `head`,
+    /// `batchNormMomentum` and `headDropout`.
+    public var modelSpec: ModelSpec {
+        model.spec(head: head, batchNormMomentum: batchNormMomentum, headDropout: headDropout)
+    }
+
+    /// The Keras-style table of `modelSpec`, named after the preset: what
+    /// `actionlab summary --preset` prints and the Model screen shows.
+    public func modelSummary() throws(ModelError) -> ModelSummary {
+        try ModelSummary(spec: modelSpec, name: preset ?? "model")
     }
 
     /// The frames each clip is sampled to: the model's input.
@@ -230,6 +228,13 @@ public struct TrainingSettings: Codable, Sendable, Equatable {
         if !(batchNormMomentum >= 0 && batchNormMomentum < 1) {
             throw TrainingError("the BatchNormalization momentum must be in [0, 1), got \(batchNormMomentum)")
         }
+        if !(headDropout >= 0 && headDropout < 1) {
+            throw TrainingError("the head dropout must be in [0, 1), got \(headDropout)")
+        }
+        if !(weightDecay >= 0 && weightDecay.isFinite) {
+            throw TrainingError("the weight decay must be 0 (plain Adam) or positive, got \(weightDecay)")
+        }
+        do { try modelSpec.validate() } catch { throw TrainingError("model: \(error.description)") }
         if let p = earlyStoppingPatience, p < 1 { throw TrainingError("early-stopping patience must be at least 1, got \(p)") }
         if let r = reduceLearningRate {
             if !(r.factor > 0 && r.factor < 1) { throw TrainingError("the plateau factor must be in (0, 1), got \(r.factor)") }
@@ -243,52 +248,7 @@ public struct TrainingSettings: Codable, Sendable, Equatable {
         case validationFraction = "validation_fraction", groupBy = "group_by"
         case earlyStoppingPatience = "early_stopping_patience", reduceLearningRate = "reduce_lr_on_plateau"
         case batchNormMomentum = "batch_norm_momentum", head, input
-    }
-}
-
-/// Named starting points for `TrainingSettings`.
-public enum TrainingPreset: String, CaseIterable, Sendable, Codable {
-    /// Small enough to train on two CPU cores in minutes: 24 frames of 48x48 gray seen as
-    /// frame differences, ConvLSTM filters 16/8/8, a global max pool, dense 64, dropout 0,
-    /// BatchNorm momentum 0.9, augmentation on (flip, crop, temporal jitter), batch 8,
-    /// Adam at 2e-3 halved after 4 epochs without a lower validation loss, up to 40
-    /// epochs, early stopping after 15 without a better validation accuracy.
-    ///
-    /// Why these: on sample-data (5 synthetic actions x 10 clips, figures of either
-    /// polarity anywhere in the frame) the seed stack's Flatten head on raw frames learns
-    /// the 40 training clips by heart and validates near chance; frame differences
-    /// remove the background and the polarity, the global max pool the position, and
-    /// augmentation lifts accuracy on clips rendered with another seed from about 82% to
-    /// over 90%; 24 frames rather than 16 keep spins and jumps apart in both directions.
-    /// Measured with the release build on the 2-core build machine shared with other
-    /// work (load average 5-7): `actionlab train sample-data` ran 40 epochs in 2 min 30 s
-    /// (2-6 s an epoch) to 100% validation accuracy, and its best checkpoint classified
-    /// 46 of 50 clips of `actionlab synth --seed 99` (the last one 47); trained on those
-    /// instead (4 min 16 s), the best checkpoint classified all 50 sample-data clips.
-    case quick
-    /// The original network: 60 frames of 192x192 gray, filters 64/32/16, dense 256,
-    /// dropout 0.1, batch 8, Adam at 1e-3, 30 epochs. About a thousand times the work of
-    /// `quick` per sample: hours per epoch on a CPU.
-    case seed
-
-    /// The settings of this preset for `classes` classes.
-    public func settings(classes: Int) -> TrainingSettings {
-        switch self {
-        case .quick:
-            return TrainingSettings(
-                preset: rawValue,
-                model: ModelConfig(frames: 24, height: 48, width: 48, channels: 1, filters: [16, 8, 8],
-                                   denseUnits: 64, classes: classes, dropout: 0, recurrentDropout: 0),
-                epochs: 40, batchSize: 8, learningRate: 2e-3, validationFraction: 0.2,
-                augmentation: Augmentation(horizontalFlip: true, randomCrop: true, temporalJitter: true),
-                earlyStoppingPatience: 15, reduceLearningRate: PlateauSchedule(factor: 0.5, patience: 4, minimum: 1e-4),
-                batchNormMomentum: 0.9, head: .globalMaxPool, input: .frameDifferences)
-        case .seed:
-            var model = ModelConfig.seed
-            model.classes = classes
-            return TrainingSettings(preset: rawValue, model: model, epochs: 30, batchSize: 8, learningRate: 1e-3,
-                                    validationFraction: 0.2)
-        }
+        case headDropout = "head_dropout", weightDecay = "weight_decay"
     }
 }
 
@@ -296,22 +256,4 @@ public enum TrainingPreset: String, CaseIterable, Sendable, Codable {
 public struct TrainingError: Error, CustomStringConvertible, Equatable, Sendable {
     public let description: String
     public init(_ description: String) { self.description = description }
-}
-
-extension TrainingSettings {
-    /// Takes the model of a checkpoint to continue training: its sizes, head,
-    /// BatchNormalization momentum and input transform; the dropout stays this one's.
-    public mutating func adoptModel(of checkpoint: LoadedCheckpoint) throws(TensorFileError) {
-        let dropout = (model.dropout, model.recurrentDropout)
-        model = checkpoint.config
-        (model.dropout, model.recurrentDropout) = dropout
-        let specs = checkpoint.model.specs
-        let pools = specs.filter { if case .maxPool = $0 { true } else { false } }.count
-        head = pools > model.filters.count ? .globalMaxPool : .flatten
-        for case .batchNormalization(let momentum, _) in specs {
-            batchNormMomentum = momentum
-            break
-        }
-        input = try ClipClassifier.inputTransform(of: checkpoint.url)
-    }
 }

@@ -54,7 +54,7 @@ private final class ReplicaState: @unchecked Sendable {
 
     init(communicator: Communicator) { self.communicator = communicator }
 
-    func replica(of model: SeedStack) throws -> DataParallel {
+    func replica(of model: ActionModel) throws -> DataParallel {
         if let parallel, parallel.model === model { return parallel }
         parallel?.detach()
         let made = DataParallel(model: model, ranks: communicator)

@@ -53,8 +53,8 @@ struct Eval: ParsableCommand {
             var skipped: [SkippedSample] = []
             if let tensors {
                 let loaded = try Checkpoint.load(URL(fileURLWithPath: checkpoint))
-                let data = try TensorDataset.load(URL(fileURLWithPath: tensors), expected: loaded.config.inputShape,
-                                                  classes: loaded.config.classes)
+                let data = try TensorDataset.load(URL(fileURLWithPath: tensors), expected: loaded.spec.inputShape,
+                                                  classes: loaded.spec.classes)
                 let set = try SampleSet(tensors: data, classNames: classifier.classNames)
                 evaluation = try classifier.evaluate(set, batchSize: batchSize)
             } else {

@@ -49,13 +49,13 @@ struct Predict: ParsableCommand {
         BLAS.setThreads(threads)
         try reportingErrors {
             let loaded = try Checkpoint.load(URL(fileURLWithPath: checkpoint))
-            let labels = loaded.labels ?? (0..<loaded.config.classes).map { "class\($0)" }
+            let labels = loaded.labels ?? (0..<loaded.spec.classes).map { "class\($0)" }
             var predictions: [PredictionOutput] = []
             if let tensors {
                 let data = try TensorDataset.load(URL(fileURLWithPath: tensors), xName: name,
-                                                  expected: loaded.config.inputShape, requireLabels: false)
+                                                  expected: loaded.spec.inputShape, requireLabels: false)
                 let probabilities = try ClipClassifier(checkpoint: URL(fileURLWithPath: checkpoint)).predict(data.x, batchSize: batchSize)
-                let classes = loaded.config.classes
+                let classes = loaded.spec.classes
                 predictions = (0..<data.count).map { i in
                     let p = Prediction(classNames: labels, probabilities: Array(probabilities.data[i * classes ..< (i + 1) * classes]))
                     return PredictionOutput(sample: i, clip: nil, label: p.topLabel, probabilities: p.probabilities)

@@ -23,14 +23,15 @@ struct Train: ParsableCommand {
             Ctrl-C stops after the current batch and saves the last checkpoint.
             """)
 
-    enum Preset: String, ExpressibleByArgument, CaseIterable {
-        case quick, seed
-        var preset: TrainingPreset { self == .quick ? .quick : .seed }
-    }
-
     enum Head: String, ExpressibleByArgument, CaseIterable {
-        case flatten, globalMaxPool = "global-max-pool"
-        var head: ModelHead { self == .flatten ? .flatten : .globalMaxPool }
+        case flatten, globalMaxPool = "global-max-pool", globalAveragePool = "global-average-pool"
+        var head: ModelHead {
+            switch self {
+            case .flatten: .flatten
+            case .globalMaxPool: .globalMaxPool
+            case .globalAveragePool: .globalAveragePool
+            }
+        }
     }
 
     enum Input: String, ExpressibleByArgument, CaseIterable {
@@ -49,9 +50,10 @@ struct Train: ParsableCommand {
     var tensors: String?
     @Option(help: """
         Starting values: quick (24 frames of 48x48 as frame differences, filters 16/8/8, global max pool, \
-        dense 64, augmentation, 40 epochs) or seed (60 of 192x192, 64/32/16, flatten, dense 256, 30 epochs).
+        dense 64, augmentation, 40 epochs), seed (60 of 192x192, 64/32/16, flatten, dense 256, 30 epochs), \
+        tiny (4 of 24x24, 4/4/4, dense 16, 2 epochs) or tensors (the seed stack, 10 epochs, no validation).
         """)
-    var preset: Preset?
+    var preset: TrainingPreset?
 
     @Option(help: "Frames per clip (T).")
     var frames: Int?
@@ -67,8 +69,12 @@ struct Train: ParsableCommand {
     var dense: Int?
     @Option(help: "Input and recurrent dropout of every ConvLSTM2D.")
     var dropout: Float?
-    @Option(help: "What follows the ConvLSTM blocks: flatten (the seed stack) or global-max-pool.")
+    @Option(help: "What follows the ConvLSTM blocks: flatten (the seed stack), global-max-pool or global-average-pool.")
     var head: Head?
+    @Option(help: "Dropout rate before the classifier (the last Dense layer); 0 for none.")
+    var headDropout: Float?
+    @Option(help: "AdamW's decoupled weight decay of every trainable parameter (0: plain Adam).")
+    var weightDecay: Float?
     @Option(help: "Momentum of BatchNormalization's moving statistics (Keras: 0.99).")
     var bnMomentum: Float?
     @Option(help: "What the model sees: frames, or frame-differences (|frame t - frame t-1|).")
@@ -113,6 +119,10 @@ struct Train: ParsableCommand {
             throw ValidationError("give either a project folder DIR or --tensors FILE")
         }
         if resume != nil && dir == nil { throw ValidationError("--resume needs the project folder DIR") }
+        if `init` != nil, filters != nil || dense != nil || head != nil || headDropout != nil || bnMomentum != nil {
+            throw ValidationError("--filters, --dense, --head, --head-dropout and --bn-momentum describe a new model; "
+                                  + "with --init the checkpoint's model is trained")
+        }
         if tensors != nil, frames != nil || height != nil || width != nil || channels != nil {
             throw ValidationError("--frames, --height, --width and --channels come from x with --tensors")
         }
@@ -164,13 +174,12 @@ struct Train: ParsableCommand {
             return job
         }
         let classes = store.classes.count
-        var settings = (preset ?? .quick).preset.settings(classes: classes)
+        var settings = (preset ?? .quick).settings(classes: classes)
         if preset == nil, let sampling = try ProjectConfig.load(layout).sampling {
-            (settings.model.frames, settings.model.height, settings.model.width, settings.model.channels)
-                = (sampling.frames, sampling.height, sampling.width, sampling.channels)
+            settings = TrainingPreset.project(classes: classes, sampling: sampling)
         }
         if let initPath = `init` {
-            try settings.adoptModel(of: try Checkpoint.load(URL(fileURLWithPath: initPath)))
+            try settings.adoptInput(of: try Checkpoint.load(URL(fileURLWithPath: initPath)))
         } else {
             try applyModelFlags(&settings.model)
         }
@@ -182,23 +191,22 @@ struct Train: ParsableCommand {
         return job
     }
 
-    /// A run on a tensor file: the seed stack's sizes and the original command's defaults
-    /// (10 epochs, no validation, dropout 0.1) unless a preset or flags say otherwise.
+    /// A run on a tensor file: the `tensors` preset (the seed stack's sizes and the original
+    /// command's defaults) unless a preset or flags say otherwise.
     private func tensorJob(_ url: URL) throws -> TrainingJob {
         let data: TensorDataset
         var settings: TrainingSettings
         var classNames: [String]? = nil
         if let initPath = `init` {
             let loaded = try Checkpoint.load(URL(fileURLWithPath: initPath))
-            data = try TensorDataset.load(url, expected: loaded.config.inputShape, classes: loaded.config.classes)
-            settings = preset?.preset.settings(classes: loaded.config.classes) ?? Self.tensorDefaults(loaded.config)
-            try settings.adoptModel(of: loaded)
+            data = try TensorDataset.load(url, expected: loaded.spec.inputShape, classes: loaded.spec.classes)
+            settings = (preset ?? .tensors).settings(classes: loaded.spec.classes)
+            try settings.adoptInput(of: loaded)
             classNames = loaded.labels
         } else {
             data = try TensorDataset.load(url)
             let shape = data.sampleShape, classes = data.y!.shape[1]
-            settings = preset?.preset.settings(classes: classes) ?? Self.tensorDefaults(ModelConfig.seed)
-            settings.model.classes = classes
+            settings = (preset ?? .tensors).settings(classes: classes)
             (settings.model.frames, settings.model.height, settings.model.width, settings.model.channels)
                 = (shape[0], shape[1], shape[2], shape[3])
             try applyModelFlags(&settings.model)
@@ -210,12 +218,6 @@ struct Train: ParsableCommand {
         job.output = URL(fileURLWithPath: out ?? "model.safetensors")
         job.csv = csv.map { URL(fileURLWithPath: $0) }
         return job
-    }
-
-    static func tensorDefaults(_ model: ModelConfig) -> TrainingSettings {
-        var config = model
-        (config.dropout, config.recurrentDropout) = (ModelConfig.seed.dropout, ModelConfig.seed.recurrentDropout)
-        return TrainingSettings(model: config, epochs: 10, batchSize: 8, learningRate: 1e-3, validationFraction: 0)
     }
 
     private func applyModelFlags(_ model: inout ModelConfig) throws {
@@ -230,6 +232,8 @@ struct Train: ParsableCommand {
     private func applyTrainingFlags(_ settings: inout TrainingSettings) throws {
         if let dropout { (settings.model.dropout, settings.model.recurrentDropout) = (dropout, dropout) }
         if let head { settings.head = head.head }
+        if let headDropout { settings.headDropout = headDropout }
+        if let weightDecay { settings.weightDecay = weightDecay }
         if let input { settings.input = input.transform }
         if let bnMomentum { settings.batchNormMomentum = bnMomentum }
         if let epochs { settings.epochs = epochs }
@@ -315,11 +319,10 @@ final class TrainingProgressPrinter: @unchecked Sendable {
             }
         case .started(let s):
             classNames = s.classNames
-            let m = s.settings.model
             var text = s.runID.map { "run \($0): " } ?? ""
             text += "training \(s.trainingCount) samples, validating \(s.validationCount); "
-                + "input \(Tensor.describe(m.inputShape)), filters \(m.filters.map(String.init).joined(separator: "/")), "
-                + "dense \(m.denseUnits), \(s.parameterCount) parameters; OpenBLAS \(BLAS.coreName) x\(BLAS.threads)"
+                + "input \(Tensor.describe(s.model.inputShape)), \(s.model.layers.count) layers, "
+                + "\(s.parameterCount) parameters; OpenBLAS \(BLAS.coreName) x\(BLAS.threads)"
             write(text)
             write("estimate: \(duration(s.estimate.secondsPerEpoch)) per epoch, \(megabytes(s.estimate.memoryBytes)) of memory"
                   + (s.firstEpoch > 1 ? "; resuming at epoch \(s.firstEpoch)" : ""))

@@ -36,7 +36,7 @@ private func runningState(width: Int = 100, height: Int = 30) -> AppState {
     return state
 }
 
-private let estimate = try! TrainingEstimate(model: RecordedRun.settings.model, batchSize: 8, trainingSamples: 40,
+private let estimate = try! TrainingEstimate(model: RecordedRun.settings.modelSpec, batchSize: 8, trainingSamples: 40,
                                              validationSamples: 10, dataBytes: 50 * 2304,
                                              speed: ComputeSpeed(trainingFlopsPerSecond: 2e9, inferenceFlopsPerSecond: 4e9))
 
@@ -234,7 +234,7 @@ private let estimate = try! TrainingEstimate(model: RecordedRun.settings.model, 
         Sample.send(&state, [.key(.function(2)), .key(.character("c")), .key(.character("c")), .key(.function(3))])
         #expect(state.training.choice.name == "seed")
         let screen = AppView.render(state).lines
-        let table = try ModelSummary(config: state.training.choice.settings.model).render()
+        let table = try state.training.choice.settings.modelSummary().render()
         for line in table.split(separator: "\n") {
             #expect(screen.contains { $0.contains(line) }, "the screen shows \(line)")
         }

@@ -9,7 +9,7 @@ import Foundation
 /// first three batches of the third epoch. Timings are fixed so the screens are too.
 enum RecordedRun {
     static let settings: TrainingSettings = {
-        var settings = TrainingChoice.tinySettings(classes: 5)
+        var settings = TrainingPreset.tiny.settings(classes: 5)
         settings.epochs = 4
         return settings
     }()
@@ -17,11 +17,11 @@ enum RecordedRun {
     static let validationBatches = 2
 
     static var start: RunStart {
-        let estimate = try! TrainingEstimate(model: settings.model, batchSize: settings.batchSize, trainingSamples: 40,
+        let estimate = try! TrainingEstimate(model: settings.modelSpec, batchSize: settings.batchSize, trainingSamples: 40,
                                              validationSamples: 10, dataBytes: 50 * settings.sampling.byteCount,
                                              speed: ComputeSpeed(trainingFlopsPerSecond: 2e9, inferenceFlopsPerSecond: 4e9))
         return RunStart(runID: 3, runDirectory: URL(fileURLWithPath: "/project/.actionlab/runs/3"), settings: settings,
-                        classNames: Sample.classNames, trainingPerClass: [8, 8, 8, 8, 8], validationPerClass: [2, 2, 2, 2, 2],
+                        model: settings.modelSpec, classNames: Sample.classNames, trainingPerClass: [8, 8, 8, 8, 8], validationPerClass: [2, 2, 2, 2, 2],
                         batchesPerEpoch: batches, validationBatches: validationBatches, firstEpoch: 1,
                         parameterCount: 2_000, trainableParameterCount: 1_976, estimate: estimate, skipped: [],
                         startedFrom: nil)

@@ -6,7 +6,7 @@ import Testing
     /// the seed stack's plan is smaller than giving every buffer its own memory.
     @Test(arguments: [ModelConfig.seed, Benchmark.Shape.named("tiny")!.config])
     func liveBuffersNeverShareMemory(config: ModelConfig) throws {
-        let model = try SeedStack(config: config)
+        let model = try ActionModel(config: config)
         let plan = ActivationPlan(layers: model.layers, batch: 2)
         let offsets = plan.outputOffsets + plan.gradientOffsets
         #expect(offsets.count == plan.sizes.count && plan.sizes.count == 2 * model.layers.count)

@@ -6,19 +6,21 @@ import Testing
 @Suite struct CheckpointTests {
     @Test func fixturesLoadAsCheckpoints() throws {
         let gray = try Checkpoint.load(Fixtures.kerasGray)
-        #expect(gray.config == ModelConfig(frames: 5, height: 12, width: 12, channels: 1, filters: [4, 3, 2],
-                                           denseUnits: 16, classes: 5))
+        // A Keras-made file has only `config`: its model is the stack of those sizes.
+        #expect(gray.spec == ModelConfig(frames: 5, height: 12, width: 12, channels: 1, filters: [4, 3, 2],
+                                         denseUnits: 16, classes: 5).spec())
         #expect(gray.labels == nil)
         #expect(gray.optimizer == nil)
         let file = try SafeTensorsFile(contentsOf: Fixtures.kerasGray)
         #expect(gray.model.parameter("convlstm2.recurrent_kernel") == (try file.tensor("convlstm2.recurrent_kernel")))
         let rgb = try Checkpoint.load(Fixtures.kerasRGB)
-        #expect(rgb.config.channels == 3 && rgb.config.filters == [3, 2, 2])
+        #expect(rgb.spec.channels == 3 && rgb.spec.classes == 5)
+        #expect(rgb.spec.layers.compactMap { if case let .convLSTM2D(f, _, _, _, _) = $0 { f } else { nil } } == [3, 2, 2])
     }
 
     @Test func saveAndLoadRoundTripIsBitExact() throws {
         let folder = TemporaryFolder()
-        let model = try SeedStack(config: ModelConfig(frames: 3, height: 7, width: 5, channels: 2, filters: [3, 2],
+        let model = try ActionModel(config: ModelConfig(frames: 3, height: 7, width: 5, channels: 2, filters: [3, 2],
                                                       denseUnits: 4, classes: 3), seed: 42)
         // Train one step so that the optimizer has state and BatchNorm moved.
         var adam = Adam(learningRate: 0.01)
@@ -28,7 +30,7 @@ import Testing
         let url = folder.file("model.safetensors")
         try Checkpoint.save(model, labels: ["run", "walk", "jump"], optimizer: adam, to: url)
         let loaded = try Checkpoint.load(url)
-        #expect(loaded.config == model.config)
+        #expect(loaded.spec == model.spec)
         #expect(loaded.labels == ["run", "walk", "jump"])
         #expect(loaded.model.flatParameters == model.flatParameters)
         #expect(loaded.optimizer == adam)
@@ -38,14 +40,49 @@ import Testing
 
     @Test func variantLayersRoundTrip() throws {
         let folder = TemporaryFolder()
-        let config = ModelConfig(frames: 2, height: 4, width: 4, channels: 1, filters: [2], denseUnits: 3, classes: 2)
-        let specs: [LayerSpec] = [.convLSTM2D(filters: 2, kernelSize: 5, returnSequences: false, dropout: 0, recurrentDropout: 0),
-                                  .flatten, .dense(units: 2, activation: .softmax)]
-        let model = try SeedStack(config: config, layers: specs, seed: 3)
+        let spec = ModelSpec(inputShape: [2, 4, 4, 1], layers: [
+            .convLSTM2D(filters: 2, kernelSize: 5, returnSequences: false, dropout: 0, recurrentDropout: 0),
+            .globalAveragePool, .dropout(rate: 0.25), .dense(units: 2, activation: .softmax)])
+        let model = try ActionModel(spec: spec, seed: 3)
         try Checkpoint.save(model, to: folder.file("v.safetensors"))
         let loaded = try Checkpoint.load(folder.file("v.safetensors"))
-        #expect(loaded.model.specs == specs)
+        #expect(loaded.spec == spec && loaded.model.spec == spec)
         #expect(loaded.model.flatParameters == model.flatParameters)
+        // The file says what the model is, in one place.
+        let metadata = try SafeTensorsFile(contentsOf: folder.file("v.safetensors")).metadata
+        #expect(metadata["config"] == nil && metadata["layers"] == nil)
+        #expect(try JSONDecoder().decode(ModelSpec.self, from: Data(try #require(metadata["model"]).utf8)) == spec)
+    }
+
+    /// A checkpoint ActionLab wrote before it stored the model: `config`, and `layers` when
+    /// the list was not the seed stack's (here a global max pool head).
+    @Test func olderCheckpointsWithConfigAndLayersLoad() throws {
+        let folder = TemporaryFolder()
+        let config = ModelConfig(frames: 2, height: 6, width: 6, channels: 1, filters: [2, 2], denseUnits: 4, classes: 3)
+        let spec = config.spec(head: .globalMaxPool, batchNormMomentum: 0.9)
+        let model = try ActionModel(spec: spec, seed: 5)
+        let encoder = JSONEncoder()
+        let metadata = ["config": String(decoding: try encoder.encode(config), as: UTF8.self),
+                        "layers": String(decoding: try encoder.encode(spec.layers), as: UTF8.self)]
+        let url = folder.file("old.safetensors")
+        try SafeTensors.write(model.namedParameters, metadata: metadata, to: url)
+        let loaded = try Checkpoint.load(url)
+        #expect(loaded.spec == spec)
+        #expect(loaded.model.flatParameters == model.flatParameters)
+    }
+
+    @Test func aModelThatIsNotAModelIsNamed() throws {
+        let folder = TemporaryFolder()
+        let url = try fixtureWithHeader({ header in
+            var metadata = header["__metadata__"] as? [String: String] ?? [:]
+            metadata["model"] = #"{"input_shape":[5,12,12,1],"layers":[{"flatten":{}}]}"#
+            header["__metadata__"] = metadata
+        }, folder: folder)
+        expectError(url, mentions: ["does not describe a model", "Dense(classes, softmax)"])
+        let garbled = try fixtureWithHeader({ header in
+            header["__metadata__"] = ["model": "[1, 2]"]
+        }, folder: folder, name: "garbled.safetensors")
+        expectError(garbled, mentions: ["__metadata__.model is not a model"])
     }
 
     /// The gray fixture's bytes with its header changed by `edit`.
@@ -141,7 +178,7 @@ import Testing
 
 @Suite struct SummaryTests {
     @Test func seedSummaryHasTheSeedNumbers() throws {
-        let summary = try ModelSummary(config: .seed)
+        let summary = try ModelSummary(spec: ModelConfig.seed.spec(), name: "seed")
         #expect(summary.rows.map(\.parameters) == [150_016, 0, 256, 110_720, 0, 128, 27_712, 0, 64, 0, 2_359_552, 1_285])
         #expect(summary.totalParameters == 2_649_733)
         #expect(summary.trainableParameters == 2_649_509)
@@ -160,19 +197,35 @@ import Testing
     /// Odd sizes, checked against Keras 3.15's model.summary() for the same stack.
     @Test func oddSizesAreComputed() throws {
         let config = ModelConfig(frames: 7, height: 33, width: 21, channels: 3, filters: [5, 3, 2], denseUnits: 10, classes: 4)
-        let summary = try ModelSummary(config: config)
+        let summary = try ModelSummary(spec: config.spec(), name: "odd")
         #expect(summary.rows.map(\.outputShape) == [[7, 33, 21, 5], [7, 17, 11, 5], [7, 17, 11, 5], [7, 17, 11, 3],
                                                     [7, 9, 6, 3], [7, 9, 6, 3], [9, 6, 2], [5, 3, 2], [5, 3, 2],
                                                     [30], [10], [4]])
         #expect(summary.rows.map(\.parameters) == [1460, 0, 20, 876, 0, 12, 368, 0, 8, 0, 310, 44])
         #expect(summary.totalParameters == 3098)
         // The built model agrees with the shape-only summary.
-        #expect(try SeedStack(config: config).summary() == summary)
+        #expect(try ActionModel(config: config).summary(name: "odd") == summary)
     }
 
     @Test func badSizesAreRefused() {
-        #expect(throws: ModelError.self) { try ModelSummary(config: ModelConfig(frames: 0, height: 8, width: 8, channels: 1, filters: [2], denseUnits: 2, classes: 2)) }
-        #expect(throws: ModelError.self) { try ModelSummary(config: ModelConfig(frames: 2, height: 8, width: 8, channels: 1, filters: [], denseUnits: 2, classes: 2)) }
-        #expect(throws: ModelError.self) { try ModelSummary(config: ModelConfig(frames: 2, height: 8, width: 8, channels: 1, filters: [2], denseUnits: 2, classes: 1)) }
+        #expect(throws: ModelError.self) { try ModelSummary(spec: ModelConfig(frames: 0, height: 8, width: 8, channels: 1, filters: [2], denseUnits: 2, classes: 2).spec(), name: "bad") }
+        #expect(throws: ModelError.self) { try ModelConfig(frames: 2, height: 8, width: 8, channels: 1, filters: [], denseUnits: 2, classes: 2).validate() }
+        #expect(throws: ModelError.self) { try ModelSummary(spec: ModelConfig(frames: 2, height: 8, width: 8, channels: 1, filters: [2], denseUnits: 2, classes: 1).spec(), name: "bad") }
+        // A list that does not end in a softmax classifier is no model.
+        #expect(throws: ModelError.self) { try ModelSummary(spec: ModelSpec(inputShape: [2, 8, 8, 1], layers: [.flatten]), name: "bad") }
+    }
+
+    /// The heads and the head dropout as the table shows them: one value per filter after
+    /// either global pool, and a Dropout layer before the classifier.
+    @Test func headsAndDropoutAreTableRows() throws {
+        let config = ModelConfig(frames: 3, height: 9, width: 9, channels: 1, filters: [4, 6], denseUnits: 8, classes: 3)
+        let average = try ModelSummary(spec: config.spec(head: .globalAveragePool, headDropout: 0.3), name: "m")
+        #expect(average.rows.suffix(4).map(\.label) == ["global_average_pooling (GlobalAveragePooling2D)", "dense1 (Dense)",
+                                                          "dropout (Dropout)", "dense2 (Dense)"])
+        #expect(average.rows.suffix(4).map(\.outputShape) == [[6], [8], [8], [3]])
+        let maxPool = try ModelSummary(spec: config.spec(head: .globalMaxPool), name: "m")
+        #expect(maxPool.rows.first { $0.type == "Flatten" }?.outputShape == [6])
+        #expect(average.totalParameters == maxPool.totalParameters)
+        #expect(average.render().hasPrefix("Model: \"m\"  input (None, 3, 9, 9, 1)"))
     }
 }

@@ -9,7 +9,7 @@ import Testing
     static let fixtures = [Fixtures.kerasGray, Fixtures.kerasRGB]
 
     /// The fixture's model (dropout 0, as the fixtures were made) and its tensors.
-    func load(_ url: URL) throws -> (SeedStack, SafeTensorsFile) {
+    func load(_ url: URL) throws -> (ActionModel, SafeTensorsFile) {
         let checkpoint = try Checkpoint.load(url)
         try checkpoint.model.setDropout(0, recurrent: 0)
         return (checkpoint.model, try SafeTensorsFile(contentsOf: url))

@@ -9,7 +9,7 @@ import Testing
 @Suite struct DataParallelTests {
     /// The Keras fixture's model (T=5, 12x12x1, filters 4/3/2, dense 16, 5 classes) with
     /// dropout 0, and its batch of 3 samples.
-    static func fixture() throws -> (model: SeedStack, x: Tensor, y: Tensor) {
+    static func fixture() throws -> (model: ActionModel, x: Tensor, y: Tensor) {
         let checkpoint = try Checkpoint.load(Fixtures.kerasGray)
         try checkpoint.model.setDropout(0, recurrent: 0)
         let file = try SafeTensorsFile(contentsOf: Fixtures.kerasGray)
@@ -136,7 +136,7 @@ import Testing
     @Test func replicasThatStartApartAreRefusedOnTheOddRank() throws {
         let outcomes = try ThreadGroup(size: 2).run { rank -> String? in
             let config = ModelConfig(frames: 2, height: 8, width: 8, channels: 1, filters: [2, 2, 2], denseUnits: 4, classes: 3)
-            let model = try SeedStack(config: config, seed: UInt64(rank.rank))
+            let model = try ActionModel(config: config, seed: UInt64(rank.rank))
             do { try DataParallel(model: model, ranks: rank).checkReplicasAgree() } catch { return "\(error)" }
             return nil
         }

@@ -142,3 +142,44 @@ import Training
         #expect(killedDuringASave, "no attempt stopped the process inside a checkpoint save")
     }
 }
+
+/// `actionlab summary` prints the model a preset or a checkpoint describes, with the
+/// same table the Model screen shows.
+@Suite struct SummaryCommandTests {
+    @Test(arguments: TrainingPreset.allCases) func aPresetsTableIsTheModelScreens(preset: TrainingPreset) throws {
+        let result = try ActionLabBinary.run(["summary", "--preset", preset.rawValue])
+        #expect(result.status == 0, "\(result.stderr)")
+        let table = try preset.settings(classes: 5).modelSummary().render()
+        #expect(result.stdout == table + "\n")
+        #expect(result.stdout.hasPrefix("Model: \"\(preset.rawValue)\""))
+    }
+
+    @Test func theQuickPresetIsItsOwnModel() throws {
+        let result = try ActionLabBinary.run(["summary", "--preset", "quick"])
+        for piece in ["(None, 24, 48, 48, 16)", "maxpool4 (MaxPool2D)", "(None, 1, 1, 8)", "Total params: 22,469"] {
+            #expect(result.stdout.contains(piece), "\(piece)")
+        }
+        let wider = try ActionLabBinary.run(["summary", "--preset", "quick", "--dense", "32", "--classes", "3"])
+        #expect(wider.stdout.contains("dense1 (Dense)                     (None, 32)"))
+        #expect(wider.stdout.contains("dense2 (Dense)                     (None, 3)"))
+    }
+
+    @Test func aCheckpointsTableIsItsStoredModel() throws {
+        let project = try TemporaryProject()
+        var settings = TrainingPreset.tiny.settings(classes: 4)
+        (settings.head, settings.headDropout) = (.globalAveragePool, 0.25)
+        let url = project.file("mine.safetensors")
+        try Checkpoint.save(try ActionModel(spec: settings.modelSpec), to: url)
+        let result = try ActionLabBinary.run(["summary", "--checkpoint", url.path])
+        #expect(result.status == 0, "\(result.stderr)")
+        let table = try ModelSummary(spec: settings.modelSpec, name: "mine").render()
+        #expect(result.stdout == table + "\n")
+        #expect(result.stdout.contains("global_average_pooling (GlobalAveragePooling2D)"))
+        #expect(result.stdout.contains("dropout (Dropout)"))
+
+        let mixed = try ActionLabBinary.run(["summary", "--checkpoint", url.path, "--preset", "quick"])
+        #expect(mixed.status != 0 && mixed.stderr.contains("--checkpoint"))
+        let missing = try ActionLabBinary.run(["summary", "--checkpoint", project.file("none.safetensors").path])
+        #expect(missing.status != 0 && missing.stderr.contains("none.safetensors"))
+    }
+}

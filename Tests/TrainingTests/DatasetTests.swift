@@ -120,8 +120,8 @@ import Training
 @Suite struct EstimateTests {
     @Test func biggerModelsCostMoreTimeAndMemory() throws {
         let speed = ComputeSpeed(trainingFlopsPerSecond: 1e10, inferenceFlopsPerSecond: 2e10)
-        let quick = TrainingPreset.quick.settings(classes: 5).model
-        let seed = TrainingPreset.seed.settings(classes: 5).model
+        let quick = TrainingPreset.quick.settings(classes: 5).modelSpec
+        let seed = TrainingPreset.seed.settings(classes: 5).modelSpec
         let small = try TrainingEstimate(model: quick, batchSize: 8, trainingSamples: 40, validationSamples: 10,
                                          dataBytes: 50 * 16 * 48 * 48, speed: speed)
         let large = try TrainingEstimate(model: seed, batchSize: 8, trainingSamples: 40, validationSamples: 10,
@@ -130,7 +130,7 @@ import Training
         #expect(large.memoryBytes > 10 * small.memoryBytes)
         #expect(large.modelBytes == 16 * 2_649_733)
         #expect(small.secondsPerEpoch == 5 * small.trainingSecondsPerBatch + 2 * small.validationSecondsPerBatch)
-        let measured = try ComputeSpeed.measure(for: TinyData.settings().model, batchSize: 4)
+        let measured = try ComputeSpeed.measure(for: TinyData.settings().modelSpec, batchSize: 4)
         #expect(measured.trainingFlopsPerSecond > 0 && measured.inferenceFlopsPerSecond > 0)
     }
 
@@ -194,9 +194,11 @@ import Training
             var settings = TinyData.settings()
             (settings.model.height, settings.model.width, settings.model.frames) = (side, side, frames)
             settings.head = .globalMaxPool
-            let summary = try ModelSummary(config: settings.model, layers: settings.layers)
-            let flatten = try #require(summary.rows.first { $0.type == "Flatten" })
+            let flatten = try #require(try settings.modelSummary().rows.first { $0.type == "Flatten" })
             #expect(flatten.outputShape == [settings.model.filters.last!], "\(side)")
+            settings.head = .globalAveragePool
+            let average = try #require(try settings.modelSummary().rows.first { $0.type == "GlobalAveragePooling2D" })
+            #expect(average.outputShape == [settings.model.filters.last!], "\(side)")
         }
     }
 
@@ -215,28 +217,18 @@ import Training
         #expect(classifier.input == .frameDifferences)
         #expect(try project.store.run(id: summary.runID!)?.settingsJSON.contains("global_max_pool") == true)
 
-        // Continuing from the checkpoint takes its model, head, momentum and input.
+        // Continuing from the checkpoint takes its input sampling, classes and input
+        // transform; the model trained is the checkpoint's, whatever head the settings name.
         let loaded = try Checkpoint.load(summary.bestCheckpoint!)
         var adopted = TrainingPreset.seed.settings(classes: 3)
-        adopted.model.dropout = 0
-        adopted.model.recurrentDropout = 0
-        try adopted.adoptModel(of: loaded)
-        #expect(adopted.input == .frameDifferences && adopted.batchNormMomentum == 0.9)
-        #expect(adopted.model == settings.model && adopted.layers == loaded.model.specs)
-    }
-
-    @Test func adoptingACheckpointFindsItsHead() throws {
-        let project = try TemporaryProject()
-        for head in ModelHead.allCases {
-            var settings = TrainingPreset.quick.settings(classes: 5)
-            settings.head = head
-            let url = project.file("\(head).safetensors")
-            try Checkpoint.save(try SeedStack(config: settings.model, layers: settings.layers), to: url)
-            var adopted = TrainingPreset.quick.settings(classes: 5)
-            adopted.head = head == .flatten ? .globalMaxPool : .flatten
-            try adopted.adoptModel(of: try Checkpoint.load(url))
-            #expect(adopted.head == head)
-            #expect(adopted.input == .frames, "a checkpoint that names no input saw frames")
-        }
+        try adopted.adoptInput(of: loaded)
+        #expect(adopted.input == .frameDifferences && adopted.model.inputShape == settings.model.inputShape)
+        #expect(adopted.head == .flatten && loaded.spec == settings.modelSpec)
+        adopted.epochs = 1
+        var job = TrainingJob(source: .samples(TinyData.samples()), settings: adopted, speed: TinyData.speed)
+        job.initialCheckpoint = summary.bestCheckpoint
+        let continued = TinyData.run(job)
+        #expect(continued.summary?.status == .completed, "\(String(describing: continued.failure))")
+        #expect(continued.start?.model.withoutDropout == settings.modelSpec.withoutDropout)
     }
 }

@@ -226,8 +226,8 @@ import Training
 
         // An init checkpoint for another model.
         let project = try TemporaryProject()
-        let other = try SeedStack(config: ModelConfig(frames: 3, height: 8, width: 8, channels: 1, filters: [3],
-                                                      denseUnits: 4, classes: 3))
+        let other = try ActionModel(config: ModelConfig(frames: 3, height: 9, width: 8, channels: 1, filters: [3],
+                                                        denseUnits: 4, classes: 3))
         let url = project.file("other.safetensors")
         try Checkpoint.save(other, to: url)
         var job = TrainingJob(source: .samples(TinyData.samples()), settings: TinyData.settings(), store: project.store,
@@ -251,11 +251,11 @@ import Training
     /// 3 epochs are Keras's 3 Adam steps.
     @Test(arguments: [Fixtures.kerasGray, Fixtures.kerasRGB]) func threeEpochsOfOneBatchAreKerasThreeSteps(url: URL) throws {
         let checkpoint = try Checkpoint.load(url)
-        let data = try TensorDataset.load(url, expected: checkpoint.config.inputShape, classes: checkpoint.config.classes)
-        var model = checkpoint.config
-        (model.dropout, model.recurrentDropout) = (0, 0)
-        let settings = TrainingSettings(model: model, epochs: 3, batchSize: data.count, learningRate: 1e-3,
+        let data = try TensorDataset.load(url, expected: checkpoint.spec.inputShape, classes: checkpoint.spec.classes)
+        var settings = TrainingSettings(model: ModelConfig.seed, epochs: 3, batchSize: data.count, learningRate: 1e-3,
                                         validationFraction: 0, shuffle: false)
+        try settings.adoptInput(of: checkpoint)
+        (settings.model.dropout, settings.model.recurrentDropout) = (0, 0)
         let project = try TemporaryProject()
         var job = TrainingJob(source: .samples(try SampleSet(tensors: data)), settings: settings, speed: TinyData.speed)
         job.initialCheckpoint = url

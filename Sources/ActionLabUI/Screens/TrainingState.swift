@@ -37,19 +37,11 @@ public struct TrainingChoice: Sendable, Equatable {
     /// its actionlab.toml sets one. `epochs` replaces every choice's epochs when given.
     public static func standard(classes: Int, projectSampling: ProjectConfig.Sampling? = nil,
                                 epochs: Int? = nil) -> [TrainingChoice] {
-        var choices = [
-            TrainingChoice(name: "quick", settings: TrainingPreset.quick.settings(classes: classes)),
-            TrainingChoice(name: "seed", settings: TrainingPreset.seed.settings(classes: classes)),
-            TrainingChoice(name: "tiny", settings: tinySettings(classes: classes)),
-        ]
+        var choices = [TrainingPreset.quick, .seed, .tiny].map {
+            TrainingChoice(name: $0.rawValue, settings: $0.settings(classes: classes))
+        }
         if let sampling = projectSampling {
-            var settings = TrainingPreset.quick.settings(classes: classes)
-            settings.preset = "project"
-            settings.model.frames = sampling.frames
-            settings.model.height = sampling.height
-            settings.model.width = sampling.width
-            settings.model.channels = sampling.channels
-            choices.append(TrainingChoice(name: "project", settings: settings))
+            choices.append(TrainingChoice(name: "project", settings: TrainingPreset.project(classes: classes, sampling: sampling)))
         }
         if let epochs {
             // The preset's own values, not an edit of them.
@@ -60,16 +52,6 @@ public struct TrainingChoice: Sendable, Equatable {
             }
         }
         return choices
-    }
-
-    /// A network small enough that an epoch on sample-data takes a fraction of a second:
-    /// 4 frames of 24x24 gray, filters 4/4/4, dense 16, 2 epochs. For trying the screens
-    /// out and for tests; it does not learn much.
-    public static func tinySettings(classes: Int) -> TrainingSettings {
-        TrainingSettings(preset: "tiny",
-                         model: ModelConfig(frames: 4, height: 24, width: 24, channels: 1, filters: [4, 4, 4],
-                                            denseUnits: 16, classes: classes, dropout: 0, recurrentDropout: 0),
-                         epochs: 2, batchSize: 8, learningRate: 2e-3, validationFraction: 0.2)
     }
 }
 
@@ -227,7 +209,7 @@ public struct TrainingState: Sendable, Equatable {
     public var settings: TrainingSettings { run?.settings ?? choice.settings }
 
     static func summary(of settings: TrainingSettings) -> Result<ModelSummary, ModelError> {
-        Result { () throws(ModelError) in try ModelSummary(config: settings.model, layers: settings.layers) }
+        Result { () throws(ModelError) in try settings.modelSummary() }
     }
 
     /// The epoch the charts reach: the one in progress, or the last finished.
@@ -461,7 +443,10 @@ extension AppState {
             training.run = start
             training.phase = .training
             training.learningRate = start.settings.learningRate
-            training.summary = TrainingState.summary(of: start.settings)
+            // The model trained, which is a checkpoint's when the run continues one.
+            training.summary = Result { () throws(ModelError) in
+                try ModelSummary(spec: start.model, name: start.settings.preset ?? "model")
+            }
             if start.firstEpoch > 1, let id = start.runID, let history = runs.metrics[id] {
                 // A resumed run: its earlier epochs from the database, so the curves go on.
                 for m in history where m.epoch < start.firstEpoch {

@@ -25,14 +25,15 @@ public struct StepResult: Sendable {
     public let probabilities: Tensor
 }
 
-/// The seed ConvLSTM stack (or any variant given as a list of layer specs): the layers,
-/// one buffer holding every parameter, one for their gradients, and the activations.
+/// A model built from its `ModelSpec` (the seed ConvLSTM stack or any other layer list):
+/// the layers, one buffer holding every parameter, one for their gradients, and the
+/// activations.
 ///
 /// A model is used from one thread at a time; it may be handed to another thread (the
 /// background trainer) as a whole.
-public final class SeedStack: @unchecked Sendable {
-    public private(set) var config: ModelConfig
-    public private(set) var specs: [LayerSpec]
+public final class ActionModel: @unchecked Sendable {
+    /// What this model is; its dropout rates follow `setDropout`.
+    public private(set) var spec: ModelSpec
     public let layers: [any Layer]
     /// Every parameter, in layer order (a ConvLSTM's kernel and recurrent kernel adjacent).
     public let parameterLayout: [ParameterEntry]
@@ -47,14 +48,14 @@ public final class SeedStack: @unchecked Sendable {
     private var batchCapacity = 0
     private let entryIndex: [String: Int]
 
-    /// Builds the model for `config` from `specs` (the seed stack's layers by default),
-    /// with Keras's initialisers drawn from `seed`.
-    public init(config: ModelConfig, layers specs: [LayerSpec]? = nil, seed: UInt64 = 0) throws(ModelError) {
-        try config.validate()
-        self.config = config
-        let specs = specs ?? config.layers
-        self.specs = specs
-        let built = try SeedStack.buildLayers(config: config, specs: specs, seed: seed)
+    /// One sample's input shape (T, H, W, C) and the number of classes.
+    public var inputShape: [Int] { spec.inputShape }
+    public var classes: Int { spec.classes }
+
+    /// Builds the model `spec` describes, with Keras's initialisers drawn from `seed`.
+    public init(spec: ModelSpec, seed: UInt64 = 0) throws(ModelError) {
+        self.spec = spec
+        let built = try ActionModel.buildLayers(spec: spec, seed: seed)
         layers = built
 
         var layout: [ParameterEntry] = []
@@ -84,24 +85,37 @@ public final class SeedStack: @unchecked Sendable {
         }
     }
 
-    /// The layers for `config` and `specs`, named as Keras names them in the checkpoint
-    /// (convlstm1, maxpool1, batchnorm1, ..., flatten, dense1, dense2), without parameters.
-    static func buildLayers(config: ModelConfig, specs: [LayerSpec], seed: UInt64) throws(ModelError) -> [any Layer] {
+    /// The stack of `config`'s sizes with the seed's head (`ModelConfig.spec()`).
+    public convenience init(config: ModelConfig, seed: UInt64 = 0) throws(ModelError) {
+        try config.validate()
+        try self.init(spec: config.spec(), seed: seed)
+    }
+
+    /// The layers of `spec`, named as Keras names them in the checkpoint (convlstm1,
+    /// maxpool1, batchnorm1, ..., flatten, dense1, dense2), without parameters.
+    static func buildLayers(spec: ModelSpec, seed: UInt64) throws(ModelError) -> [any Layer] {
+        guard spec.inputShape.count == 4, spec.inputShape.allSatisfy({ $0 >= 1 }) else {
+            throw ModelError("the input must be (T, H, W, C) with every size at least 1, got \(Tensor.describe(spec.inputShape))")
+        }
         var built: [any Layer] = []
         var counters: [String: Int] = [:]
-        func name(_ kind: String) -> String {
+        /// Layers with parameters are numbered from 1; the others are numbered from their second.
+        func name(_ kind: String, numberedFromOne: Bool = true) -> String {
             counters[kind, default: 0] += 1
-            let n = counters[kind]!
-            return kind == "flatten" ? (n == 1 ? "flatten" : "flatten\(n)") : "\(kind)\(n)"
+            let n = counters[kind, default: 1]
+            return numberedFromOne ? "\(kind)\(n)" : (n == 1 ? kind : "\(kind)\(n)")
         }
-        var shape = config.inputShape
-        for (index, spec) in specs.enumerated() {
+        var shape = spec.inputShape
+        for (index, layerSpec) in spec.layers.enumerated() {
             let layer: any Layer
-            switch spec {
+            switch layerSpec {
             case let .convLSTM2D(filters, kernelSize, returnSequences, dropout, recurrentDropout):
                 guard shape.count == 4 else { throw ModelError("ConvLSTM2D needs (T, H, W, C) input, got \(Tensor.describe(shape))") }
                 guard filters > 0, kernelSize > 0, kernelSize % 2 == 1 else {
                     throw ModelError("ConvLSTM2D needs filters >= 1 and an odd kernel size, got \(filters), \(kernelSize)")
+                }
+                for (what, rate) in [("dropout", dropout), ("recurrent dropout", recurrentDropout)] where !(rate >= 0 && rate < 1) {
+                    throw ModelError("ConvLSTM2D \(what) must be in [0, 1), got \(rate)")
                 }
                 layer = ConvLSTM2D(name: name("convlstm"), inputShape: shape, filters: filters,
                                    kernelSize: kernelSize, returnSequences: returnSequences, dropout: dropout,
@@ -113,19 +127,31 @@ public final class SeedStack: @unchecked Sendable {
                 }
                 layer = MaxPool(name: name("maxpool"), inputShape: shape, size: size)
             case let .batchNormalization(momentum, epsilon):
+                guard momentum >= 0 && momentum < 1, epsilon > 0 else {
+                    throw ModelError("BatchNormalization needs a momentum in [0, 1) and a positive epsilon, got \(momentum), \(epsilon)")
+                }
                 layer = BatchNormalization(name: name("batchnorm"), inputShape: shape, momentum: momentum, epsilon: epsilon)
             case .flatten:
-                layer = Flatten(name: name("flatten"), inputShape: shape)
+                layer = Flatten(name: name("flatten", numberedFromOne: false), inputShape: shape)
             case let .dense(units, activation):
                 guard units > 0 else { throw ModelError("Dense needs at least 1 unit, got \(units)") }
                 guard shape.count == 1 else { throw ModelError("Dense needs flat input, got \(Tensor.describe(shape)); add a Flatten") }
                 layer = Dense(name: name("dense"), inputShape: shape, units: units, activation: activation)
+            case .globalAveragePool:
+                guard shape.count == 3 else {
+                    throw ModelError("GlobalAveragePooling2D needs (H, W, C) input (after a ConvLSTM2D that returns its last step), got \(Tensor.describe(shape))")
+                }
+                layer = GlobalAveragePool(name: name("global_average_pooling", numberedFromOne: false), inputShape: shape)
+            case let .dropout(rate):
+                guard rate >= 0 && rate < 1 else { throw ModelError("Dropout rate must be in [0, 1), got \(rate)") }
+                layer = Dropout(name: name("dropout", numberedFromOne: false), inputShape: shape, rate: rate,
+                                seed: seed &+ UInt64(index + 1) &* 0x9E37_79B9)
             }
             built.append(layer)
             shape = layer.outputShape
         }
-        guard case .dense(_, .softmax)? = specs.last, shape == [config.classes] else {
-            throw ModelError("the last layer must be Dense(\(config.classes), softmax)")
+        guard case let .dense(classes, .softmax)? = spec.layers.last, classes >= 2 else {
+            throw ModelError("the last layer must be Dense(classes, softmax) with at least 2 classes")
         }
         return built
     }
@@ -180,15 +206,10 @@ public final class SeedStack: @unchecked Sendable {
     /// Sets the input and recurrent dropout of every ConvLSTM2D (a training setting; the
     /// weights are unchanged).
     public func setDropout(_ dropout: Float, recurrent recurrentDropout: Float) throws(ModelError) {
-        var changed = config
-        changed.dropout = dropout
-        changed.recurrentDropout = recurrentDropout
-        try changed.validate()
-        config = changed
-        specs = specs.map { spec in
-            guard case let .convLSTM2D(f, k, r, _, _) = spec else { return spec }
-            return .convLSTM2D(filters: f, kernelSize: k, returnSequences: r, dropout: dropout, recurrentDropout: recurrentDropout)
+        for (name, p) in [("dropout", dropout), ("recurrent dropout", recurrentDropout)] where !(p >= 0 && p < 1) {
+            throw ModelError("\(name) must be in [0, 1), got \(p)")
         }
+        spec = spec.withConvLSTMDropout(dropout, recurrent: recurrentDropout)
         for case let layer as ConvLSTM2D in layers {
             layer.dropout = dropout
             layer.recurrentDropout = recurrentDropout
@@ -205,9 +226,9 @@ public final class SeedStack: @unchecked Sendable {
 
     /// Checks that `x` is (N, T, H, W, C) for this model.
     public func checkInput(_ x: Tensor) throws(ModelError) {
-        guard x.shape.count == 5, Array(x.shape.dropFirst()) == config.inputShape else {
+        guard x.shape.count == 5, Array(x.shape.dropFirst()) == spec.inputShape else {
             throw ModelError("input has shape \(x.shapeDescription); the model takes (N, T, H, W, C) = "
-                             + Tensor.describe([-1] + config.inputShape).replacingOccurrences(of: "-1", with: "N"))
+                             + Tensor.describe([-1] + spec.inputShape).replacingOccurrences(of: "-1", with: "N"))
         }
     }
 
@@ -247,7 +268,7 @@ public final class SeedStack: @unchecked Sendable {
     /// (BatchNorm uses its moving statistics, no dropout), `batchSize` samples at a time.
     public func predict(_ x: Tensor, batchSize: Int = 8) throws(ModelError) -> Tensor {
         try checkInput(x)
-        let n = x.shape[0], per = x.count / max(n, 1), classes = config.classes
+        let n = x.shape[0], per = x.count / max(n, 1), classes = spec.classes
         var out = [Float](repeating: 0, count: n * classes)
         var start = 0
         while start < n {
@@ -264,7 +285,7 @@ public final class SeedStack: @unchecked Sendable {
     /// Mean loss and accuracy of `x` against one-hot `y` in inference mode.
     public func evaluate(x: Tensor, y: Tensor, batchSize: Int = 8) throws(ModelError) -> (loss: Float, accuracy: Float) {
         try checkInput(x)
-        let n = x.shape[0], per = x.count / max(n, 1), classes = config.classes
+        let n = x.shape[0], per = x.count / max(n, 1), classes = spec.classes
         guard y.shape == [n, classes] else {
             throw ModelError("targets have shape \(y.shapeDescription); expected (\(n), \(classes))")
         }
@@ -310,7 +331,7 @@ public final class SeedStack: @unchecked Sendable {
     public func computeGradients(x: Tensor, y: Tensor, lossNormalizer: Int? = nil,
                                  collectStatistics: Bool = true) throws(ModelError) -> StepResult {
         try checkInput(x)
-        let batch = x.shape[0], classes = config.classes
+        let batch = x.shape[0], classes = spec.classes
         guard batch > 0 else { throw ModelError("the batch is empty") }
         guard y.shape == [batch, classes] else {
             throw ModelError("targets have shape \(y.shapeDescription); expected (\(batch), \(classes))")

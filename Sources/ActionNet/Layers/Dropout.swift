@@ -1,0 +1,63 @@
+/// Inverted dropout (Keras's Dropout): in a training-mode pass each value is zeroed with
+/// probability `rate` and the others multiplied by 1 / (1 - rate), so inference, which
+/// passes values through unchanged, sees the same expected scale.
+///
+/// The mask of training step s is drawn from the layer's seed and s alone, so a run
+/// with the same seed drops the same values at the same step.
+public final class Dropout: Layer {
+    public let name: String
+    public var typeName: String { "Dropout" }
+    public let inputShape: [Int]
+    public let outputShape: [Int]
+    public let rate: Float
+    public var parameterOffset = 0
+    public var parameters: [ParameterSpec] { [] }
+
+    private let seed: UInt64
+    /// Training-mode passes so far: the step whose mask comes next.
+    public private(set) var step: UInt64 = 0
+    /// The last training pass's multipliers (0 or 1 / (1 - rate)), one per value.
+    private var mask: [Float] = []
+
+    public init(name: String, inputShape: [Int], rate: Float, seed: UInt64) {
+        precondition(rate >= 0 && rate < 1, "Dropout rates are in [0, 1)")
+        self.name = name
+        self.inputShape = inputShape
+        outputShape = inputShape
+        self.rate = rate
+        self.seed = seed
+    }
+
+    public var needsInputForBackward: Bool { false }
+    public var needsOutputForBackward: Bool { false }
+
+    public func forward(output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, batch: Int,
+                        parameters: UnsafeMutablePointer<Float>, training: Bool) {
+        let n = batch * inputSize
+        guard training, rate > 0 else {
+            output.update(from: input, count: n)
+            return
+        }
+        var random = SeededGenerator(seed: seed ^ (step &* 0x9E37_79B9_7F4A_7C15))
+        step += 1
+        let keep = 1 / (1 - rate)
+        if mask.count != n { mask = [Float](repeating: 0, count: n) }
+        for i in 0..<n {
+            mask[i] = Float(random.nextUnit()) < rate ? 0 : keep
+            output[i] = input[i] * mask[i]
+        }
+    }
+
+    public func backward(dInput: UnsafeMutablePointer<Float>?, dOutput: UnsafePointer<Float>,
+                         input: UnsafePointer<Float>, output: UnsafePointer<Float>, batch: Int,
+                         parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>) {
+        guard let dInput else { return }
+        let n = batch * inputSize
+        if rate == 0 {
+            for i in 0..<n { dInput[i] += dOutput[i] }
+            return
+        }
+        precondition(mask.count == n, "\(name): backward needs a training-mode forward pass first")
+        for i in 0..<n { dInput[i] += dOutput[i] * mask[i] }
+    }
+}
