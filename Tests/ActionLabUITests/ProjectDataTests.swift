@@ -11,7 +11,7 @@ import Testing
         let folder = try TemporaryFolder()
         let store = try ProjectStore.open(ProjectLayout(root: folder.url))
         defer { try? store.close() }
-        let settings = TrainingChoice.tinySettings(classes: 2)
+        let settings = TrainingPreset.tiny.settings(classes: 2)
         let settingsJSON = String(decoding: try JSONEncoder().encode(settings), as: UTF8.self)
         let split = DatasetSplit(seed: 1, validationFraction: 0.2, groupBy: .none, training: ["a.mp4"], validation: [])
         var run = try store.createRun(settingsJSON: settingsJSON, splitJSON: split.json)
