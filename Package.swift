@@ -50,9 +50,13 @@ let openMPITargets: [Target] = openMPIInstalled
 let openMPIDependency: [Target.Dependency] = openMPIInstalled ? ["CMPI"] : []
 let openMPIDefine: [SwiftSetting] = openMPIInstalled ? [.define("ACTIONLAB_MPI")] : []
 
+// ActionLab builds on Linux only: it calls Glibc by name and in its Linux spellings
+// (`Glibc.signal`, `RUSAGE_SELF.rawValue`, madvise's MADV_DONTNEED), reads /proc (memory
+// size, its own executable), links the Debian packages of ncursesw,
+// FFmpeg, OpenBLAS and Open MPI, and is tested nowhere else. So no `platforms` entry
+// claims a macOS version.
 let package = Package(
     name: "ActionLab",
-    platforms: [.macOS(.v13)],
     products: [
         .executable(name: "actionlab", targets: ["actionlab"]),
     ],
