@@ -154,6 +154,24 @@ struct LayerHarness {
         #expect(harness.worstRelativeError() < 2e-3)
     }
 
+    @Test(arguments: [[3, 4, 2], [1, 1, 5], [6, 5, 3]]) func globalAveragePool(shape: [Int]) {
+        var harness = LayerHarness(GlobalAveragePool(name: "global_average_pooling", inputShape: shape), batch: 2)
+        #expect(harness.worstRelativeError() < 1e-3)
+    }
+
+    /// With one step's mask held, dropout is linear in its input: the differences must
+    /// find exactly the kept values' 1 / (1 - rate) and the dropped ones' 0.
+    @Test(arguments: [0, 0.3, 0.75] as [Float]) func dropout(rate: Float) {
+        let layer = Dropout(name: "dropout", inputShape: [4, 3], rate: rate, seed: 11)
+        layer.fixedStep = 5
+        var harness = LayerHarness(layer, batch: 3)
+        #expect(harness.worstRelativeError() < 1e-3)
+        let (dInput, _) = harness.gradients()
+        let scaled = zip(dInput, harness.weights).map { d, r in d / r }
+        #expect(scaled.allSatisfy { abs($0) < 1e-6 || abs($0 - 1 / (1 - rate)) < 1e-5 })
+        if rate > 0 { #expect(scaled.contains { abs($0) < 1e-6 }, "some values are dropped") }
+    }
+
     @Test func flatten() {
         var harness = LayerHarness(Flatten(name: "flatten", inputShape: [2, 3, 2]), batch: 2)
         #expect(harness.worstRelativeError() < 1e-3)

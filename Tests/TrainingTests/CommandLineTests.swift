@@ -183,3 +183,16 @@ import Training
         #expect(missing.status != 0 && missing.stderr.contains("none.safetensors"))
     }
 }
+
+@Suite struct TrainFlagTests {
+    /// --init trains the checkpoint's model, so flags that shape a new model are refused
+    /// rather than silently ignored.
+    @Test func modelFlagsWithInitAreRefused() throws {
+        let project = try TemporaryProject()
+        for flags in [["--head", "global-average-pool"], ["--head-dropout", "0.2"], ["--filters", "4,4"], ["--dense", "8"]] {
+            let result = try ActionLabBinary.run(["train", "--tensors", project.file("x.safetensors").path,
+                                                  "--init", project.file("c.safetensors").path] + flags)
+            #expect(result.status != 0 && result.stderr.contains("with --init the checkpoint's model is trained"), "\(flags)")
+        }
+    }
+}

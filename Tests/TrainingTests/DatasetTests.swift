@@ -232,3 +232,56 @@ import Training
         #expect(continued.start?.model.withoutDropout == settings.modelSpec.withoutDropout)
     }
 }
+
+/// The settings of the small-data options, as actionlab.toml's `[training]` and the
+/// command line set them.
+@Suite struct RegularisationSettingsTests {
+    @Test func headDropoutAndWeightDecayAreChecked() throws {
+        var settings = TrainingPreset.quick.settings(classes: 3)
+        #expect(settings.headDropout == 0 && settings.weightDecay == 0, "off unless asked for")
+        #expect(!settings.modelSpec.layers.contains { if case .dropout = $0 { true } else { false } })
+        for (dropout, decay, problem) in [(1 as Float, 0 as Float, "head dropout"), (-0.1, 0, "head dropout"),
+                                           (.nan, 0, "head dropout"), (0, -1e-4, "weight decay"),
+                                           (0, .infinity, "weight decay")] {
+            (settings.headDropout, settings.weightDecay) = (dropout, decay)
+            #expect(throws: TrainingError.self) { try settings.validate() }
+            do { try settings.validate() } catch { #expect(error.description.contains(problem), "\(error)") }
+        }
+        (settings.headDropout, settings.weightDecay, settings.head) = (0.4, 1e-4, .globalAveragePool)
+        try settings.validate()
+        #expect(settings.modelSpec.layers.suffix(4) == [.globalAveragePool, .dense(units: 64, activation: .relu),
+                                                         .dropout(rate: 0.4), .dense(units: 3, activation: .softmax)])
+    }
+
+    /// A run's settings_json round-trips the new fields; one stored before they existed
+    /// reads as no head dropout and plain Adam.
+    @Test func storedSettingsKeepTheirMeaning() throws {
+        var settings = TrainingPreset.quick.settings(classes: 3)
+        (settings.headDropout, settings.weightDecay, settings.head) = (0.3, 2e-4, .globalAveragePool)
+        let json = String(decoding: try JSONEncoder().encode(settings), as: UTF8.self)
+        #expect(json.contains("\"head\":\"global_average_pool\"") && json.contains("\"head_dropout\":0.3"))
+        #expect(try JSONDecoder().decode(TrainingSettings.self, from: Data(json.utf8)) == settings)
+        var old = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any] ?? [:]
+        (old["head_dropout"], old["weight_decay"]) = (nil, nil)
+        let decoded = try JSONDecoder().decode(TrainingSettings.self, from: try JSONSerialization.data(withJSONObject: old))
+        #expect(decoded.headDropout == 0 && decoded.weightDecay == 0)
+    }
+
+    /// With weight decay the trainer's optimizer is AdamW: the same seed with and without
+    /// decay starts alike and ends apart, and the checkpoint trains on as AdamW.
+    @Test func theTrainerUsesTheWeightDecay() throws {
+        func run(decay: Float) throws -> [Float] {
+            var settings = TinyData.settings(epochs: 1)
+            settings.weightDecay = decay
+            let project = try TemporaryProject()
+            var job = TrainingJob(source: .samples(TinyData.samples()), settings: settings, speed: TinyData.speed)
+            job.output = project.file("out.safetensors")
+            let log = TinyData.run(job)
+            #expect(log.summary?.status == .completed, "\(String(describing: log.failure))")
+            return try Checkpoint.load(try #require(job.output)).model.flatParameters
+        }
+        let plain = try run(decay: 0)
+        #expect(try run(decay: 0) == plain)
+        #expect(try run(decay: 0.05) != plain)
+    }
+}

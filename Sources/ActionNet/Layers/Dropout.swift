@@ -16,6 +16,9 @@ public final class Dropout: Layer {
     private let seed: UInt64
     /// Training-mode passes so far: the step whose mask comes next.
     public private(set) var step: UInt64 = 0
+    /// When set, every training pass uses this step's mask and the count stays: a
+    /// gradient check then differentiates one function.
+    var fixedStep: UInt64?
     /// The last training pass's multipliers (0 or 1 / (1 - rate)), one per value.
     private var mask: [Float] = []
 
@@ -38,8 +41,8 @@ public final class Dropout: Layer {
             output.update(from: input, count: n)
             return
         }
-        var random = SeededGenerator(seed: seed ^ (step &* 0x9E37_79B9_7F4A_7C15))
-        step += 1
+        var random = SeededGenerator(seed: seed ^ ((fixedStep ?? step) &* 0x9E37_79B9_7F4A_7C15))
+        if fixedStep == nil { step += 1 }
         let keep = 1 / (1 - rate)
         if mask.count != n { mask = [Float](repeating: 0, count: n) }
         for i in 0..<n {
