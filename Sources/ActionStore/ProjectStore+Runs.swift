@@ -84,9 +84,15 @@ extension ProjectStore {
             try database.read { db in
                 try Row.fetchAll(db, sql: "SELECT * FROM epoch_metrics WHERE run_id = ? ORDER BY epoch",
                                  arguments: [runID]).map { row in
-                    EpochMetrics(runID: row["run_id"], epoch: row["epoch"], loss: row["loss"],
-                                 accuracy: row["accuracy"], valLoss: row["val_loss"], valAccuracy: row["val_accuracy"],
-                                 learningRate: row["learning_rate"], seconds: row["seconds"])
+                    let epoch: Int = try row.stored("epoch", "epoch_metrics.epoch", of: "an epoch of run \(runID)")
+                    let item = "epoch \(epoch) of run \(runID)"
+                    return EpochMetrics(runID: runID, epoch: epoch,
+                                        loss: try row.stored("loss", "epoch_metrics.loss", of: item),
+                                        accuracy: try row.stored("accuracy", "epoch_metrics.accuracy", of: item),
+                                        valLoss: try row.stored("val_loss", "epoch_metrics.val_loss", of: item),
+                                        valAccuracy: try row.stored("val_accuracy", "epoch_metrics.val_accuracy", of: item),
+                                        learningRate: try row.stored("learning_rate", "epoch_metrics.learning_rate", of: item),
+                                        seconds: try row.stored("seconds", "epoch_metrics.seconds", of: item))
                 }
             }
         }
@@ -98,10 +104,11 @@ extension ProjectStore {
         let running = try Row.fetchAll(db, sql: "SELECT id, process_id FROM runs WHERE status = ?",
                                        arguments: [RunStatus.running.rawValue])
         for row in running {
-            let processID: Int? = row["process_id"]
+            let id: Int64 = try row.stored("id", "runs.id", of: "a run")
+            let processID: Int? = try row.stored("process_id", "runs.process_id", of: "run \(id)")
             if let processID, Self.isProcessAlive(processID) { continue }
             try db.execute(sql: "UPDATE runs SET status = ? WHERE id = ?",
-                           arguments: [RunStatus.interrupted.rawValue, row["id"] as Int64])
+                           arguments: [RunStatus.interrupted.rawValue, id])
         }
     }
 
@@ -111,13 +118,23 @@ extension ProjectStore {
         return kill(id, 0) == 0 || errno == EPERM
     }
 
-    static func runRecord(_ row: Row) -> RunRecord {
-        RunRecord(id: row["id"], startedAt: Date(timeIntervalSince1970: row["started_at"]),
-                  settingsJSON: row["settings_json"], splitJSON: row["split_json"],
-                  status: RunStatus(rawValue: row["status"]) ?? .failed, statusDetail: row["status_detail"],
-                  epochs: row["epochs"], bestValAccuracy: row["best_val_accuracy"],
-                  durationSeconds: row["duration_seconds"], lastCheckpointPath: row["last_checkpoint_path"],
-                  bestCheckpointPath: row["best_checkpoint_path"])
+    static func runRecord(_ row: Row) throws -> RunRecord {
+        let id: Int64 = try row.stored("id", "runs.id", of: "a run")
+        let item = "run \(id)"
+        let statusName: String = try row.stored("status", "runs.status", of: item)
+        guard let status = RunStatus(rawValue: statusName) else {
+            throw BadStoredValue(item: item, column: "runs.status", found: "'\(statusName)'",
+                                 expected: RunStatus.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        return RunRecord(id: id, startedAt: Date(timeIntervalSince1970: try row.stored("started_at", "runs.started_at", of: item)),
+                         settingsJSON: try row.stored("settings_json", "runs.settings_json", of: item),
+                         splitJSON: try row.stored("split_json", "runs.split_json", of: item),
+                         status: status, statusDetail: try row.stored("status_detail", "runs.status_detail", of: item),
+                         epochs: try row.stored("epochs", "runs.epochs", of: item),
+                         bestValAccuracy: try row.stored("best_val_accuracy", "runs.best_val_accuracy", of: item),
+                         durationSeconds: try row.stored("duration_seconds", "runs.duration_seconds", of: item),
+                         lastCheckpointPath: try row.stored("last_checkpoint_path", "runs.last_checkpoint_path", of: item),
+                         bestCheckpointPath: try row.stored("best_checkpoint_path", "runs.best_checkpoint_path", of: item))
     }
 }
 

@@ -41,6 +41,9 @@ public struct ScannedClip: Sendable, Equatable {
         case readable(ClipProbe)
         /// The reason it cannot be decoded, e.g. "no video stream".
         case unreadable(String)
+        /// The file could not be examined for a passing reason (no file descriptor left):
+        /// shown as unreadable with the reason, and probed again by the next scan.
+        case retryLater(String)
     }
 
     /// Relative to the project folder.
@@ -63,10 +66,15 @@ extension ProjectStore {
                 var known: [String: KnownClip] = [:]
                 let rows = try Row.fetchCursor(db, sql: "SELECT id, path, size, mtime, probed, missing FROM clips")
                 while let row = try rows.next() {
-                    known[row["path"]] = KnownClip(
-                        id: row["id"],
-                        stamp: FileStamp(size: row["size"], modified: Date(timeIntervalSince1970: row["mtime"])),
-                        isProbed: row["probed"], isMissing: row["missing"])
+                    let id: Int64 = try row.stored(0, "clips.id", of: "a clip")
+                    let path: String = try row.stored(1, "clips.path", of: "clip \(id)")
+                    let item = "clip \(id) (\(path))"
+                    known[path] = KnownClip(
+                        id: id,
+                        stamp: FileStamp(size: try row.stored(2, "clips.size", of: item),
+                                         modified: Date(timeIntervalSince1970: try row.stored(3, "clips.mtime", of: item))),
+                        isProbed: try row.stored(4, "clips.probed", of: item),
+                        isMissing: try row.stored(5, "clips.missing", of: item))
                 }
                 return known
             }
@@ -83,8 +91,8 @@ extension ProjectStore {
                 let upsert = try db.cachedStatement(sql: """
                     INSERT INTO clips (path, size, mtime, probed, codec, width, height, fps, duration,
                                        frame_count, frame_count_exact, unreadable_reason, missing)
-                    VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, 0)
-                    ON CONFLICT(path) DO UPDATE SET size = excluded.size, mtime = excluded.mtime, probed = 1,
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
+                    ON CONFLICT(path) DO UPDATE SET size = excluded.size, mtime = excluded.mtime, probed = excluded.probed,
                         codec = excluded.codec, width = excluded.width, height = excluded.height,
                         fps = excluded.fps, duration = excluded.duration, frame_count = excluded.frame_count,
                         frame_count_exact = excluded.frame_count_exact,
@@ -94,15 +102,22 @@ extension ProjectStore {
                 return try scanned.map { clip in
                     var probe: ClipProbe?
                     var reason: String?
+                    var probed = true
                     switch clip.outcome {
                     case let .readable(found): probe = found
                     case let .unreadable(why): reason = why
+                    case let .retryLater(why):
+                        reason = why
+                        probed = false
                     }
-                    let id = try Int64.fetchOne(upsert, arguments: [
-                        clip.path, clip.stamp.size, clip.stamp.modified.timeIntervalSince1970, probe?.codec,
+                    guard let id = try Int64.fetchOne(upsert, arguments: [
+                        clip.path, clip.stamp.size, clip.stamp.modified.timeIntervalSince1970, probed, probe?.codec,
                         probe?.width, probe?.height, probe?.fps, probe?.duration, probe?.frameCount,
-                        probe?.frameCountIsExact, reason])!
-                    return try Self.clip(db, id: id)!
+                        probe?.frameCountIsExact, reason]),
+                        let record = try Self.clip(db, id: id)
+                    else { throw BadStoredValue(item: clip.path, column: "clips.id", found: "no row after writing it",
+                                                expected: "the row just written") }
+                    return record
                 }
             }
         }
@@ -111,7 +126,8 @@ extension ProjectStore {
     /// Records one probed file; see `record(_:)`.
     @discardableResult
     public func upsertClip(_ scanned: ScannedClip) throws -> ClipRecord {
-        try record([scanned])[0]
+        guard let record = try record([scanned]).first else { throw StoreError.unknownClip(id: 0) }
+        return record
     }
 
     /// Marks clips as missing from disk (or, with `false`, found again), keeping their labels.
@@ -132,6 +148,10 @@ extension ProjectStore {
         try db.execute(sql: """
             INSERT INTO clips (path, size, mtime, probed) VALUES (?, ?, ?, 0) ON CONFLICT(path) DO NOTHING
             """, arguments: [path, stamp.size, stamp.modified.timeIntervalSince1970])
-        return try Int64.fetchOne(db, sql: "SELECT id FROM clips WHERE path = ?", arguments: [path])!
+        guard let id = try Int64.fetchOne(db, sql: "SELECT id FROM clips WHERE path = ?", arguments: [path]) else {
+            throw BadStoredValue(item: path, column: "clips.id", found: "no row after writing it",
+                                 expected: "the row just written")
+        }
+        return id
     }
 }

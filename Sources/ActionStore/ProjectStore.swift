@@ -15,20 +15,31 @@ public final class ProjectStore: Sendable {
     /// Recorded as the author of label changes: `USER` from the environment (else the login name).
     public let user: String
     let database: DatabasePool
+    /// A connection that only asks SQLite whether anything was committed (`changeStamp`).
+    private let watcher: DatabaseQueue
 
-    private init(layout: ProjectLayout, classes: [ClassInfo], user: String, database: DatabasePool) {
+    private init(layout: ProjectLayout, classes: [ClassInfo], user: String, database: DatabasePool,
+                 watcher: DatabaseQueue) {
         self.layout = layout
         self.classes = classes
         self.user = user
         self.database = database
+        self.watcher = watcher
     }
 
     /// The newest database schema this build reads and writes.
     public static var schemaVersion: Int { Schema.version }
 
+    /// How long an operation waits for another process (the UI, a second command)
+    /// that holds the database's write lock before giving up.
+    static let busyTimeoutSeconds = 10
+
     /// Opens the project's database, creating `.actionlab/` and the database if needed,
     /// migrating an older schema, and taking the classes from `config` (by default read
     /// from `actionlab.toml`). A database from a newer schema is refused untouched.
+    ///
+    /// Safe to call from several processes at once on one project: each waits for the
+    /// others' writes, and the schema is created or migrated by exactly one of them.
     ///
     /// - Parameter user: the author recorded on label changes; defaults to `USER`.
     public static func open(_ layout: ProjectLayout, config: ProjectConfig? = nil,
@@ -38,32 +49,41 @@ public final class ProjectStore: Sendable {
               isDirectory.boolValue
         else { throw StoreError.noSuchProjectFolder(layout.root.path) }
         let config = try config ?? ProjectConfig.load(layout)
+        try refuseLinkedState(layout)
         let file = layout.databaseURL.path
-        if FileManager.default.fileExists(atPath: file) {
+        do {
+            try FileManager.default.createDirectory(at: layout.stateDirectory, withIntermediateDirectories: true)
+        } catch {
+            throw StoreError.databaseFailure(file: file, reason: "cannot create \(layout.stateDirectory.path)")
+        }
+        if let size = (try? FileManager.default.attributesOfItem(atPath: file))?[.size] as? Int, size > 0 {
             try refuseNewerSchema(file: file)
-        } else {
-            do {
-                try FileManager.default.createDirectory(at: layout.stateDirectory, withIntermediateDirectories: true)
-            } catch {
-                throw StoreError.unusableDatabase(file: file, reason: "cannot create \(layout.stateDirectory.path)")
-            }
         }
 
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
         // Another ActionLab process (say `labels import` while the UI is open) may hold
         // the write lock for a moment: wait for it rather than fail.
-        configuration.busyMode = .timeout(10)
+        configuration.busyMode = .timeout(TimeInterval(busyTimeoutSeconds))
         let database: DatabasePool
+        let watcher: DatabaseQueue
         do {
             database = try DatabasePool(path: file, configuration: configuration)
-            // Checked again through the pool, in case another process migrated meanwhile.
-            try database.read { db in try checkSchemaVersion(db, file: file) }
-            try Schema.migrator.migrate(database)
-        } catch let error as StoreError {
-            throw error
-        } catch let error as DatabaseError {
-            throw StoreError.unusableDatabase(file: file, reason: error.message ?? "\(error.resultCode)")
+            // One immediate transaction takes the write lock before looking at the schema,
+            // so of two processes opening a new project one creates it and the other
+            // then finds it created.
+            try database.writeWithoutTransaction { db in
+                try db.inTransaction(.immediate) {
+                    try checkSchemaVersion(db, file: file)
+                    try Schema.migrate(db)
+                    return .commit
+                }
+            }
+            var watching = configuration
+            watching.readonly = true
+            watcher = try DatabaseQueue(path: file, configuration: watching)
+        } catch {
+            throw storeError(error, file: file)
         }
 
         let classes = config.classes.enumerated().map { index, name in
@@ -72,28 +92,41 @@ public final class ProjectStore: Sendable {
         }
         let store = ProjectStore(layout: layout, classes: classes,
                                  user: user ?? ProcessInfo.processInfo.environment["USER"] ?? NSUserName(),
-                                 database: database)
+                                 database: database, watcher: watcher)
         try store.wrapErrors {
             try database.write { db in
                 try store.syncClasses(db)
                 try store.markInterruptedRuns(db)
             }
         }
+        StaleTemporaries.remove(under: layout.runsDirectory)
+        StaleTemporaries.remove(under: layout.cacheDirectory)
         return store
+    }
+
+    /// Refuses a `.actionlab` that is a symbolic link, and links in place of the files
+    /// and folders ActionLab keeps in it: the project's state must stay in its folder.
+    private static func refuseLinkedState(_ layout: ProjectLayout) throws {
+        for url in [layout.stateDirectory, layout.databaseURL, layout.cacheDirectory, layout.runsDirectory] {
+            var status = stat()
+            guard lstat(url.path, &status) == 0, (status.st_mode & S_IFMT) == S_IFLNK else { continue }
+            let target = (try? FileManager.default.destinationOfSymbolicLink(atPath: url.path)) ?? "an unreadable target"
+            throw StoreError.linkedStateDirectory(path: url.path, target: target)
+        }
     }
 
     /// Reads the schema version through a read-only connection, so a newer file is never written to.
     private static func refuseNewerSchema(file: String) throws {
         var configuration = Configuration()
         configuration.readonly = true
+        // A process creating or migrating the database holds its lock for a moment.
+        configuration.busyMode = .timeout(TimeInterval(busyTimeoutSeconds))
         do {
             let reader = try DatabaseQueue(path: file, configuration: configuration)
             try reader.read { db in try checkSchemaVersion(db, file: file) }
             try reader.close()
-        } catch let error as StoreError {
-            throw error
-        } catch let error as DatabaseError {
-            throw StoreError.unusableDatabase(file: file, reason: error.message ?? "\(error.resultCode)")
+        } catch {
+            throw storeError(error, file: file)
         }
     }
 
@@ -102,9 +135,47 @@ public final class ProjectStore: Sendable {
         if found > Schema.version {
             throw StoreError.newerSchema(file: file, found: found, supported: Schema.version)
         }
-        let tableExists = try db.tableExists("grdb_migrations")
-        if tableExists, try Schema.migrator.hasBeenSuperseded(db) {
+        if try Schema.hasUnknownMigrations(db) {
             throw StoreError.newerSchema(file: file, found: found, supported: Schema.version)
+        }
+    }
+
+    /// `error` as a `StoreError` naming `file`: only SQLite's own verdict makes a file
+    /// "not a project database"; a lock held too long or a full disk says so.
+    static func storeError(_ error: any Error, file: String) -> any Error {
+        switch error {
+        case let bad as BadStoredValue:
+            return StoreError.badStoredValue(file: file, item: bad.item, column: bad.column, found: bad.found,
+                                             expected: bad.expected)
+        case let error as DatabaseError:
+            let message = error.message ?? "\(error.resultCode)"
+            switch error.resultCode {
+            case .SQLITE_BUSY, .SQLITE_LOCKED:
+                return StoreError.databaseBusy(file: file, waitedSeconds: busyTimeoutSeconds)
+            case .SQLITE_NOTADB:
+                return StoreError.unusableDatabase(file: file, reason: "not an SQLite database")
+            case .SQLITE_CORRUPT:
+                return StoreError.unusableDatabase(file: file, reason: "damaged (\(message))")
+            case .SQLITE_FULL:
+                return StoreError.databaseFailure(file: file, reason: "the disk is full")
+            case .SQLITE_READONLY:
+                return StoreError.databaseFailure(file: file, reason: "cannot be written (\(message))")
+            case .SQLITE_PERM, .SQLITE_CANTOPEN, .SQLITE_AUTH:
+                return StoreError.databaseFailure(file: file, reason: "cannot be opened (\(message))")
+            default:
+                return StoreError.databaseFailure(file: file, reason: message)
+            }
+        default:
+            return error
+        }
+    }
+
+    /// A number that differs from the one returned before whenever anything was committed
+    /// to the database in between, by this store, another store or another process. One
+    /// `PRAGMA data_version` on a connection that never writes: cheap enough to poll.
+    public func changeStamp() throws -> Int64 {
+        try wrapErrors {
+            try watcher.inDatabase { db in try Int64.fetchOne(db, sql: "PRAGMA data_version") ?? 0 }
         }
     }
 
@@ -123,15 +194,19 @@ public final class ProjectStore: Sendable {
 
     /// Closes the database; the store must not be used afterwards.
     public func close() throws {
-        try wrapErrors { try database.close() }
+        try wrapErrors {
+            try watcher.close()
+            try database.close()
+        }
     }
 
-    /// Runs `body`, turning SQLite errors into a `StoreError` that names the database file.
+    /// Runs `body`, turning SQLite errors and badly typed stored values into a
+    /// `StoreError` that names the database file.
     func wrapErrors<T>(_ body: () throws -> T) throws -> T {
         do {
             return try body()
-        } catch let error as DatabaseError {
-            throw StoreError.unusableDatabase(file: layout.databaseURL.path, reason: error.message ?? "\(error.resultCode)")
+        } catch {
+            throw Self.storeError(error, file: layout.databaseURL.path)
         }
     }
 
@@ -149,19 +224,30 @@ public final class ProjectStore: Sendable {
         LEFT JOIN classes k ON k.id = l.class_id
         """
 
-    static func clipRecord(_ row: Row) -> ClipRecord {
+    static func clipRecord(_ row: Row) throws -> ClipRecord {
+        let id: Int64 = try row.stored(0, "clips.id", of: "a clip")
+        let path: String = try row.stored(1, "clips.path", of: "clip \(id)")
+        let item = "clip \(id) (\(path))"
         var probe: ClipProbe?
-        if let codec: String = row[5] {
-            probe = ClipProbe(codec: codec, width: row[6], height: row[7], fps: row[8], duration: row[9],
-                              frameCount: row[10], frameCountIsExact: row[11])
+        if let codec: String = try row.stored(5, "clips.codec", of: item) {
+            probe = ClipProbe(codec: codec, width: try row.stored(6, "clips.width", of: item),
+                              height: try row.stored(7, "clips.height", of: item),
+                              fps: try row.stored(8, "clips.fps", of: item),
+                              duration: try row.stored(9, "clips.duration", of: item),
+                              frameCount: try row.stored(10, "clips.frame_count", of: item),
+                              frameCountIsExact: try row.stored(11, "clips.frame_count_exact", of: item))
         }
         var label: ClipLabel?
-        if let className: String = row[14] {
-            label = ClipLabel(className: className, classIndex: row[15], labelledBy: row[16],
-                              labelledAt: Date(timeIntervalSince1970: row[17]), watchedSeconds: row[18])
+        if let className: String = try row.stored(14, "classes.name", of: item) {
+            label = ClipLabel(className: className, classIndex: try row.stored(15, "classes.position", of: item),
+                              labelledBy: try row.stored(16, "labels.labelled_by", of: item),
+                              labelledAt: Date(timeIntervalSince1970: try row.stored(17, "labels.labelled_at", of: item)),
+                              watchedSeconds: try row.stored(18, "labels.watched_seconds", of: item))
         }
-        return ClipRecord(id: row[0], path: row[1], size: row[2], modified: Date(timeIntervalSince1970: row[3]),
-                          probe: probe, unreadableReason: row[12], isMissing: row[13], label: label)
+        return ClipRecord(id: id, path: path, size: try row.stored(2, "clips.size", of: item),
+                          modified: Date(timeIntervalSince1970: try row.stored(3, "clips.mtime", of: item)),
+                          probe: probe, unreadableReason: try row.stored(12, "clips.unreadable_reason", of: item),
+                          isMissing: try row.stored(13, "clips.missing", of: item), label: label)
     }
 
     /// Every clip the project knows, missing ones included, sorted by path.
@@ -239,7 +325,7 @@ public final class ProjectStore: Sendable {
         let old = try Row.fetchOne(db, sql: """
             SELECT class_id, labelled_by, labelled_at, watched_seconds FROM labels WHERE clip_id = ?
             """, arguments: [clipID])
-        let oldClassID: Int64? = old?["class_id"]
+        let oldClassID: Int64? = try old?.stored(0, "labels.class_id", of: "the label of clip \(clipID)")
         if oldClassID == classID { return nil }
 
         let now = date.timeIntervalSince1970
@@ -273,13 +359,16 @@ public final class ProjectStore: Sendable {
             try database.write { db in
                 guard let latest = try Row.fetchOne(db, sql: """
                     SELECT * FROM label_history WHERE undone = 0 AND kind != 'undo' ORDER BY id DESC LIMIT 1
-                    """), latest["kind"] != LabelChange.Kind.imported.rawValue
-                else { return nil }
-                let clipID: Int64 = latest["clip_id"]
+                    """) else { return nil }
+                let latestID: Int64 = try latest.stored("id", "label_history.id", of: "a label change")
+                let item = "label change \(latestID)"
+                let kind: String = try latest.stored("kind", "label_history.kind", of: item)
+                guard kind != LabelChange.Kind.imported.rawValue else { return nil }
+                let clipID: Int64 = try latest.stored("clip_id", "label_history.clip_id", of: item)
                 let current = try Row.fetchOne(db, sql: """
                     SELECT class_id, labelled_by, labelled_at, watched_seconds FROM labels WHERE clip_id = ?
                     """, arguments: [clipID])
-                let restoredClassID: Int64? = latest["old_class_id"]
+                let restoredClassID: Int64? = try latest.stored("old_class_id", "label_history.old_class_id", of: item)
                 if let restoredClassID {
                     // Restore the earlier label exactly as it was, author and time included.
                     try db.execute(sql: """
@@ -293,7 +382,6 @@ public final class ProjectStore: Sendable {
                 } else {
                     try db.execute(sql: "DELETE FROM labels WHERE clip_id = ?", arguments: [clipID])
                 }
-                let latestID: Int64 = latest["id"]
                 try db.execute(sql: "UPDATE label_history SET undone = 1 WHERE id = ?", arguments: [latestID])
                 try db.execute(sql: """
                     INSERT INTO label_history (clip_id, kind, old_class_id, old_labelled_by, old_labelled_at,
@@ -320,12 +408,22 @@ public final class ProjectStore: Sendable {
         try Row.fetchOne(db, sql: "SELECT \(changeColumns) WHERE h.id = ?", arguments: [id]).map(labelChange)
     }
 
-    static func labelChange(_ row: Row) -> LabelChange {
-        LabelChange(id: row["id"], clipID: row["clip_id"], path: row["path"],
-                    kind: LabelChange.Kind(rawValue: row["kind"]) ?? .set,
-                    previousClass: row["old_name"], newClass: row["new_name"], who: row["who"],
-                    at: Date(timeIntervalSince1970: row["at"]), watchedSeconds: row["watched_seconds"],
-                    isUndone: row["undone"])
+    static func labelChange(_ row: Row) throws -> LabelChange {
+        let id: Int64 = try row.stored(0, "label_history.id", of: "a label change")
+        let item = "label change \(id)"
+        let kindName: String = try row.stored(3, "label_history.kind", of: item)
+        guard let kind = LabelChange.Kind(rawValue: kindName) else {
+            throw BadStoredValue(item: item, column: "label_history.kind", found: "'\(kindName)'",
+                                 expected: "set, clear, imported or undo")
+        }
+        return LabelChange(id: id, clipID: try row.stored(1, "label_history.clip_id", of: item),
+                           path: try row.stored(2, "clips.path", of: item), kind: kind,
+                           previousClass: try row.stored(4, "classes.name", of: item),
+                           newClass: try row.stored(5, "classes.name", of: item),
+                           who: try row.stored(6, "label_history.who", of: item),
+                           at: Date(timeIntervalSince1970: try row.stored(7, "label_history.at", of: item)),
+                           watchedSeconds: try row.stored(8, "label_history.watched_seconds", of: item),
+                           isUndone: try row.stored(9, "label_history.undone", of: item))
     }
 
     /// Every change of clip `clipID`'s label, oldest first.
@@ -377,8 +475,8 @@ public final class ProjectStore: Sendable {
                     JOIN clips c ON c.id = l.clip_id JOIN classes k ON k.id = l.class_id
                     WHERE c.missing = 0 AND k.position IS NOT NULL GROUP BY k.position
                     """) {
-                    let position: Int = row["position"]
-                    if perClass.indices.contains(position) { perClass[position] = row["n"] }
+                    let position: Int = try row.stored(0, "classes.position", of: "a class")
+                    if perClass.indices.contains(position) { perClass[position] = try row.stored(1, "count", of: "a class") }
                 }
                 return LabelCounts(clips: clips, labelled: labelled, perClass: perClass)
             }

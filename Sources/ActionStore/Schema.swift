@@ -9,10 +9,9 @@ enum Schema {
 
     static let firstMigration = "v1: clips, classes, labels, history, runs, metrics"
 
-    static var migrator: DatabaseMigrator {
-        var migrator = DatabaseMigrator()
-        migrator.registerMigration(firstMigration) { db in
-            try db.execute(sql: """
+    /// The migrations in order, by the identifier GRDB's migrator records in `grdb_migrations`.
+    static let steps: [(identifier: String, sql: String)] = [
+        (firstMigration, """
                 CREATE TABLE clips (
                     id INTEGER PRIMARY KEY,
                     path TEXT NOT NULL UNIQUE,         -- relative to the project folder
@@ -87,16 +86,41 @@ enum Schema {
                     PRIMARY KEY (run_id, epoch)
                 );
                 PRAGMA user_version = 1;
-                """)
-        }
+                """),
         // Several processes may open one project (the UI training while `labels export`
         // runs); a run is only cut off when the process that owns it is gone.
-        migrator.registerMigration("v2: the process running each run") { db in
-            try db.execute(sql: """
+        ("v2: the process running each run", """
                 ALTER TABLE runs ADD COLUMN process_id INTEGER;
                 PRAGMA user_version = 2;
-                """)
+                """),
+    ]
+
+    /// The migrations as a GRDB migrator: how earlier versions created their files.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        for step in steps {
+            migrator.registerMigration(step.identifier) { db in try db.execute(sql: step.sql) }
         }
         return migrator
+    }
+
+    /// Applies the migrations `db` lacks, recording them in `grdb_migrations` as GRDB's
+    /// migrator does. Runs inside the caller's transaction, which must be immediate: the
+    /// applied ones are read under the write lock, so two processes opening a new project
+    /// at once never both create the tables (GRDB's migrator reads them before locking).
+    static func migrate(_ db: Database) throws {
+        try db.execute(sql: "CREATE TABLE IF NOT EXISTS grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY)")
+        let applied = Set(try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations"))
+        for step in steps where !applied.contains(step.identifier) {
+            try db.execute(sql: step.sql)
+            try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES (?)", arguments: [step.identifier])
+        }
+    }
+
+    /// True when `db` records a migration this build does not know: a newer ActionLab wrote it.
+    static func hasUnknownMigrations(_ db: Database) throws -> Bool {
+        guard try db.tableExists("grdb_migrations") else { return false }
+        let known = Set(steps.map(\.identifier))
+        return try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations").contains { !known.contains($0) }
     }
 }

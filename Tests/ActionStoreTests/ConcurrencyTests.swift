@@ -61,6 +61,55 @@ import Testing
     }
 }
 
+@Suite struct ConcurrentOpenTests {
+    /// Several threads, each with its own connections, open one new project at the same
+    /// moment and import labels: every one waits for the others and succeeds, the schema
+    /// is created once, and the labels of all are applied.
+    @Test func simultaneousOpensAndImportsOnANewProjectAllSucceed() throws {
+        let workers = 6
+        for _ in 0..<8 {
+            let project = try TemporaryProject()
+            let paths = (0..<workers).map { "clip\($0).mp4" }
+            for path in paths { try project.write(path) }
+            let layout = project.layout
+            let start = Barrier(count: workers)
+            let failures = LockedList()
+            let group = DispatchGroup()
+            for worker in 0..<workers {
+                // Threads of their own: a barrier could starve the dispatch pool's few threads.
+                group.enter()
+                Thread {
+                    defer { group.leave() }
+                    start.arriveAndWait()
+                    do {
+                        let store = try ProjectStore.open(layout, user: "worker\(worker)")
+                        try store.importCSV(text: "\(paths[worker]),\(store.classes[worker % 5].name)\n", file: "w.csv")
+                        try store.close()
+                    } catch { failures.append("worker \(worker): \(error)") }
+                }.start()
+            }
+            group.wait()
+            #expect(failures.items.isEmpty, "\(failures.items)")
+            let store = try project.open()
+            #expect(try store.labelCounts().labelled == workers)
+        }
+    }
+}
+
+/// Releases the threads that call `arriveAndWait` together, once `count` of them have arrived.
+final class Barrier: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var waiting: Int
+    init(count: Int) { waiting = count }
+    func arriveAndWait() {
+        condition.lock()
+        waiting -= 1
+        if waiting == 0 { condition.broadcast() }
+        while waiting > 0 { condition.wait() }
+        condition.unlock()
+    }
+}
+
 /// A list appended to from several threads.
 final class LockedList: @unchecked Sendable {
     private let lock = NSLock()

@@ -111,7 +111,8 @@ import Testing
         #expect(export.classIndex == "1 run\n2 walk\n3 jump\n4 wave\n5 spin\n")
         #expect(export.list == "v/a.avi 1\nv/b.avi 5\n")
 
-        let (spaced, spacedClips) = try TemporaryProject().storeWithClips(["my clip.avi"])
+        let spacedProject = try TemporaryProject()
+        let (spaced, spacedClips) = try spacedProject.storeWithClips(["my clip.avi"])
         try spaced.setLabel(clipID: spacedClips["my clip.avi"]!.id, classIndex: 0)
         #expect(throws: StoreError.unexportable(item: "my clip.avi", reason: "UCF101 lists separate fields by spaces")) {
             try spaced.exportUCF101()
