@@ -8,6 +8,9 @@ public enum CSV {
     public struct Record: Sendable, Equatable {
         public let line: Int
         public let fields: [String]
+        /// Per field, whether it was written in double quotes: its spaces are then part of
+        /// the value, where a reader may trim those of an unquoted field.
+        public let quoted: [Bool]
     }
 
     /// Malformed CSV, with the line where the problem is.
@@ -28,6 +31,7 @@ public enum CSV {
 
         var records: [Record] = []
         var fields: [String] = []
+        var quoted: [Bool] = []
         var field = String.UnicodeScalarView()
         var line = 1
         var recordLine = 1
@@ -35,10 +39,12 @@ public enum CSV {
 
         func endRecord() {
             fields.append(String(field))
+            quoted.append(fieldWasQuoted)
             // A line with nothing on it is not a record with one empty field.
             let blank = fields.count == 1 && fields[0].isEmpty && !fieldWasQuoted
-            if !blank { records.append(Record(line: recordLine, fields: fields)) }
+            if !blank { records.append(Record(line: recordLine, fields: fields, quoted: quoted)) }
             fields = []
+            quoted = []
             field = String.UnicodeScalarView()
             fieldWasQuoted = false
         }
@@ -81,6 +87,7 @@ public enum CSV {
             switch scalar {
             case ",":
                 fields.append(String(field))
+                quoted.append(fieldWasQuoted)
                 field = String.UnicodeScalarView()
                 fieldWasQuoted = false
                 atFieldStart = true
@@ -104,6 +111,14 @@ public enum CSV {
         }
         if !atFieldStart || !fields.isEmpty || !field.isEmpty || fieldWasQuoted { endRecord() }
         return records
+    }
+
+    /// Field `index` of `record` as a value: an unquoted field loses its surrounding
+    /// spaces (spreadsheets pad them), a quoted one keeps them, as `field` writes them.
+    public static func value(_ record: Record, _ index: Int) -> String {
+        let text = record.fields[index]
+        return record.quoted.indices.contains(index) && record.quoted[index]
+            ? text : text.trimmingCharacters(in: .whitespaces)
     }
 
     /// `value` as one CSV field: quoted when it holds a comma, quote or line break.

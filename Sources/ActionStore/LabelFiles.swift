@@ -3,6 +3,19 @@ import GRDB
 
 /// What `importCSV` applied.
 public struct ImportReport: Sendable, Equatable {
+    /// A row whose clip the last scan found unreadable: its label is imported (so an
+    /// export imports back whole), but the clip is not trained on until it can be read.
+    public struct UnreadableClip: Sendable, Equatable {
+        public let line: Int
+        public let path: String
+        public let reason: String
+        public init(line: Int, path: String, reason: String) {
+            self.line = line
+            self.path = path
+            self.reason = reason
+        }
+    }
+
     /// Rows read (header and blank lines not counted).
     public var rows: Int
     /// Clips whose label changed.
@@ -11,12 +24,19 @@ public struct ImportReport: Sendable, Equatable {
     public var unchanged: Int
     /// Files that were not in the database yet (added unprobed; the next scan probes them).
     public var addedClips: Int
+    /// Rows whose label was renamed by the import's class mapping.
+    public var mapped: Int
+    /// Labelled clips that cannot be decoded, by line.
+    public var unreadable: [UnreadableClip]
 
-    public init(rows: Int, changed: Int, unchanged: Int, addedClips: Int) {
+    public init(rows: Int, changed: Int, unchanged: Int, addedClips: Int, mapped: Int = 0,
+                unreadable: [UnreadableClip] = []) {
         self.rows = rows
         self.changed = changed
         self.unchanged = unchanged
         self.addedClips = addedClips
+        self.mapped = mapped
+        self.unreadable = unreadable
     }
 }
 
@@ -35,10 +55,13 @@ public struct LabelImportError: Error, Equatable, CustomStringConvertible, Local
 
     public let file: String
     public let problems: [Problem]
+    /// What to do about them, when there is one thing to do.
+    public let hint: String?
 
-    public init(file: String, problems: [Problem]) {
+    public init(file: String, problems: [Problem], hint: String? = nil) {
         self.file = file
         self.problems = problems
+        self.hint = hint
     }
 
     /// The problems listed in full up to this many, then counted.
@@ -53,6 +76,7 @@ public struct LabelImportError: Error, Equatable, CustomStringConvertible, Local
             text += "\n  line \(problem.line): \(problem.message)"
         }
         if problems.count > Self.listed { text += "\n  ... and \(problems.count - Self.listed) more" }
+        if let hint { text += "\n" + hint }
         return text
     }
 
@@ -103,8 +127,11 @@ extension ProjectStore {
     /// a `path,label` header is optional). Every row is checked first: unknown labels,
     /// missing files and malformed rows are reported together with their line numbers,
     /// and then nothing is applied. A valid file is applied in one transaction.
+    ///
+    /// - Parameter mapping: renames labels before they are looked up (old name to a
+    ///   configured class), for files naming classes `actionlab.toml` no longer lists.
     @discardableResult
-    public func importCSV(_ url: URL) throws -> ImportReport {
+    public func importCSV(_ url: URL, mapping: [String: String] = [:]) throws -> ImportReport {
         let data: Data
         do {
             data = try Data(contentsOf: url)
@@ -115,12 +142,12 @@ extension ProjectStore {
         guard let text = String(data: data, encoding: .utf8) else {
             throw LabelImportError(file: url.path, problems: [.init(line: 1, message: "is not UTF-8 text")])
         }
-        return try importCSV(text: text, file: url.path)
+        return try importCSV(text: text, file: url.path, mapping: mapping)
     }
 
-    /// Like `importCSV(_:)` for CSV text; `file` names it in errors.
+    /// Like `importCSV(_:mapping:)` for CSV text; `file` names it in errors.
     @discardableResult
-    public func importCSV(text: String, file: String) throws -> ImportReport {
+    public func importCSV(text: String, file: String, mapping: [String: String] = [:]) throws -> ImportReport {
         var records: [CSV.Record]
         do {
             records = try CSV.parse(text)
@@ -131,8 +158,14 @@ extension ProjectStore {
            first.fields.map({ $0.trimmingCharacters(in: .whitespaces).lowercased() }) == ["path", "label"] {
             records.removeFirst()
         }
+        let classNames = classes.map(\.name).joined(separator: ", ")
+        if let (from, to) = mapping.sorted(by: { $0.key < $1.key }).first(where: { !classes.map(\.name).contains($0.value) }) {
+            throw LabelImportError(file: file, problems: [.init(line: 0, message:
+                "cannot map '\(from)' to '\(to)': '\(to)' is not a class of \(layout.configURL.path) (classes: \(classNames))")])
+        }
 
-        struct Row {
+        /// A row checked and ready to apply.
+        struct Pending {
             let line: Int
             let path: String
             let stamp: FileStamp
@@ -140,7 +173,10 @@ extension ProjectStore {
         }
         let classByName = Dictionary(uniqueKeysWithValues: classes.map { ($0.name, $0.index) })
         var problems: [LabelImportError.Problem] = []
-        var rows: [Row] = []
+        // Rows of each unknown label, reported once per label rather than once per row.
+        var unknownLabels: [String: [Int]] = [:]
+        var rows: [Pending] = []
+        var mapped = 0
         var firstLine: [String: (line: Int, label: String)] = [:]
         for record in records {
             guard record.fields.count == 2 else {
@@ -148,15 +184,19 @@ extension ProjectStore {
                                       message: "expected 2 fields (path,label), found \(record.fields.count)"))
                 continue
             }
-            let label = record.fields[1].trimmingCharacters(in: .whitespaces)
+            let written = CSV.value(record, 1)
+            let label = mapping[written] ?? written
+            if label != written { mapped += 1 }
             let classIndex = classByName[label]
             if classIndex == nil {
-                let message = label.isEmpty ? "no label" : "unknown label '\(label)'"
-                problems.append(.init(line: record.line, message: "\(message) (classes: "
-                                      + classes.map(\.name).joined(separator: ", ") + ")"))
+                if label.isEmpty {
+                    problems.append(.init(line: record.line, message: "no label (classes: \(classNames))"))
+                } else {
+                    unknownLabels[label, default: []].append(record.line)
+                }
             }
             let path: String
-            switch projectRelativePath(record.fields[0].trimmingCharacters(in: .whitespaces)) {
+            switch projectRelativePath(CSV.value(record, 0)) {
             case let .failure(problem):
                 problems.append(.init(line: record.line, message: problem.message))
                 continue
@@ -180,18 +220,35 @@ extension ProjectStore {
                 problems.append(.init(line: record.line, message: "file not found: \(path)"))
                 continue
             }
-            if let classIndex { rows.append(Row(line: record.line, path: path, stamp: stamp, classIndex: classIndex)) }
+            if let classIndex { rows.append(Pending(line: record.line, path: path, stamp: stamp, classIndex: classIndex)) }
         }
-        if !problems.isEmpty { throw LabelImportError(file: file, problems: problems) }
+        var hint: String?
+        if !unknownLabels.isEmpty {
+            for (label, lines) in unknownLabels {
+                let more = lines.count == 1 ? "" : " on \(lines.count) rows (also line"
+                    + (lines.count == 2 ? " " : "s ") + lines.dropFirst().prefix(5).map(String.init).joined(separator: ", ")
+                    + (lines.count > 6 ? ", ..." : "") + ")"
+                problems.append(.init(line: lines[0], message: "unknown label '\(label)'\(more) (classes: \(classNames))"))
+            }
+            problems.sort { $0.line < $1.line }
+            let example = unknownLabels.keys.sorted().map { "--map \($0)=CLASS" }.joined(separator: " ")
+            hint = "Labels not among the classes of \(layout.configURL.path): "
+                + unknownLabels.keys.sorted().joined(separator: ", ")
+                + ". Add them to its classes, or import them as other classes with `labels import \(example)`."
+        }
+        if !problems.isEmpty { throw LabelImportError(file: file, problems: problems, hint: hint) }
 
         return try wrapErrors {
             try database.write { db in
-                var report = ImportReport(rows: records.count, changed: 0, unchanged: 0, addedClips: 0)
+                var report = ImportReport(rows: records.count, changed: 0, unchanged: 0, addedClips: 0, mapped: mapped)
                 for row in rows {
-                    let existed = try Bool.fetchOne(db, sql: "SELECT 1 FROM clips WHERE path = ?",
-                                                    arguments: [row.path]) != nil
+                    let known = try Row.fetchOne(db, sql: "SELECT probed, unreadable_reason FROM clips WHERE path = ?",
+                                                  arguments: [row.path])
+                    if let known, let reason: String = try known.stored(1, "clips.unreadable_reason", of: row.path) {
+                        report.unreadable.append(.init(line: row.line, path: row.path, reason: reason))
+                    }
                     let clipID = try addUnprobed(db, path: row.path, stamp: row.stamp)
-                    if !existed { report.addedClips += 1 }
+                    if known == nil { report.addedClips += 1 }
                     let classID = try classID(db, position: row.classIndex)
                     if try applyLabel(db, clipID: clipID, classID: classID, kind: .imported, watchedSeconds: 0) != nil {
                         report.changed += 1
@@ -220,7 +277,20 @@ extension ProjectStore {
             // The scan skips hidden files and folders, so such a clip could never be shown.
             return .failure(PathProblem(message: "\(path) is hidden (ActionLab skips names starting with '.')"))
         }
-        return .success(relative)
+        // Through a linked folder one file has several names; the database keeps its real one.
+        switch layout.resolve(relative) {
+        case .unresolved:
+            return .success(relative)
+        case let .outside(real):
+            return .failure(PathProblem(message: "\(path) is a link to \(real), outside the project folder "
+                                        + "\(layout.root.path) (ActionLab does not follow such links)"))
+        case let .inside(real):
+            if real.split(separator: "/").contains(where: { $0.hasPrefix(".") }) {
+                return .failure(PathProblem(message: "\(path) is a link to \(real), which is hidden "
+                                            + "(ActionLab skips names starting with '.')"))
+            }
+            return .success(real)
+        }
     }
 
     /// The size and modification time of a regular file, or nil if there is none.

@@ -26,6 +26,32 @@ public struct ProjectLayout: Sendable, Equatable {
         return clipExtensions.contains(name[name.index(after: dot)...].lowercased())
     }
 
+    /// Where a path inside the project folder really leads once symbolic links are followed.
+    public enum Resolution: Sendable, Equatable {
+        /// The real file, by its path relative to the project folder's real path.
+        case inside(String)
+        /// A file outside the project folder, by its absolute real path.
+        case outside(String)
+        /// Nothing: a missing file or a dangling link.
+        case unresolved
+    }
+
+    /// Follows the symbolic links in `relative` (a path relative to `root`): one file
+    /// reached through linked folders has one real path, so it is one clip.
+    public func resolve(_ relative: String) -> Resolution {
+        guard let real = Self.realPath(root.appendingPathComponent(relative).path) else { return .unresolved }
+        let realRoot = Self.realPath(root.path) ?? root.path
+        let base = realRoot.hasSuffix("/") ? realRoot : realRoot + "/"
+        return real.hasPrefix(base) ? .inside(String(real.dropFirst(base.count))) : .outside(real)
+    }
+
+    /// `path` with every symbolic link, `.` and `..` resolved; nil when it does not exist.
+    static func realPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(validatingCString: resolved)
+    }
+
     /// The path of `url` relative to the project root, as stored in the database.
     public func relativePath(of url: URL) -> String {
         let full = url.standardizedFileURL.path
