@@ -8,11 +8,15 @@ struct Synth: ParsableCommand {
         discussion: """
             Writes OUT_DIR/<class>/<class>-NNN.mp4 (H.264), OUT_DIR/labels.csv (path,label) \
             and OUT_DIR/actionlab.toml naming the classes. The same options and seed always \
-            render the same frames.
+            render the same frames. OUT_DIR must be empty or not exist yet: a folder with \
+            anything in it (a project, say) is refused unless --force is given.
             """)
 
-    @Argument(help: "Folder to write the clips into (created if missing).")
+    @Argument(help: "Folder to write the clips into (created if missing; must be empty).")
     var outDir: String
+
+    @Flag(help: "Write into a folder that is not empty, replacing its actionlab.toml, labels.csv and same-named clips.")
+    var force = false
 
     @Option(help: "Clips per class.")
     var perClass = 10
@@ -32,9 +36,34 @@ struct Synth: ParsableCommand {
         guard (8...4096).contains(size), size % 2 == 0 else { throw ValidationError("--size must be even, 8...4096") }
     }
 
+    /// A folder synth may not write into, and why.
+    struct Refusal: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// Refuses a destination that is a file, or a folder with anything in it unless
+    /// `force`: synth replaces actionlab.toml, labels.csv and clips of its naming.
+    static func checkDestination(_ directory: URL, force: Bool) throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory) else { return }
+        guard isDirectory.boolValue else { throw Refusal(description: "\(directory.path): exists and is not a folder") }
+        guard !force else { return }
+        let entries: [String]
+        do {
+            entries = try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
+        } catch {
+            throw Refusal(description: "\(directory.path): cannot be listed (\(error.localizedDescription))")
+        }
+        guard !entries.isEmpty else { return }
+        let shown = entries.prefix(4).joined(separator: ", ") + (entries.count > 4 ? ", ..." : "")
+        throw Refusal(description: "\(directory.path): not empty (\(shown)); synth would replace its actionlab.toml, "
+                      + "labels.csv and clips of the same names. Choose a new or empty folder, or pass --force.")
+    }
+
     func run() throws {
         let set = SyntheticActionSet(perClass: perClass, frames: frames, size: size, seed: seed)
         let directory = URL(fileURLWithPath: outDir, isDirectory: true)
+        try Self.checkDestination(directory, force: force)
         let total = perClass * SyntheticAction.allCases.count
         // A counter redrawn in place on a terminal; into a log, no per-clip lines.
         let interactive = isatty(STDERR_FILENO) == 1

@@ -10,7 +10,8 @@ import Training
     /// A synthetic project of 5 classes x 3 clips of 8 frames at 32x32, labelled.
     func makeProject() throws -> TemporaryProject {
         let project = try TemporaryProject(classes: ProjectConfig.defaultClasses)
-        let synth = try ActionLabBinary.run(["synth", project.root.path, "--per-class", "3", "--frames", "8",
+        // The folder already holds the project database the test opened.
+        let synth = try ActionLabBinary.run(["synth", project.root.path, "--force", "--per-class", "3", "--frames", "8",
                                              "--size", "32", "--seed", "5"])
         try #require(synth.status == 0, "\(synth.stderr)")
         let imported = try ActionLabBinary.run(["labels", "import", project.root.path,
