@@ -29,6 +29,9 @@ public struct ScanSummary: Sendable, Equatable {
     /// Clips newly marked missing, and missing clips found on disk again.
     public var missing = 0
     public var foundAgain = 0
+    /// Folders that could not be listed, by relative path ("." for the project folder's
+    /// own entries), with the reason. Clips known under them are kept as they were.
+    public var unlistedFolders: [String: String] = [:]
     /// True when the scan was cancelled before probing everything.
     public var cancelled = false
     /// Wall-clock seconds.
@@ -101,21 +104,27 @@ public final class ProjectScanner: Sendable {
                      onEvent: (ScanEvent) -> Void = { _ in }) throws -> ScanSummary {
         let started = Date()
         var summary = ScanSummary()
-        let onDisk = try clipFiles()
+        let listing = try clipFiles()
+        let onDisk = listing.files
         let known = try store.knownClips()
         summary.files = onDisk.count
+        summary.unlistedFolders = listing.unlistedFolders
 
-        var toProbe: [(path: String, stamp: FileStamp)] = []
+        var toProbe: [(path: String, found: FoundFile)] = []
         var foundAgain: [String] = []
-        for (path, stamp) in onDisk {
-            if let clip = known[path], clip.isProbed, clip.stamp.matches(stamp) {
+        for (path, found) in onDisk {
+            if let clip = known[path], clip.isProbed, clip.stamp.matches(found.stamp) {
                 summary.unchanged += 1
                 if clip.isMissing { foundAgain.append(path) }
             } else {
-                toProbe.append((path, stamp))
+                toProbe.append((path, found))
             }
         }
-        let nowMissing = known.filter { !$0.value.isMissing && onDisk[$0.key] == nil }.map(\.key).sorted()
+        // A clip under a folder that could not be listed is not known to be gone.
+        let unlisted = listing.unlistedFolders.keys.map { $0 + "/" }
+        let nowMissing = known.filter { entry in
+            !entry.value.isMissing && onDisk[entry.key] == nil && !unlisted.contains { entry.key.hasPrefix($0) }
+        }.map(\.key).sorted()
         toProbe.sort { $0.path < $1.path }
         onEvent(.walked(ScanProgress(probed: 0, toProbe: toProbe.count)))
 
@@ -136,16 +145,20 @@ public final class ProjectScanner: Sendable {
             lastFlush = Date()
             onEvent(.recorded(records, ScanProgress(probed: summary.probed, toProbe: toProbe.count)))
         }
-        for (path, stamp) in toProbe {
+        for (path, found) in toProbe {
             if isCancelled() {
                 summary.cancelled = true
                 break
             }
-            let outcome = probe(store.layout.root.appendingPathComponent(path))
+            let outcome = found.unreadableReason.map(ScannedClip.Outcome.unreadable)
+                ?? Self.probeUnlessOutOfFiles(store.layout.root.appendingPathComponent(path), with: probe)
             summary.probed += 1
             if known[path] == nil { summary.added += 1 }
-            if case .unreadable = outcome { summary.unreadable += 1 }
-            batch.append(ScannedClip(path: path, stamp: stamp, outcome: outcome))
+            switch outcome {
+            case .unreadable, .retryLater: summary.unreadable += 1
+            case .readable: break
+            }
+            batch.append(ScannedClip(path: path, stamp: found.stamp, outcome: outcome))
             if batch.count >= batchSize || Date().timeIntervalSince(lastFlush) >= Self.batchInterval {
                 try flush()
             }
@@ -174,52 +187,168 @@ public final class ProjectScanner: Sendable {
         return task
     }
 
+    /// A clip file the walk found: its size and time, and why it cannot be used when
+    /// that is known without probing (a name that is not UTF-8, a link leading outside).
+    struct FoundFile: Equatable {
+        var stamp: FileStamp
+        var unreadableReason: String?
+    }
+
+    /// What walking the project folder found.
+    struct Listing {
+        var files: [String: FoundFile] = [:]
+        var unlistedFolders: [String: String] = [:]
+    }
+
+    /// Probes `url`, unless the process has no file descriptor left: that says nothing
+    /// about the file, so it is recorded unreadable for now and probed by the next scan.
+    static func probeUnlessOutOfFiles(_ url: URL, with probe: Probe) -> ScannedClip.Outcome {
+        let outcome = probe(url)
+        guard case .unreadable = outcome else { return outcome }
+        let descriptor = open(url.path, O_RDONLY)
+        if descriptor >= 0 {
+            close(descriptor)
+            return outcome
+        }
+        guard errno == EMFILE || errno == ENFILE else { return outcome }
+        return .retryLater("could not be opened: ActionLab has as many files open as the system allows "
+                           + "(see `ulimit -n`); it is probed again at the next scan")
+    }
+
     /// Every clip file under the project folder by relative path, with its size and time.
-    func clipFiles() throws -> [String: FileStamp] {
+    func clipFiles() throws -> Listing {
         let rootPath = store.layout.root.path
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: rootPath, isDirectory: &isDirectory), isDirectory.boolValue
         else { throw ScanError(description: "\(rootPath): no such project folder") }
-        guard let root = opendir(rootPath) else { throw ScanError(description: "\(rootPath): cannot be listed") }
-        var files: [String: FileStamp] = [:]
-        Self.walk(root, path: rootPath, relative: "", into: &files)
-        return files
+        let listing = Self.walk(root: rootPath, realRoot: Self.realPath(Array(rootPath.utf8CString)) ?? rootPath)
+        if let reason = listing.unlistedFolders["."] {
+            throw ScanError(description: "\(rootPath): cannot be listed (\(reason))")
+        }
+        return listing
     }
 
-    /// Adds the clip files under the open folder `directory` (closed here) to `files`.
+    /// Walks the folder `root` for clip files.
     ///
     /// readdir and one `stat` per clip file rather than FileManager's enumerator: folder
     /// entries say whether they are folders, and only clip names are stat'ed, which makes
     /// listing 10,000 clips several times faster, and listing is most of what reopening
-    /// a scanned project costs. Hidden entries (`.actionlab/` among them) are skipped;
-    /// symbolic links to files count, links to folders are not followed (no cycles);
-    /// unreadable folders are skipped.
-    private static func walk(_ directory: OpaquePointer, path: String, relative: String,
-                             into files: inout [String: FileStamp]) {
-        defer { closedir(directory) }
-        while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { bytes in
-                String(cString: bytes.baseAddress!.assumingMemoryBound(to: CChar.self))
-            }
-            guard !name.hasPrefix(".") else { continue }
-            let fullPath = path + "/" + name
-            let relativePath = relative.isEmpty ? name : relative + "/" + name
-            var type = Int32(entry.pointee.d_type)
-            if type == Int32(DT_UNKNOWN) {
-                var status = stat()
-                guard lstat(fullPath, &status) == 0 else { continue }
-                type = (status.st_mode & S_IFMT) == S_IFDIR ? Int32(DT_DIR) : Int32(DT_REG)
-            }
-            if type == Int32(DT_DIR) {
-                if let child = opendir(fullPath) { walk(child, path: fullPath, relative: relativePath, into: &files) }
+    /// a scanned project costs. Each folder is read whole and closed before its subfolders
+    /// are opened, so the walk holds one descriptor however deep the tree (a folder that
+    /// cannot be opened is reported, not silently skipped). Paths are kept as bytes:
+    /// a name that is not UTF-8 is listed, escaped, as unreadable. Hidden entries
+    /// (`.actionlab/` among them) are skipped. Symbolic links to folders are not followed
+    /// (no cycles); a link to a clip inside the project is the clip under its real path,
+    /// listed there; a link leading outside the project or nowhere is listed as unreadable.
+    static func walk(root: String, realRoot: String) -> Listing {
+        var listing = Listing()
+        // Folders still to read: path bytes (no NUL), relative path, and why clips under
+        // them cannot be used (a folder name that is not UTF-8).
+        var pending: [(path: [CChar], relative: String, problem: String?)] = [(Array(root.utf8CString.dropLast()), "", nil)]
+        while let folder = pending.popLast() {
+            guard let entries = readFolder(folder.path) else {
+                listing.unlistedFolders[folder.relative.isEmpty ? "." : folder.relative] = String(cString: strerror(errno))
                 continue
             }
-            guard type == Int32(DT_REG) || type == Int32(DT_LNK), ProjectLayout.isClipPath(name) else { continue }
-            var status = stat()
-            guard stat(fullPath, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else { continue }
-            let seconds = Double(status.st_mtim.tv_sec) + Double(status.st_mtim.tv_nsec) / 1e9
-            files[relativePath] = FileStamp(size: Int64(status.st_size), modified: Date(timeIntervalSince1970: seconds))
+            for (nameBytes, entryType) in entries {
+                guard nameBytes.first != CChar(UInt8(ascii: ".")) else { continue }
+                let fullPath = folder.path + [CChar(UInt8(ascii: "/"))] + nameBytes
+                let decoded = String(validatingCString: nameBytes + [0])
+                let name = decoded ?? escapedName(nameBytes)
+                let relativePath = folder.relative.isEmpty ? name : folder.relative + "/" + name
+                var problem = folder.problem
+                if decoded == nil {
+                    problem = problem ?? "its name is not valid UTF-8 text; rename it to use it"
+                }
+                var type = entryType
+                if type == UInt8(DT_UNKNOWN) {
+                    var status = stat()
+                    guard lstat(fullPath + [0], &status) == 0 else { continue }
+                    switch status.st_mode & S_IFMT {
+                    case S_IFDIR: type = UInt8(DT_DIR)
+                    case S_IFLNK: type = UInt8(DT_LNK)
+                    default: type = UInt8(DT_REG)
+                    }
+                }
+                if type == UInt8(DT_DIR) {
+                    let folderProblem = decoded == nil
+                        ? (folder.problem ?? "the name of its folder \(relativePath) is not valid UTF-8 text; rename it to use it")
+                        : folder.problem
+                    pending.append((fullPath, relativePath, folderProblem))
+                    continue
+                }
+                guard type == UInt8(DT_REG) || type == UInt8(DT_LNK), ProjectLayout.isClipPath(name) else { continue }
+                if type == UInt8(DT_LNK) {
+                    guard let found = link(fullPath, realRoot: realRoot, problem: problem) else { continue }
+                    listing.files[relativePath] = found
+                    continue
+                }
+                guard let stamp = stamp(fullPath, followingLinks: true) else { continue }
+                listing.files[relativePath] = FoundFile(stamp: stamp, unreadableReason: problem)
+            }
         }
+        return listing
+    }
+
+    /// A symbolic link named like a clip: nil when it leads to a clip the walk lists under
+    /// its real path (or to a folder, not followed); else what to list for it.
+    private static func link(_ path: [CChar], realRoot: String, problem: String?) -> FoundFile? {
+        guard let linkStamp = stamp(path, followingLinks: false) else { return nil }
+        guard let real = realPath(path + [0]) else {
+            return FoundFile(stamp: linkStamp, unreadableReason: problem ?? "a symbolic link to a file that does not exist")
+        }
+        guard let target = stamp(path, followingLinks: true) else { return nil }  // a folder
+        let base = realRoot.hasSuffix("/") ? realRoot : realRoot + "/"
+        guard real.hasPrefix(base) else {
+            return FoundFile(stamp: linkStamp, unreadableReason: problem
+                             ?? "a symbolic link to \(real), outside the project folder; ActionLab does not follow it")
+        }
+        let relative = String(real.dropFirst(base.count))
+        let listedThere = ProjectLayout.isClipPath(relative)
+            && !relative.split(separator: "/").contains { $0.hasPrefix(".") }
+        if listedThere { return nil }
+        return FoundFile(stamp: target, unreadableReason: problem
+                         ?? "a symbolic link to \(relative), which ActionLab does not list (hidden, or not named like a clip)")
+    }
+
+    /// The entries of a folder as (name bytes without NUL, d_type), or nil with errno set.
+    private static func readFolder(_ path: [CChar]) -> [([CChar], UInt8)]? {
+        guard let directory = opendir(path + [0]) else { return nil }
+        defer { closedir(directory) }
+        var entries: [([CChar], UInt8)] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { bytes in
+                Array(bytes.bindMemory(to: CChar.self).prefix { $0 != 0 })
+            }
+            entries.append((name, entry.pointee.d_type))
+        }
+        return entries
+    }
+
+    /// Size and modification time of the regular file at `path` (bytes, no NUL), or nil.
+    private static func stamp(_ path: [CChar], followingLinks: Bool) -> FileStamp? {
+        var status = stat()
+        let result = followingLinks ? stat(path + [0], &status) : lstat(path + [0], &status)
+        guard result == 0 else { return nil }
+        let kind = status.st_mode & S_IFMT
+        guard kind == S_IFREG || (!followingLinks && kind == S_IFLNK) else { return nil }
+        let seconds = Double(status.st_mtim.tv_sec) + Double(status.st_mtim.tv_nsec) / 1e9
+        return FileStamp(size: Int64(status.st_size), modified: Date(timeIntervalSince1970: seconds))
+    }
+
+    /// `path` (NUL-terminated) with every link resolved, or nil when it leads nowhere.
+    private static func realPath(_ path: [CChar]) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(validatingCString: resolved)
+    }
+
+    /// A name that is not UTF-8, shown with its bytes above 0x7F as `\xNN`.
+    static func escapedName(_ bytes: [CChar]) -> String {
+        bytes.map { byte in
+            let value = UInt8(bitPattern: byte)
+            return value < 0x80 ? String(UnicodeScalar(value)) : "\\x" + String(value, radix: 16, uppercase: true)
+        }.joined()
     }
 }
 

@@ -273,3 +273,103 @@ private final class EventLog: @unchecked Sendable {
     func append(_ event: ScanEvent) { lock.withLock { stored.append(event) } }
     var events: [ScanEvent] { lock.withLock { stored } }
 }
+
+/// Names and links that a plain walk would skip silently, or list twice.
+@Suite struct ScannerEdgeTests {
+    /// Creates `name` (raw bytes, any encoding) inside `folder`, a folder when asked.
+    private func create(_ name: [UInt8], in folder: URL, folder isFolder: Bool = false) -> Bool {
+        let path = Array(folder.path.utf8) + [UInt8(ascii: "/")] + name + [0]
+        return path.withUnsafeBufferPointer { buffer in
+            buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: path.count) { cPath in
+                if isFolder { return mkdir(cPath, 0o755) == 0 }
+                let descriptor = open(cPath, O_CREAT | O_WRONLY, 0o644)
+                guard descriptor >= 0 else { return false }
+                close(descriptor)
+                return true
+            }
+        }
+    }
+
+    @Test func namesThatAreNotUTF8AreListedAsUnreadableWithTheReason() throws {
+        let fixture = try ScanFixture()
+        try fixture.write("good.mp4")
+        #expect(create(Array("bad".utf8) + [0xFF] + Array(".mp4".utf8), in: fixture.root))
+        #expect(create(Array("f".utf8) + [0xE9], in: fixture.root, folder: true))
+        #expect(create(Array("f".utf8) + [0xE9] + Array("/inside.mp4".utf8), in: fixture.root))
+
+        let summary = try fixture.scanner().scan()
+        #expect(fixture.takeProbed() == ["good.mp4"])
+        #expect(summary.files == 3)
+        #expect(summary.unreadable == 2)
+        let clips = try fixture.store.clips()
+        #expect(clips.map(\.path) == ["bad\\xFF.mp4", "f\\xE9/inside.mp4", "good.mp4"])
+        #expect(clips[0].unreadableReason == "its name is not valid UTF-8 text; rename it to use it")
+        #expect(clips[1].unreadableReason == "the name of its folder f\\xE9 is not valid UTF-8 text; rename it to use it")
+        #expect(clips[2].isUsable)
+        // Unchanged on a second scan: nothing probed, nothing gone missing.
+        let again = try fixture.scanner().scan()
+        #expect(again.unchanged == 3)
+        #expect(again.missing == 0)
+    }
+
+    @Test func eachRealFileIsListedOnceAndLinksLeadingOutsideAreUnreadable() throws {
+        let fixture = try ScanFixture()
+        let outside = FileManager.default.temporaryDirectory.appendingPathComponent("outside-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: outside, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: outside) }
+        try Data("frames".utf8).write(to: outside.appendingPathComponent("far.mp4"))
+        try fixture.write("real/a.mp4")
+        let link = { (name: String, target: String) in
+            try FileManager.default.createSymbolicLink(atPath: fixture.root.appendingPathComponent(name).path,
+                                                       withDestinationPath: target)
+        }
+        try link("alias", fixture.root.appendingPathComponent("real").path)     // a linked folder
+        try link("same.mp4", "real/a.mp4")                                      // a second name for a.mp4
+        try link("far.mp4", outside.appendingPathComponent("far.mp4").path)
+        try link("gone.mp4", "nowhere/x.mp4")
+
+        let summary = try fixture.scanner().scan()
+        #expect(fixture.takeProbed() == ["a.mp4"])
+        let clips = try fixture.store.clips()
+        #expect(clips.map(\.path) == ["far.mp4", "gone.mp4", "real/a.mp4"])
+        #expect(clips[0].unreadableReason?.hasPrefix("a symbolic link to \(outside.resolvingSymlinksInPath().path)/far.mp4, "
+                                                     + "outside the project folder") == true)
+        #expect(clips[1].unreadableReason == "a symbolic link to a file that does not exist")
+        #expect(clips[2].isUsable)
+        #expect(summary.unreadable == 2)
+    }
+
+    /// A folder that cannot be opened is reported, and the clips known in it are not
+    /// declared missing. (Its path is longer than the system accepts: unopenable even as root.)
+    @Test func aFolderThatCannotBeListedIsReportedAndItsClipsKept() throws {
+        let fixture = try ScanFixture()
+        try fixture.write("top.mp4")
+        // Build the deep folder one level at a time, each relative to the last.
+        var descriptor = open(fixture.root.path, O_RDONLY | O_DIRECTORY)
+        let level = String(repeating: "d", count: 200)
+        var relative = ""
+        for _ in 0..<25 {
+            #expect(mkdirat(descriptor, level, 0o755) == 0)
+            let next = openat(descriptor, level, O_RDONLY | O_DIRECTORY)
+            close(descriptor)
+            descriptor = next
+            relative += (relative.isEmpty ? "" : "/") + level
+        }
+        close(descriptor)
+        let deepClip = relative + "/deep.mp4"
+        try fixture.store.record([ScannedClip(path: deepClip, stamp: FileStamp(size: 1, modified: Date()),
+                                              outcome: .unreadable("no video stream"))])
+
+        let summary = try fixture.scanner().scan()
+        #expect(summary.unlistedFolders.count == 1)
+        let (folder, reason) = try #require(summary.unlistedFolders.first)
+        #expect(relative.hasPrefix(folder))
+        #expect(reason == String(cString: strerror(ENAMETOOLONG)))
+        #expect(summary.missing == 0)
+        #expect(try fixture.store.clip(path: deepClip)?.isMissing == false)
+        #expect(try fixture.store.clip(path: "top.mp4")?.isUsable == true)
+        // Halve the tree so that the fixture can remove both parts by path.
+        let half = relative.split(separator: "/").prefix(12).joined(separator: "/")
+        #expect(rename(fixture.root.path + "/" + half + "/" + level, fixture.root.path + "/lower") == 0)
+    }
+}
