@@ -10,6 +10,8 @@ import TOMLKit
 /// height = 64
 /// width = 64
 /// channels = 1
+/// [cache]                                              # optional
+/// max_size_mib = 2048                                  # the clip cache's size limit
 /// ```
 ///
 /// Without the file the five default classes apply and no sampling is set.
@@ -18,6 +20,8 @@ public struct ProjectConfig: Sendable, Equatable {
     public var classes: [String]
     /// How clips are sampled into model input, when the file sets it.
     public var sampling: Sampling?
+    /// The most bytes the clip cache (`.actionlab/cache`) may hold, when the file sets it.
+    public var cacheSizeLimit: Int64?
 
     /// The sampling a project asks for: `frames` timesteps of `height` x `width` x `channels`.
     public struct Sampling: Sendable, Equatable {
@@ -64,10 +68,10 @@ public struct ProjectConfig: Sendable, Equatable {
         } catch let error as TOMLParseError {
             throw ProjectConfigError(file: file, line: error.source.begin.line, problem: error.description)
         }
-        let known: Set<String> = ["classes", "sampling"]
+        let known: Set<String> = ["classes", "sampling", "cache"]
         if let unknown = table.keys.sorted().first(where: { !known.contains($0) }) {
             throw ProjectConfigError(file: file, line: nil,
-                                     problem: "unknown setting '\(unknown)' (expected 'classes' or [sampling])")
+                                     problem: "unknown setting '\(unknown)' (expected 'classes', [sampling] or [cache])")
         }
 
         var config = ProjectConfig()
@@ -93,7 +97,29 @@ public struct ProjectConfig: Sendable, Equatable {
             }
             config.sampling = try parseSampling(sampling, file: file)
         }
+        if let value = table["cache"] {
+            guard let cache = value.table else {
+                throw ProjectConfigError(file: file, line: nil, problem: "'cache' must be a table")
+            }
+            config.cacheSizeLimit = try parseCacheLimit(cache, file: file)
+        }
         return config
+    }
+
+    /// `[cache] max_size_mib`: a whole number of MiB, at most a pebibyte.
+    private static func parseCacheLimit(_ table: TOMLTable, file: String) throws -> Int64 {
+        if let unknown = table.keys.sorted().first(where: { $0 != "max_size_mib" }) {
+            throw ProjectConfigError(file: file, line: nil,
+                                     problem: "unknown [cache] setting '\(unknown)' (expected max_size_mib)")
+        }
+        guard let value = table["max_size_mib"] else {
+            throw ProjectConfigError(file: file, line: nil, problem: "[cache] is missing 'max_size_mib'")
+        }
+        guard let mebibytes = value.int, (1...(1 << 30)).contains(mebibytes) else {
+            throw ProjectConfigError(file: file, line: nil, problem: "[cache] max_size_mib must be a whole number "
+                                     + "from 1 to 1073741824, found \(value.debugDescription)")
+        }
+        return Int64(mebibytes) << 20
     }
 
     private static func validate(classes: [String], file: String) throws {

@@ -18,13 +18,27 @@ import Foundation
 /// checksum is never trusted: the clip is decoded again and the entry rewritten.
 /// Entries are written to a temporary file and renamed, so a reader never sees half
 /// of one, even with several processes sharing the folder.
+///
+/// The folder is kept under `sizeLimit` bytes: once writes may have passed it, the
+/// least recently used entries are removed (a read marks an entry used by setting its
+/// modification time, so old sampling sizes age out first).
 public struct ClipCache: Sendable {
     public let directory: URL
+    /// The most bytes the entries may take together.
+    public let sizeLimit: Int64
 
     static let magic = Array("ALCLIP01".utf8)
+    /// 2 GiB: the entries of 1,000 clips at 60 x 192 x 192 gray.
+    public static let defaultSizeLimit: Int64 = 2 << 30
+    static let entrySuffix = ".frames"
 
-    public init(directory: URL) {
+    /// Bytes written since the folder was last measured, shared by copies of this value.
+    private let written: WrittenBytes
+
+    public init(directory: URL, sizeLimit: Int64 = ClipCache.defaultSizeLimit) {
         self.directory = directory
+        self.sizeLimit = max(0, sizeLimit)
+        written = WrittenBytes()
     }
 
     /// The sampled frames of `url`: from the cache when a valid entry exists, otherwise
@@ -32,9 +46,12 @@ public struct ClipCache: Sendable {
     /// folder, full disk) costs speed only, so it does not fail the call.
     public func frames(for url: URL, settings: SamplingSettings) throws(ClipIOError) -> ClipFrames {
         let key = try entryKey(for: url, settings: settings)
-        if let cached = read(key: key, settings: settings) { return cached }
+        if let cached = read(key: key, settings: settings) {
+            Self.markUsed(key.file)
+            return cached
+        }
         let frames = try ClipReader(url: url).sampledFrames(settings)
-        try? write(frames, key: key)
+        if (try? write(frames, key: key)) != nil { evictIfNeeded(afterWriting: Int64(frames.pixels.count)) }
         return frames
     }
 
@@ -119,6 +136,118 @@ public struct ClipCache: Sendable {
         return complete ? bytes : nil
     }
 
+    // MARK: Size
+
+    /// What the cache folder holds.
+    public struct Usage: Sendable, Equatable {
+        /// Entries and their bytes.
+        public struct Share: Sendable, Equatable {
+            public var entries = 0
+            public var bytes: Int64 = 0
+        }
+        public var total = Share()
+        /// By the sampling the entries were made for.
+        public var bySampling: [SamplingSettings: Share] = [:]
+        /// Files that are not readable entries (damaged, another format, leftovers).
+        public var other = Share()
+    }
+
+    /// Measures the folder, reading each entry's header (not its frames).
+    public func usage() -> Usage {
+        var usage = Usage()
+        for file in Self.files(in: directory) {
+            usage.total.entries += 1
+            usage.total.bytes += file.bytes
+            if let settings = Self.settings(ofEntry: file.url) {
+                usage.bySampling[settings, default: Usage.Share()].entries += 1
+                usage.bySampling[settings, default: Usage.Share()].bytes += file.bytes
+            } else {
+                usage.other.entries += 1
+                usage.other.bytes += file.bytes
+            }
+        }
+        return usage
+    }
+
+    /// Removes every file in the cache folder; returns what was removed. Entries are
+    /// rebuilt from the clips when next needed.
+    @discardableResult
+    public func clear() -> Usage.Share {
+        var removed = Usage.Share()
+        for file in Self.files(in: directory) where (try? FileManager.default.removeItem(at: file.url)) != nil {
+            removed.entries += 1
+            removed.bytes += file.bytes
+        }
+        return removed
+    }
+
+    /// Removes least recently used entries until the folder holds at most `limit` bytes;
+    /// returns what was removed.
+    @discardableResult
+    public func evict(toFit limit: Int64) -> Usage.Share {
+        var files = Self.files(in: directory)
+        var total = files.reduce(Int64(0)) { $0 + $1.bytes }
+        var removed = Usage.Share()
+        guard total > limit else { return removed }
+        files.sort { $0.used < $1.used }
+        for file in files where total > limit {
+            guard (try? FileManager.default.removeItem(at: file.url)) != nil else { continue }
+            total -= file.bytes
+            removed.entries += 1
+            removed.bytes += file.bytes
+        }
+        return removed
+    }
+
+    /// Measures the folder once the bytes written since the last time could have taken
+    /// it past the limit (a sixteenth of it), so a full folder is not listed at each write.
+    private func evictIfNeeded(afterWriting bytes: Int64) {
+        guard written.add(bytes, threshold: max(1, sizeLimit / 16)) else { return }
+        evict(toFit: sizeLimit)
+    }
+
+    /// A file of the cache folder: its size and when it was last used.
+    struct CachedFile {
+        let url: URL
+        let bytes: Int64
+        let used: Date
+    }
+
+    /// The files of `directory` (not the temporaries of writes in progress).
+    static func files(in directory: URL) -> [CachedFile] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return [] }
+        return names.compactMap { name in
+            guard !name.hasPrefix(".") else { return nil }
+            let url = directory.appendingPathComponent(name)
+            var status = stat()
+            guard lstat(url.path, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else { return nil }
+            let used = Date(timeIntervalSince1970: Double(status.st_mtim.tv_sec) + Double(status.st_mtim.tv_nsec) / 1e9)
+            return CachedFile(url: url, bytes: Int64(status.st_size), used: used)
+        }
+    }
+
+    /// The sampling an entry holds, from its header; nil for a file that is not an entry.
+    static func settings(ofEntry url: URL) -> SamplingSettings? {
+        guard let handle = try? FileHandle(forReadingFrom: url) else { return nil }
+        defer { try? handle.close() }
+        guard let start = try? handle.read(upToCount: magic.count + 4) else { return nil }
+        var reader = ByteReader(bytes: Array(start))
+        guard reader.take(magic.count) == magic, let keyLength = reader.u32(), keyLength < 1 << 20,
+              (try? handle.seek(toOffset: UInt64(magic.count + 4) + UInt64(keyLength))) != nil,
+              let numbers = try? handle.read(upToCount: 16)
+        else { return nil }
+        var fields = ByteReader(bytes: Array(numbers))
+        guard let frames = fields.u32(), let height = fields.u32(), let width = fields.u32(),
+              let channels = fields.u32()
+        else { return nil }
+        return SamplingSettings(frames: Int(frames), height: Int(height), width: Int(width), channels: Int(channels))
+    }
+
+    /// Sets the entry's modification time to now: eviction removes the least recently used.
+    private static func markUsed(_ file: URL) {
+        _ = utimensat(AT_FDCWD, file.path, nil, 0)
+    }
+
     // MARK: Writing
 
     private func write(_ frames: ClipFrames, key: EntryKey) throws {
@@ -143,6 +272,25 @@ public struct ClipCache: Sendable {
         } catch {
             try? FileManager.default.removeItem(at: temporary)
             throw error
+        }
+    }
+}
+
+/// A byte count shared by the copies of one `ClipCache`, which may be used from several threads.
+private final class WrittenBytes: @unchecked Sendable {
+    private let lock = NSLock()
+    private var bytes: Int64 = 0
+    private var measured = false
+
+    /// Adds `count`; true (and starts counting again) once the total reaches `threshold`,
+    /// or on the first write, so a folder already over the limit is trimmed at once.
+    func add(_ count: Int64, threshold: Int64) -> Bool {
+        lock.withLock {
+            bytes += count
+            guard bytes >= threshold || !measured else { return false }
+            bytes = 0
+            measured = true
+            return true
         }
     }
 }

@@ -15,9 +15,11 @@ public enum ProjectDataset {
     }
 
     /// Reads through the project's clip cache (`DIR/.actionlab/cache`), decoding a clip
-    /// only the first time it is needed at a sampling.
+    /// only the first time it is needed at a sampling, within the size limit of
+    /// `actionlab.toml` (its errors were reported when the project opened).
     public static func cached(_ layout: ProjectLayout) -> ClipFrameLoader {
-        let cache = ClipCache(directory: layout.cacheDirectory)
+        let limit = (try? ProjectConfig.load(layout))?.cacheSizeLimit ?? ClipCache.defaultSizeLimit
+        let cache = ClipCache(directory: layout.cacheDirectory, sizeLimit: limit)
         return { url, settings in try cache.frames(for: url, settings: settings) }
     }
 

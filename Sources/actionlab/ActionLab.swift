@@ -15,6 +15,7 @@ struct ActionLab: ParsableCommand {
             Train.self,
             Eval.self,
             Synth.self,
+            Cache.self,
             Bench.self,
         ],
         defaultSubcommand: Open.self

@@ -112,3 +112,70 @@ import Testing
         #expect(Checksum.of([]) != Checksum.of([0]))
     }
 }
+
+/// The cache's size limit, its measure by sampling size, and clearing it.
+@Suite struct ClipCacheSizeTests {
+    let folder: TemporaryFolder
+    // Three sampling sizes of equal byte count (2,048 bytes of frames each).
+    let small = SamplingSettings(frames: 8, height: 16, width: 16, channels: 1)
+    let wide = SamplingSettings(frames: 8, height: 8, width: 32, channels: 1)
+    let short = SamplingSettings(frames: 4, height: 16, width: 32, channels: 1)
+
+    init() throws {
+        folder = try TemporaryFolder()
+    }
+
+    /// Makes `url`'s entry look last used `seconds` ago.
+    func age(_ entry: URL, by seconds: Double) throws {
+        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -seconds)],
+                                              ofItemAtPath: entry.path)
+    }
+
+    @Test func writesPastTheLimitRemoveTheLeastRecentlyUsedEntries() throws {
+        let url = try TestClips.indexCoded(folder.file("clip.mp4"), frames: 16)
+        let probe = ClipCache(directory: folder.file("probe"))
+        _ = try probe.frames(for: url, settings: small)
+        let entryBytes = try #require(ClipCache.files(in: probe.directory).first?.bytes)
+
+        // Room for two entries and a half.
+        let cache = ClipCache(directory: folder.file("cache"), sizeLimit: entryBytes * 5 / 2)
+        _ = try cache.frames(for: url, settings: small)
+        try age(cache.entryURL(for: url, settings: small), by: 300)
+        _ = try cache.frames(for: url, settings: wide)
+        try age(cache.entryURL(for: url, settings: wide), by: 200)
+        // Reading the oldest entry makes it the most recently used.
+        _ = try cache.frames(for: url, settings: small)
+        _ = try cache.frames(for: url, settings: short)
+
+        let exists = { (settings: SamplingSettings) in
+            FileManager.default.fileExists(atPath: try cache.entryURL(for: url, settings: settings).path)
+        }
+        #expect(try exists(small))
+        #expect(try !exists(wide))
+        #expect(try exists(short))
+        #expect(cache.usage().total.bytes <= cache.sizeLimit)
+    }
+
+    @Test func usageCountsEntriesBySamplingAndClearRemovesThem() throws {
+        let url = try TestClips.indexCoded(folder.file("clip.mp4"), frames: 16)
+        let other = try TestClips.indexCoded(folder.file("other.mp4"), frames: 16)
+        let cache = ClipCache(directory: folder.file("cache"))
+        for clip in [url, other] { _ = try cache.frames(for: clip, settings: small) }
+        _ = try cache.frames(for: url, settings: wide)
+        try Data("left over".utf8).write(to: cache.directory.appendingPathComponent("junk.frames"))
+
+        let usage = cache.usage()
+        #expect(usage.total.entries == 4)
+        #expect(usage.bySampling[small]?.entries == 2)
+        #expect(usage.bySampling[wide]?.entries == 1)
+        #expect(usage.bySampling[short] == nil)
+        #expect(usage.other == .init(entries: 1, bytes: 9))
+        #expect(usage.total.bytes == usage.bySampling.values.reduce(0) { $0 + $1.bytes } + 9)
+
+        let removed = cache.clear()
+        #expect(removed == usage.total)
+        #expect(cache.usage().total.entries == 0)
+        // Cleared entries are decoded again when needed.
+        #expect(try cache.frames(for: url, settings: small) == (try ClipReader(url: url).sampledFrames(small)))
+    }
+}
