@@ -149,23 +149,26 @@ public struct ProjectConfig: Sendable, Equatable {
             throw ProjectConfigError(file: file, line: nil,
                                      problem: "unknown [sampling] setting '\(unknown)' (expected frames, height, width, channels)")
         }
-        var values: [String: Int] = [:]
-        for field in fields {
+        // ClipIO's own bounds: beyond them a size is a typing mistake, and their product cannot overflow.
+        func value(_ field: String, in range: ClosedRange<Int>) throws -> Int {
             guard let value = table[field] else {
                 throw ProjectConfigError(file: file, line: nil, problem: "[sampling] is missing '\(field)'")
             }
-            guard let number = value.int, number > 0 else {
-                throw ProjectConfigError(file: file, line: nil,
-                                         problem: "[sampling] \(field) must be a positive integer, found \(value.debugDescription)")
+            guard let number = value.int, range.contains(number) else {
+                throw ProjectConfigError(file: file, line: nil, problem: "[sampling] \(field) must be a whole number "
+                                         + "from \(range.lowerBound) to \(range.upperBound), found \(value.debugDescription)")
             }
-            values[field] = number
+            return number
         }
-        let channels = values["channels"]!
+        let frames = try value("frames", in: 1...10_000)
+        let height = try value("height", in: 1...8192)
+        let width = try value("width", in: 1...8192)
+        let channels = try value("channels", in: 1...3)
         guard channels == 1 || channels == 3 else {
             throw ProjectConfigError(file: file, line: nil,
                                      problem: "[sampling] channels must be 1 (gray) or 3 (RGB), found \(channels)")
         }
-        return Sampling(frames: values["frames"]!, height: values["height"]!, width: values["width"]!, channels: channels)
+        return Sampling(frames: frames, height: height, width: width, channels: channels)
     }
 }
 
