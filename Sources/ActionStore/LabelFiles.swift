@@ -132,6 +132,18 @@ extension ProjectStore {
     ///   configured class), for files naming classes `actionlab.toml` no longer lists.
     @discardableResult
     public func importCSV(_ url: URL, mapping: [String: String] = [:]) throws -> ImportReport {
+        // A pipe or device would be read forever, a huge file whole into memory.
+        var status = stat()
+        if stat(url.path, &status) == 0 {
+            guard (status.st_mode & S_IFMT) == S_IFREG else {
+                let kind = (status.st_mode & S_IFMT) == S_IFDIR ? "a folder" : "not a regular file"
+                throw LabelImportError(file: url.path, problems: [.init(line: 0, message: "is \(kind)")])
+            }
+            guard status.st_size <= Self.largestLabelFile else {
+                throw LabelImportError(file: url.path, problems: [.init(line: 0, message:
+                    "is \(status.st_size >> 20) MiB; label files of up to \(Self.largestLabelFile >> 20) MiB are read")])
+            }
+        }
         let data: Data
         do {
             data = try Data(contentsOf: url)
@@ -261,6 +273,9 @@ extension ProjectStore {
             }
         }
     }
+
+    /// 256 MiB: millions of rows, far more than a project has clips.
+    static let largestLabelFile = 256 << 20
 
     private struct PathProblem: Error { let message: String }
 

@@ -373,6 +373,10 @@ public final class ScanTask: @unchecked Sendable {
     @discardableResult
     public func wait() throws -> ScanSummary {
         group.wait()
-        return try lock.withLock { result! }.get()
+        // The scan's queue sets the result before it leaves the group.
+        guard let outcome = lock.withLock({ result }) else {
+            throw ScanError(description: "the scan ended without a result")
+        }
+        return try outcome.get()
     }
 }

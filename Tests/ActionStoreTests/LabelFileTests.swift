@@ -88,6 +88,22 @@ import Testing
         #expect(notUTF8?.description.contains("not UTF-8") == true)
     }
 
+    @Test func foldersPipesAndDevicesAreRefusedWithoutReadingThem() throws {
+        let project = try TemporaryProject()
+        let store = try project.open()
+        let folder = project.root.appendingPathComponent("labels.csv")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let isFolder = #expect(throws: LabelImportError.self) { try store.importCSV(folder) }
+        #expect(isFolder?.description == "\(folder.path): is a folder, nothing imported")
+        // A pipe nobody writes to would block the import forever.
+        let pipe = project.root.appendingPathComponent("pipe.csv")
+        #expect(mkfifo(pipe.path, 0o644) == 0)
+        let isPipe = #expect(throws: LabelImportError.self) { try store.importCSV(pipe) }
+        #expect(isPipe?.description == "\(pipe.path): is not a regular file, nothing imported")
+        let device = #expect(throws: LabelImportError.self) { try store.importCSV(URL(fileURLWithPath: "/dev/zero")) }
+        #expect(device?.description == "/dev/zero: is not a regular file, nothing imported")
+    }
+
     @Test func undoStopsAtAnImport() throws {
         let project = try TemporaryProject()
         let (store, clips) = try project.storeWithClips(["a.mp4", "b.mp4"])
