@@ -202,17 +202,25 @@ public final class ProjectScanner: Sendable {
 
     /// Probes `url`, unless the process has no file descriptor left: that says nothing
     /// about the file, so it is recorded unreadable for now and probed by the next scan.
-    static func probeUnlessOutOfFiles(_ url: URL, with probe: Probe) -> ScannedClip.Outcome {
+    ///
+    /// - Parameter openError: the errno of opening `url` now, nil when it opens.
+    static func probeUnlessOutOfFiles(_ url: URL, with probe: Probe,
+                                      openError: (URL) -> Int32? = openError) -> ScannedClip.Outcome {
         let outcome = probe(url)
-        guard case .unreadable = outcome else { return outcome }
-        let descriptor = open(url.path, O_RDONLY)
-        if descriptor >= 0 {
-            close(descriptor)
-            return outcome
-        }
-        guard errno == EMFILE || errno == ENFILE else { return outcome }
+        guard case .unreadable = outcome, let error = openError(url), error == EMFILE || error == ENFILE
+        else { return outcome }
         return .retryLater("could not be opened: ActionLab has as many files open as the system allows "
                            + "(see `ulimit -n`); it is probed again at the next scan")
+    }
+
+    /// The errno of opening `url` for reading, nil when it opens.
+    static func openError(_ url: URL) -> Int32? {
+        let descriptor = open(url.path, O_RDONLY)
+        guard descriptor < 0 else {
+            close(descriptor)
+            return nil
+        }
+        return errno
     }
 
     /// Every clip file under the project folder by relative path, with its size and time.

@@ -2,7 +2,7 @@ import ActionStore
 import ClipIO
 import Foundation
 import Testing
-import Training
+@testable import Training
 
 /// A project folder of fake clip files and a probe that records which files it was asked about.
 private final class ScanFixture: @unchecked Sendable {
@@ -371,5 +371,32 @@ private final class EventLog: @unchecked Sendable {
         // Halve the tree so that the fixture can remove both parts by path.
         let half = relative.split(separator: "/").prefix(12).joined(separator: "/")
         #expect(rename(fixture.root.path + "/" + half + "/" + level, fixture.root.path + "/lower") == 0)
+    }
+
+    /// A probe that failed because the process had no descriptor left says nothing about
+    /// the file: it shows as unreadable with that reason and the next scan probes it again.
+    @Test func aClipThatCouldNotBeOpenedForLackOfDescriptorsIsRetried() throws {
+        let fixture = try ScanFixture()
+        try fixture.write("a.mp4")
+        let url = fixture.root.appendingPathComponent("a.mp4")
+        let failing: ProjectScanner.Probe = { _ in .unreadable("Too many open files") }
+        let outcome = ProjectScanner.probeUnlessOutOfFiles(url, with: failing, openError: { _ in EMFILE })
+        guard case let .retryLater(reason) = outcome else {
+            Issue.record("expected retryLater, got \(outcome)")
+            return
+        }
+        #expect(reason.contains("ulimit -n"))
+        // A file that opens keeps the probe's verdict; so does another open error.
+        #expect(ProjectScanner.probeUnlessOutOfFiles(url, with: failing, openError: { _ in nil })
+                == .unreadable("Too many open files"))
+        #expect(ProjectScanner.probeUnlessOutOfFiles(url, with: failing, openError: { _ in EACCES })
+                == .unreadable("Too many open files"))
+
+        let stamp = try #require(ProjectStore.stamp(of: url))
+        try fixture.store.record([ScannedClip(path: "a.mp4", stamp: stamp, outcome: outcome)])
+        #expect(try fixture.store.clip(path: "a.mp4")?.unreadableReason == reason)
+        try fixture.scanner().scan()
+        #expect(fixture.takeProbed() == ["a.mp4"])
+        #expect(try fixture.store.clip(path: "a.mp4")?.isUsable == true)
     }
 }
