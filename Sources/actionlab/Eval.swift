@@ -60,7 +60,7 @@ struct Eval: ParsableCommand {
             } else {
                 let layout = ProjectLayout(root: URL(fileURLWithPath: dir!))
                 let store = try ProjectStore.open(layout)
-                try ProjectScanner(store: store).scan()
+                try scanReportingUnlistedFolders(store)
                 (evaluation, skipped) = try classifier.evaluate(project: store, loader: ProjectDataset.cached(layout),
                                                                 batchSize: batchSize)
                 if evaluation.confusion.total == 0 {

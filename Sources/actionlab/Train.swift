@@ -164,7 +164,7 @@ struct Train: ParsableCommand {
         if let tensors { return try tensorJob(URL(fileURLWithPath: tensors)) }
         let layout = ProjectLayout(root: URL(fileURLWithPath: dir!))
         let store = try ProjectStore.open(layout)
-        if scan { try ProjectScanner(store: store).scan() }
+        if scan { try scanReportingUnlistedFolders(store) }
         let loader = ProjectDataset.cached(layout)
         if let resume {
             var job = try TrainingJob.resuming(runID: resume, store: store, source: .project(store, loader: loader),

@@ -113,6 +113,31 @@ import TestSupport
         #expect(cleared.stdout.contains("0 entries, 0 bytes of 2.0 GiB"))
     }
 
+    /// A folder the scan cannot open (its path is longer than the system accepts, so
+    /// even root cannot) is named on standard error by the commands that scan.
+    @Test func trainWarnsOfAFolderItCannotList() throws {
+        defer {
+            // Halve the tree so that it can be removed by path.
+            let level = String(repeating: "d", count: 200)
+            let half = Array(repeating: level, count: 12).joined(separator: "/")
+            _ = rename(root.path + "/" + half + "/" + level, root.path + "/lower")
+            try? FileManager.default.removeItem(at: root)
+        }
+        try write("a.mp4", "x")
+        var descriptor = open(root.path, O_RDONLY | O_DIRECTORY)
+        let level = String(repeating: "d", count: 200)
+        for _ in 0..<25 {
+            #expect(mkdirat(descriptor, level, 0o755) == 0)
+            let next = openat(descriptor, level, O_RDONLY | O_DIRECTORY)
+            close(descriptor)
+            descriptor = next
+        }
+        close(descriptor)
+        let train = try ActionLabBinary.run(["train", root.path, "--epochs", "1"])
+        #expect(train.stderr.contains(": cannot be listed (\(String(cString: strerror(ENAMETOOLONG)))); "
+                                      + "its clips are left as they were"), "\(train.stderr)")
+    }
+
     /// Four commands importing into one new project at once: each waits for the others.
     @Test func simultaneousImportsIntoANewProjectAllSucceed() throws {
         defer { try? FileManager.default.removeItem(at: root) }
