@@ -223,57 +223,62 @@ public final class AppCore {
             return []
         case .quit:
             return []
-        default:
-            return performTraining(effect)
-        }
-    }
-
-    /// Carries out a training effect; results from background work come through the inbox.
-    private func performTraining(_ effect: Effect) -> [AppEvent] {
-        guard let training else {
-            switch effect {
-            case .estimateTraining(let request): return [.estimateFailed(request, "training is not available here")]
-            case .startTraining, .resumeRun: return [.trainingNotStarted("training is not available here")]
-            case .predict(let clipID, _): return [.predictionFailed(clipID: clipID, "training is not available here")]
-            default: return []
-            }
-        }
-        let inbox = inbox
-        switch effect {
+        // Training: results from background work come through the inbox. Every case is
+        // listed (no default), so a new effect does not build until it is handled here.
         case .estimateTraining(let request):
+            guard let training else { return [.estimateFailed(request, Self.noTraining)] }
+            let inbox = inbox
             training.estimate(request) { outcome in
                 switch outcome {
                 case .success(let estimate): inbox.post(.estimateReady(request, estimate))
                 case .failure(let error): inbox.post(.estimateFailed(request, error.description))
                 }
             }
+            return []
         case .startTraining(let settings):
+            guard let training else { return [.trainingNotStarted(Self.noTraining)] }
+            let inbox = inbox
             do { try training.start(settings) { inbox.post(.training($0)) } }
             catch { return [.trainingNotStarted("\(error)")] }
+            return []
         case .resumeRun(let runID):
+            guard let training else { return [.trainingNotStarted(Self.noTraining)] }
+            let inbox = inbox
             do { try training.resume(runID: runID) { inbox.post(.training($0)) } }
             catch { return [.trainingNotStarted("\(error)")] }
-        case .pauseTraining: training.pause()
-        case .resumeTraining: training.resume()
-        case .stopTraining: training.stop()
+            return []
+        case .pauseTraining:
+            training?.pause()
+            return []
+        case .resumeTraining:
+            training?.resume()
+            return []
+        case .stopTraining:
+            training?.stop()
+            return []
         case .loadRuns:
+            guard let training else { return [] }
             do { return [.runsLoaded(try training.runs())] }
             catch { return [.warning("The runs could not be read: \(error)")] }
         case .loadRunMetrics(let runID):
+            guard let training else { return [] }
             do { return [.runMetricsLoaded(runID: runID, try training.metrics(runID: runID))] }
             catch { return [.warning("The metrics of run \(runID) could not be read: \(error)")] }
         case .predict(let clipID, let url):
+            guard let training else { return [.predictionFailed(clipID: clipID, Self.noTraining)] }
+            let inbox = inbox
             training.predict(clip: url) { outcome in
                 switch outcome {
                 case .success(let prediction): inbox.post(.predictionReady(clipID: clipID, prediction))
                 case .failure(let error): inbox.post(.predictionFailed(clipID: clipID, error.description))
                 }
             }
-        default:
-            break
+            return []
         }
-        return []
     }
+
+    /// Why a training effect did nothing in an app made without a training backend.
+    private static let noTraining = "training is not available here"
 
     /// Runs the app in the terminal until the user quits. The terminal is restored
     /// before this returns or throws.

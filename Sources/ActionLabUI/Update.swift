@@ -111,9 +111,12 @@ extension AppState {
 
     // MARK: Keys
 
+    /// Looks the key up in the keymaps (see `Keymap`), after the modes that take keys
+    /// for themselves: a terminal too small to show anything, the help, the filter.
     private mutating func handleKey(_ key: Key) -> UpdateResult {
-        // Whatever the screen shows, even the help or a filter being typed.
-        if key == .control("l") { return UpdateResult(effects: [.repaintTerminal]) }
+        if let binding = Keymap.binding(for: key, in: Keymap.everywhere), binding.worksInEveryMode {
+            return binding.perform(&self, key)
+        }
         if isTooSmall {
             // Nothing is visible to act on; only quitting makes sense.
             return key == .character("q") ? quit() : .unchanged
@@ -125,48 +128,29 @@ extension AppState {
         if clips.isEditingFilter {
             return editFilter(key)
         }
-        switch key {
-        case .character("q"): return quit()
-        case .character("?"):
-            showingHelp = true
-            return .redraw
-        case .character("T"): return cycleTheme()
-        case .tab: return switchScreen(by: 1)
-        case .backTab: return switchScreen(by: -1)
-        case .function(let n) where (1...4).contains(n):
-            return switchScreen(to: n - 1)
-        default:
-            break
-        }
-        switch screen {
-        case .clips: return handleClipsKey(key)
-        case .train: return handleTrainKey(key)
-        case .model:
-            guard key == .character("v") else { return .unchanged }
-            modelShowsStatistics.toggle()
-            return .redraw
-        case .runs: return handleRunsKey(key)
-        }
+        let binding = Keymap.binding(for: key, in: Keymap.everywhere)
+            ?? Keymap.binding(for: key, in: Keymap.bindings(for: screen))
+        return binding?.perform(&self, key) ?? .unchanged
     }
 
-    private mutating func quit() -> UpdateResult {
+    mutating func quit() -> UpdateResult {
         quitRequested = true
         return UpdateResult(redraw: false, effects: [.quit])
     }
 
-    private mutating func cycleTheme() -> UpdateResult {
+    mutating func cycleTheme() -> UpdateResult {
         themeIndex = (themeIndex + 1) % themes.count
         show("Theme: \(theme.name)", .info)
         return UpdateResult(redraw: true, effects: [.saveTheme(name: theme.name)])
     }
 
-    private mutating func switchScreen(by step: Int) -> UpdateResult {
+    mutating func switchScreen(by step: Int) -> UpdateResult {
         let all = Screen.allCases
         let index = all.firstIndex(of: screen)!
         return switchScreen(to: (index + step + all.count) % all.count)
     }
 
-    private mutating func switchScreen(to index: Int) -> UpdateResult {
+    mutating func switchScreen(to index: Int) -> UpdateResult {
         let all = Screen.allCases
         guard all.indices.contains(index), all[index] != screen else { return .unchanged }
         screen = all[index]
@@ -179,43 +163,9 @@ extension AppState {
         return result
     }
 
-    private mutating func handleClipsKey(_ key: Key) -> UpdateResult {
-        switch key {
-        case .up, .character("k"): return moveSelection(to: clips.selection - 1)
-        case .down, .character("j"): return moveSelection(to: clips.selection + 1)
-        case .pageUp: return moveSelection(to: clips.selection - layout.listRows)
-        case .pageDown: return moveSelection(to: clips.selection + layout.listRows)
-        case .home, .character("g"): return moveSelection(to: 0)
-        case .end, .character("G"): return moveSelection(to: clips.visible.count - 1)
-        case .character("0"), .backspace, .delete: return clearLabel()
-        case .character("u"): return UpdateResult(effects: [.undoLastLabel])
-        case .character("n"): return selectNextUnlabelled()
-        case .character("P"): return predictSelectedClip()
-        case .character(" "):
-            clips.playback.isPlaying.toggle()
-            return .redraw
-        case .character("+"), .character("="): return changeSpeed(by: 1)
-        case .character("-"), .character("_"): return changeSpeed(by: -1)
-        case .character(","): return stepFrame(by: -1)
-        case .character("."): return stepFrame(by: 1)
-        case .character("/"):
-            clips.isEditingFilter = true
-            return .redraw
-        case .escape where !clips.filter.isEmpty:
-            return setFilter("")
-        case .character(let c):
-            if let classIndex = classes.firstIndex(where: { $0.key == c }) {
-                return label(classIndex)
-            }
-            return .unchanged
-        default:
-            return .unchanged
-        }
-    }
-
     // MARK: Labels
 
-    private mutating func label(_ classIndex: Int) -> UpdateResult {
+    mutating func label(_ classIndex: Int) -> UpdateResult {
         guard let clip = clips.selectedClip else { return .unchanged }
         guard clip.isUsable else {
             let reason = clip.isMissing ? "the file is missing"
@@ -227,7 +177,7 @@ extension AppState {
         return UpdateResult(effects: [.setLabel(clipID: clip.id, classIndex: classIndex, watchedSeconds: watched)])
     }
 
-    private mutating func clearLabel() -> UpdateResult {
+    mutating func clearLabel() -> UpdateResult {
         guard let clip = clips.selectedClip else { return .unchanged }
         guard clip.label != nil else {
             show("\(clip.path) has no label to clear", .info, about: .clip(clip.id))
@@ -265,7 +215,7 @@ extension AppState {
         return result
     }
 
-    private mutating func selectNextUnlabelled() -> UpdateResult {
+    mutating func selectNextUnlabelled() -> UpdateResult {
         let count = clips.visible.count
         guard count > 0 else { return .unchanged }
         for offset in 1...count {
@@ -431,7 +381,12 @@ extension AppState {
         }
     }
 
-    private mutating func setFilter(_ text: String) -> UpdateResult {
+    mutating func startFilter() -> UpdateResult {
+        clips.isEditingFilter = true
+        return .redraw
+    }
+
+    mutating func setFilter(_ text: String) -> UpdateResult {
         let selectedID = clips.selectedClip?.id
         clips.filter = text
         recomputeVisible(keeping: selectedID, elseFirstRow: true)
@@ -442,7 +397,12 @@ extension AppState {
 
     // MARK: Playback
 
-    private mutating func changeSpeed(by step: Int) -> UpdateResult {
+    mutating func togglePlayback() -> UpdateResult {
+        clips.playback.isPlaying.toggle()
+        return .redraw
+    }
+
+    mutating func changeSpeed(by step: Int) -> UpdateResult {
         let speeds = Playback.speeds
         let current = speeds.firstIndex(of: clips.playback.speed) ?? speeds.firstIndex(of: 1)!
         let next = max(0, min(speeds.count - 1, current + step))
@@ -454,7 +414,7 @@ extension AppState {
         return .redraw
     }
 
-    private mutating func stepFrame(by step: Int) -> UpdateResult {
+    mutating func stepFrame(by step: Int) -> UpdateResult {
         clips.playback.isPlaying = false
         guard case .ready(_, let frames) = clips.preview else { return .redraw }
         let index = (clips.playback.frameIndex + step + frames.count) % frames.count

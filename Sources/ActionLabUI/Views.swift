@@ -357,9 +357,7 @@ enum ClipsView {
             grid.put("  Enter keeps it · Esc clears it · matches names and labels", row: row, column: x + 1, style: .role(.dim))
             return
         }
-        HintLine.draw(state, row: row, keys: [("↑↓", "move"), ("space", "play"), ("+-", "speed"), (",.", "step"),
-                                              ("/", "filter"), ("P", "predict"), ("?", "help"), ("q", "quit")],
-                      into: &grid)
+        HintLine.draw(state, row: row, into: &grid)
     }
 }
 
@@ -370,51 +368,18 @@ enum HelpView {
         var entries: [(keys: String, text: String)]
     }
 
+    /// The keymaps as the help lists them: each screen's keys, then those of every screen.
     static func sections(_ state: AppState) -> [Section] {
-        let classKeys = state.classes.enumerated().map { "\($0.element.key) \($0.element.name)" }.joined(separator: ", ")
-        let screens = Screen.allCases.map(\.rawValue).joined(separator: ", ")
-        return [
-            Section(title: "Clips", entries: [
-                ("↑ ↓  j k", "previous / next clip"),
-                ("PgUp PgDn", "one page up / down"),
-                ("Home End  g G", "first / last clip"),
-                ("1-9", "label and go to the next"),
-                ("", classKeys),
-                ("0  Backspace", "clear the clip's label"),
-                ("u", "undo (again: earlier ones)"),
-                ("n", "next unlabelled clip"),
-                ("space", "play / pause"),
-                ("+  -", "faster / slower (0.25x-4x)"),
-                (",  .", "one frame back / forward"),
-                ("/", "filter by name or label"),
-                ("P", "the best checkpoint's guess"),
-            ]),
-            Section(title: "Train", entries: [
-                ("t", "start a run of the preset"),
-                ("c", "next preset (before a run)"),
-                ("R", "reset the preset's values"),
-                ("e  E", "fewer / more epochs"),
-                ("l  L", "halve / double learning rate"),
-                ("p", "pause / resume"),
-                ("s", "stop, save a checkpoint"),
-            ]),
-            Section(title: "Model", entries: [
-                ("v", "summary or layer statistics"),
-            ]),
-            Section(title: "Runs", entries: [
-                ("↑ ↓  j k", "select a run"),
-                ("m", "mark it: overlay its curves"),
-                ("r", "resume from its checkpoint"),
-            ]),
-            Section(title: "Everywhere", entries: [
-                ("Tab  Shift-Tab", "next / previous screen"),
-                ("F1-F\(Screen.allCases.count)", screens),
-                ("T", "next colour theme"),
-                ("?", "this help"),
-                ("q", "quit (a run stops, saved)"),
-                ("Ctrl-C", "as q; twice: quit at once"),
-            ]),
-        ]
+        func section(_ title: String, _ bindings: [KeyBinding]) -> Section {
+            var entries: [(keys: String, text: String)] = []
+            for binding in bindings {
+                entries.append((binding.label, binding.help))
+                if let detail = binding.helpDetail?(state) { entries.append(("", detail)) }
+            }
+            return Section(title: title, entries: entries)
+        }
+        return Screen.allCases.map { section($0.rawValue, Keymap.bindings(for: $0)) }
+            + [section("Everywhere", Keymap.everywhere)]
     }
 
     static let keyWidth = 15

@@ -24,12 +24,11 @@ enum ModelView {
         case .failure(let error):
             grid.put("These settings make no model: \(error.description)", row: top, column: 2,
                      style: .role(.error), maxWidth: inner)
-            HintLine.draw(state, row: state.height - 1, keys: hintKeys, into: &grid)
+            HintLine.draw(state, row: state.height - 1, into: &grid)
             return
         }
         var lines = summary.render().split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         let tableWidth = lines.map(\.displayWidth).max() ?? 0
-        let statsWidth = statsColumnWidth * statsHeader.count
         let statsByName = Dictionary(training.layers.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         let appended = tableWidth + statsWidth <= inner
         if appended {
@@ -76,11 +75,18 @@ enum ModelView {
                 row += 1
             }
         }
-        HintLine.draw(state, row: state.height - 1, keys: appended ? hintKeys : [("v", state.modelShowsStatistics ? "summary" : "layer statistics")] + hintKeys,
-                      into: &grid)
+        HintLine.draw(state, row: state.height - 1, into: &grid)
     }
 
-    static let hintKeys = [("Tab", "screens"), ("T", "theme"), ("?", "help"), ("q", "quit")]
+    static var statsWidth: Int { statsColumnWidth * statsHeader.count }
+
+    /// True when the layer statistics fit beside the summary table (or there is no
+    /// table), so v has nothing to switch.
+    static func statisticsFitBesideTable(_ state: AppState) -> Bool {
+        guard case .success(let summary) = state.training.summary else { return true }
+        let tableWidth = summary.render().split(separator: "\n").map { String($0).displayWidth }.max() ?? 0
+        return tableWidth + statsWidth <= state.width - 4
+    }
 
     /// Each statistics column: a separating space, then a value of at most `statsValueWidth`
     /// characters, right-aligned. The space keeps the first column off the summary's Param #.

@@ -8,9 +8,7 @@ enum RunsView {
         let layout = state.runsLayout
         drawList(state, layout, into: &grid)
         drawCharts(state, layout, into: &grid)
-        var keys = [("↑↓", "select"), ("m", "mark to compare"), ("r", "resume")]
-        keys += [("Tab", "screens"), ("?", "help"), ("q", "quit")]
-        HintLine.draw(state, row: layout.hintRow, keys: keys, into: &grid)
+        HintLine.draw(state, row: layout.hintRow, into: &grid)
     }
 
     static func drawList(_ state: AppState, _ layout: RunsLayout, into grid: inout CellGrid) {

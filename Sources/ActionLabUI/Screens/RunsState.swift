@@ -122,46 +122,41 @@ struct RunsLayout {
 extension AppState {
     var runsLayout: RunsLayout { RunsLayout(width: width, height: height) }
 
-    mutating func handleRunsKey(_ key: Key) -> UpdateResult {
-        switch key {
-        case .up, .character("k"): return moveRunSelection(to: runs.selection - 1)
-        case .down, .character("j"): return moveRunSelection(to: runs.selection + 1)
-        case .home, .character("g"): return moveRunSelection(to: 0)
-        case .end, .character("G"): return moveRunSelection(to: runs.rows.count - 1)
-        case .character("m"):
-            guard let row = runs.selectedRow else { return .unchanged }
-            runs.markedID = runs.markedID == row.id ? nil : row.id
-            var result = UpdateResult.redraw
-            if let marked = runs.markedID, runs.metrics[marked] == nil {
-                result.effects.append(.loadRunMetrics(runID: marked))
-            }
-            return result
-        case .character("r"):
-            guard let row = runs.selectedRow else { return .unchanged }
-            guard !training.phase.isActive else {
-                show("A run is in progress: stop it (s on the Train screen) before resuming another", .warning,
-                     about: .trainingPhase(training.phase.kind))
-                return .redraw
-            }
-            if let reason = row.nothingToResume {
-                show("Run \(row.id) has nothing to resume: \(reason)", .info, about: .run(row.id))
-                return .redraw
-            }
-            guard row.canResume else {
-                show("Run \(row.id) has no checkpoint to resume from", .warning, about: .run(row.id))
-                return .redraw
-            }
-            training.clearRun()
-            training.phase = .starting
-            screen = .train
-            show("Resuming run \(row.id) from its last checkpoint…", .info, about: .trainingPhase(.starting))
-            return UpdateResult(redraw: true, effects: [.resumeRun(runID: row.id)])
-        default:
-            return .unchanged
+    /// m: marks the selected run to overlay its curves (again: unmarks it).
+    mutating func toggleRunMark() -> UpdateResult {
+        guard let row = runs.selectedRow else { return .unchanged }
+        runs.markedID = runs.markedID == row.id ? nil : row.id
+        var result = UpdateResult.redraw
+        if let marked = runs.markedID, runs.metrics[marked] == nil {
+            result.effects.append(.loadRunMetrics(runID: marked))
         }
+        return result
     }
 
-    private mutating func moveRunSelection(to position: Int) -> UpdateResult {
+    /// r: continues the selected run from its last checkpoint, on the Train screen.
+    mutating func resumeSelectedRun() -> UpdateResult {
+        guard let row = runs.selectedRow else { return .unchanged }
+        guard !training.phase.isActive else {
+            show("A run is in progress: stop it (s on the Train screen) before resuming another", .warning,
+                 about: .trainingPhase(training.phase.kind))
+            return .redraw
+        }
+        if let reason = row.nothingToResume {
+            show("Run \(row.id) has nothing to resume: \(reason)", .info, about: .run(row.id))
+            return .redraw
+        }
+        guard row.canResume else {
+            show("Run \(row.id) has no checkpoint to resume from", .warning, about: .run(row.id))
+            return .redraw
+        }
+        training.clearRun()
+        training.phase = .starting
+        screen = .train
+        show("Resuming run \(row.id) from its last checkpoint…", .info, about: .trainingPhase(.starting))
+        return UpdateResult(redraw: true, effects: [.resumeRun(runID: row.id)])
+    }
+
+    mutating func moveRunSelection(to position: Int) -> UpdateResult {
         guard !runs.rows.isEmpty else { return .unchanged }
         let clamped = max(0, min(position, runs.rows.count - 1))
         guard clamped != runs.selection else { return .unchanged }

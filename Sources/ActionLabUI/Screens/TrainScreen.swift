@@ -39,23 +39,7 @@ enum TrainView {
                  height: layout.accuracyHeight, title: "Accuracy")
         accuracy.draw(into: &grid, row: layout.accuracyTop + 1, column: layout.chartColumn + 1,
                       width: layout.chartWidth - 2, height: layout.accuracyHeight - 2)
-        HintLine.draw(state, row: layout.hintRow, keys: hintKeys(state.training), into: &grid)
-    }
-
-    static func hintKeys(_ training: TrainingState) -> [(String, String)] {
-        var keys: [(String, String)] = []
-        if training.phase.isActive {
-            keys.append(("p", training.phase == .paused ? "resume" : "pause"))
-            keys.append(("s", "stop and save"))
-        } else {
-            keys.append(("t", "start"))
-            keys.append(("c", "preset"))
-            if training.run == nil && training.choice.isEdited { keys.append(("R", "reset")) }
-            keys.append(("e E", "epochs"))
-            keys.append(("l L", "learning rate"))
-        }
-        keys += [("Tab", "screens"), ("?", "help"), ("q", "quit")]
-        return keys
+        HintLine.draw(state, row: layout.hintRow, into: &grid)
     }
 
     /// The loss and accuracy charts: training running means per batch, validation per epoch.
@@ -347,20 +331,38 @@ enum ProgressBar {
 
 /// The bottom line of every screen: the status message when there is one (cut at the
 /// front, since messages end with what matters: the problem after the file name), else
-/// the keys of the screen.
+/// the hints of the screen's keymap and then those of every screen. A narrow terminal
+/// leaves out the screen's last hints first: "? help" and "q quit" always show.
 enum HintLine {
-    static func draw(_ state: AppState, row: Int, keys: [(String, String)], into grid: inout CellGrid) {
+    static func draw(_ state: AppState, row: Int, into grid: inout CellGrid) {
         if let message = state.message {
             let role: ColorRole = message.kind == .info ? .accent : message.kind == .warning ? .warning : .error
-            let room = grid.width - 2
-            let text = message.text.truncatedAtStart(to: room)
+            let text = message.text.truncatedAtStart(to: grid.width - 2)
             grid.put(" " + text, row: row, column: 0, style: .role(role), maxWidth: grid.width)
             return
         }
         var x = 1
-        for (key, action) in keys {
-            x = grid.put(key, row: row, column: x, style: .role(.key, bold: true))
-            x = grid.put(" \(action)  ", row: row, column: x, style: .role(.dim))
+        for hint in hints(state, width: grid.width - 1) {
+            x = grid.put(hint.keys, row: row, column: x, style: .role(.key, bold: true))
+            x = grid.put(" \(hint.text)  ", row: row, column: x, style: .role(.dim))
         }
+    }
+
+    /// The hints that fit in `width` cells: the screen's, in keymap order while they fit,
+    /// then those of every screen.
+    static func hints(_ state: AppState, width: Int) -> [(keys: String, text: String)] {
+        func shown(_ bindings: [KeyBinding]) -> [(keys: String, text: String)] {
+            bindings.compactMap { binding in binding.hint.flatMap { hint in hint.text(state).map { (hint.keys, $0) } } }
+        }
+        func cells(_ hint: (keys: String, text: String)) -> Int { hint.keys.displayWidth + 1 + hint.text.displayWidth + 2 }
+        let everywhere = shown(Keymap.everywhere)
+        var room = width - everywhere.map(cells).reduce(0, +)
+        var screen: [(keys: String, text: String)] = []
+        for hint in shown(Keymap.bindings(for: state.screen)) {
+            guard cells(hint) <= room else { break }
+            room -= cells(hint)
+            screen.append(hint)
+        }
+        return screen + everywhere
     }
 }

@@ -236,21 +236,6 @@ public struct TrainingState: Sendable, Equatable {
 extension AppState {
     // MARK: Train screen keys
 
-    mutating func handleTrainKey(_ key: Key) -> UpdateResult {
-        switch key {
-        case .character("t"): return startTraining()
-        case .character("p"): return togglePause()
-        case .character("s"): return stopTraining()
-        case .character("c"): return cycleTrainingChoice()
-        case .character("R"): return resetTrainingChoice()
-        case .character("e"): return customize("epochs") { $0.epochs = Self.step($0.epochs, in: Self.epochLadder, by: -1) }
-        case .character("E"): return customize("epochs") { $0.epochs = Self.step($0.epochs, in: Self.epochLadder, by: 1) }
-        case .character("l"): return customize("learning rate") { $0.learningRate = max(1e-6, $0.learningRate / 2) }
-        case .character("L"): return customize("learning rate") { $0.learningRate = min(1, $0.learningRate * 2) }
-        default: return .unchanged
-        }
-    }
-
     /// Epoch counts e and E step through.
     static let epochLadder = [1, 2, 3, 5, 10, 15, 20, 30, 40, 50, 75, 100, 150, 200, 300, 500, 1000]
 
@@ -262,7 +247,7 @@ extension AppState {
 
     /// Changes a value of the chosen settings before a run: they become "custom", unless
     /// the change brings them back to the preset's values.
-    private mutating func customize(_ what: String, _ change: (inout TrainingSettings) -> Void) -> UpdateResult {
+    mutating func customize(_ what: String, _ change: (inout TrainingSettings) -> Void) -> UpdateResult {
         guard !training.phase.isActive else {
             show("The settings cannot change during a run", .info, about: .trainingPhase(training.phase.kind))
             return .redraw
@@ -314,7 +299,7 @@ extension AppState {
         return nil
     }
 
-    private mutating func startTraining() -> UpdateResult {
+    mutating func startTraining() -> UpdateResult {
         guard !training.phase.isActive else {
             show("A run is in progress: p pauses it, s stops it", .info, about: .trainingPhase(training.phase.kind))
             return .redraw
@@ -339,7 +324,7 @@ extension AppState {
         return UpdateResult(redraw: true, effects: [.startTraining(settings)])
     }
 
-    private mutating func togglePause() -> UpdateResult {
+    mutating func togglePause() -> UpdateResult {
         switch training.phase {
         case .training:
             guard !training.pauseRequested else { return .unchanged }
@@ -358,7 +343,7 @@ extension AppState {
         }
     }
 
-    private mutating func stopTraining() -> UpdateResult {
+    mutating func stopTraining() -> UpdateResult {
         guard training.phase.isActive else {
             show("No run to stop", .info, about: .trainingPhase(training.phase.kind))
             return .redraw
@@ -369,7 +354,7 @@ extension AppState {
         return UpdateResult(redraw: true, effects: [.stopTraining])
     }
 
-    private mutating func cycleTrainingChoice() -> UpdateResult {
+    mutating func cycleTrainingChoice() -> UpdateResult {
         guard !training.phase.isActive else {
             show("The settings cannot change during a run", .info, about: .trainingPhase(training.phase.kind))
             return .redraw
@@ -391,7 +376,7 @@ extension AppState {
     }
 
     /// Returns the chosen preset to its own values.
-    private mutating func resetTrainingChoice() -> UpdateResult {
+    mutating func resetTrainingChoice() -> UpdateResult {
         guard !training.phase.isActive else {
             show("The settings cannot change during a run", .info, about: .trainingPhase(training.phase.kind))
             return .redraw
