@@ -73,6 +73,10 @@ public enum ActionLabApp {
         try core.runInTerminal()
     }
 
+    /// How long quitting waits for an estimate or a prediction in progress: a measurement
+    /// takes a second or two, a prediction of a long clip longer.
+    static let backgroundWorkTimeout: Double = 15
+
     /// How long quitting waits for the project scan to finish the file it is probing.
     static let scanStopTimeout: Double = 2
 
@@ -94,6 +98,7 @@ public enum ActionLabApp {
                 FileHandle.standardError.write(Data("The run in progress was stopped; its last checkpoint is saved.\n".utf8))
             }
         }
+        _ = training?.finishBackgroundWork(seconds: backgroundWorkTimeout)
         if let scan, !waitForScan(scan, seconds: scanTimeout) { return false }
         try? store.close()
         return true

@@ -88,6 +88,18 @@ public final class ProjectTraining: TrainingBackend, @unchecked Sendable {
         return true
     }
 
+    /// Waits up to `seconds` for the estimate and the prediction in progress to end; true
+    /// if they did. OpenBLAS frees its buffers as the process exits, and a thread still
+    /// multiplying in them then crashes the program on its way out.
+    public func finishBackgroundWork(seconds: Double) -> Bool {
+        let finished = DispatchGroup()
+        for queue in [estimates, predictions] {
+            finished.enter()
+            queue.async { finished.leave() }
+        }
+        return finished.wait(timeout: .now() + seconds) == .success
+    }
+
     private static func speedKey(_ settings: TrainingSettings) -> String {
         let spec = settings.modelSpec
         return "\(spec.layers) \(spec.channels) \(settings.batchSize)"

@@ -44,3 +44,21 @@ private func projectWithClips(_ count: Int, in folder: TemporaryFolder) throws -
     #expect(warnings.isEmpty, "the scan wrote nothing after the database closed: \(warnings)")
     #expect(throws: (any Error).self, "the database is closed") { try store.clips() }
 }
+
+/// An estimate still measuring when the user quits is waited for: the process must not
+/// exit (and OpenBLAS free its buffers) while it multiplies.
+@Test func quittingWaitsForTheEstimateInProgress() throws {
+    let folder = try TemporaryFolder()
+    let store = try ProjectStore.open(ProjectLayout(root: folder.url))
+    let training = ProjectTraining(store: store)
+    let settings = TrainingChoice.standard(classes: store.classes.count)[0].settings
+    let finished = NSLock()
+    nonisolated(unsafe) var outcome: Result<TrainingEstimate, TrainingError>?
+    training.estimate(EstimateRequest(settings: settings, trainingSamples: 8, validationSamples: 2)) { result in
+        finished.withLock { outcome = result }
+    }
+    ActionLabApp.shutDown(store: store, scan: nil, training: training)
+    let measured = finished.withLock { outcome }
+    #expect(measured != nil, "shutting down returned before the estimate had finished")
+    if case .failure(let error)? = measured { Issue.record("the estimate failed: \(error)") }
+}
