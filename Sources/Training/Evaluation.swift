@@ -3,33 +3,62 @@ import ActionStore
 import ClipIO
 import Foundation
 
-/// A trained model's results on labelled samples.
+/// A trained model's results on labelled samples: the trainer's validation and
+/// `actionlab eval` both count them here, a batch at a time.
 public struct Evaluation: Sendable, Equatable {
     public var classNames: [String]
     public var confusion: ConfusionMatrix
-    /// Mean categorical cross-entropy (probabilities clipped to [1e-7, 1 - 1e-7]).
-    public var loss: Float
+    /// Summed categorical cross-entropy of every sample added.
+    private var lossSum = 0.0
 
+    /// Mean categorical cross-entropy (probabilities clipped to [1e-7, 1 - 1e-7], as
+    /// Keras clips them); 0 before any sample.
+    public var loss: Float { confusion.total == 0 ? 0 : Float(lossSum / Double(confusion.total)) }
     public var accuracy: Float { confusion.accuracy }
     /// Per class, the fraction of its samples predicted right; nil without samples.
     public var recall: [Float?] { confusion.recall }
 
+    /// No samples yet.
+    public init(classNames: [String]) {
+        self.classNames = classNames
+        confusion = ConfusionMatrix(classes: classNames.count)
+    }
+
     /// Runs `model` in inference mode over every sample of `set` (transformed by `input`),
     /// `batchSize` at a time.
     public init(model: ActionModel, set: SampleSet, input: InputTransform = .frames, batchSize: Int = 8) throws(ModelError) {
-        var matrix = ConfusionMatrix(classes: set.classCount)
-        var total = 0.0
-        var start = 0
+        self.init(classNames: set.classNames)
         let batch = max(1, batchSize)
-        while start < set.count {
+        for start in stride(from: 0, to: set.count, by: batch) {
             let indices = Array(start ..< min(start + batch, set.count))
-            let probabilities = try model.predict(set.batch(indices, input: input).x, batchSize: batch)
-            total += TrainingSession.score(probabilities, truths: indices.map { set.samples[$0].classIndex }, into: &matrix)
-            start += batch
+            add(try model.predict(set.batch(indices, input: input).x, batchSize: batch),
+                truths: indices.map { set.samples[$0].classIndex })
         }
-        classNames = set.classNames
-        confusion = matrix
-        loss = set.count == 0 ? 0 : Float(total / Double(set.count))
+    }
+
+    /// Counts the rows of `probabilities` (B, classes) against their true classes.
+    public mutating func add(_ probabilities: Tensor, truths: [Int]) {
+        let classes = probabilities.shape[1]
+        for (row, truth) in truths.enumerated() {
+            let p = probabilities.data[row * classes ..< (row + 1) * classes]
+            confusion.add(truth: truth, predicted: Self.topClass(p))
+            lossSum -= log(Double(min(max(p[p.startIndex + truth], 1e-7), 1 - 1e-7)))
+        }
+    }
+
+    /// The index of the largest probability (the first of equals).
+    static func topClass(_ p: ArraySlice<Float>) -> Int {
+        var best = p.startIndex
+        for i in p.indices where p[i] > p[best] { best = i }
+        return best - p.startIndex
+    }
+
+    /// Rows of `probabilities` (B, classes) whose top class is the truth.
+    static func countCorrect(_ probabilities: Tensor, _ truths: [Int]) -> Int {
+        let classes = probabilities.shape[1]
+        return truths.enumerated().reduce(0) { count, item in
+            count + (topClass(probabilities.data[item.offset * classes ..< (item.offset + 1) * classes]) == item.element ? 1 : 0)
+        }
     }
 
     /// Accuracy, per-class recall and the confusion matrix as lines of text.

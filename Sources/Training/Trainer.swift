@@ -167,6 +167,33 @@ struct PlateauTracker {
     }
 }
 
+/// The data of a run: the samples and which of them train and validate.
+struct RunData {
+    let set: SampleSet
+    let split: DatasetSplit
+    let trainIndices: [Int]
+    let validationIndices: [Int]
+    /// Clips that could not be read, and split entries no longer found.
+    let skipped: [SkippedSample]
+    let batchSize: Int
+
+    var batches: Int { (trainIndices.count + batchSize - 1) / batchSize }
+    var validationBatches: Int { (validationIndices.count + batchSize - 1) / batchSize }
+
+    /// The `index`th batch of `indices`.
+    func batch(_ index: Int, of indices: [Int]) -> [Int] {
+        Array(indices[index * batchSize ..< min((index + 1) * batchSize, indices.count)])
+    }
+}
+
+/// What one epoch's training batches measured.
+struct TrainingPass {
+    var lossSum = 0.0, correct = 0, seen = 0, seconds = 0.0
+    var loss: Float { Float(lossSum / Double(seen)) }
+    var accuracy: Float { Float(correct) / Float(seen) }
+    var samplesPerSecond: Double { Double(seen) / max(seconds, 1e-9) }
+}
+
 /// One run from start to end, on the trainer's queue.
 struct TrainingSession {
     let job: TrainingJob
@@ -182,6 +209,15 @@ struct TrainingSession {
     private var previousDuration = 0.0
     private var lastCheckpoint: URL?
     private var bestCheckpoint: URL?
+
+    // Where the run stands.
+    private var improvement = ImprovementTracker(usesValidation: false)
+    private var plateau: PlateauTracker?
+    private var firstEpoch = 1
+    private var epochsCompleted = 0
+    private var position = TrainingPosition(epoch: 1, batch: 0)
+    /// Measured by the last validation (the estimate's until then), for the ETA.
+    private var validationSecondsPerBatch = 0.0
 
     init(job: TrainingJob, control: TrainingControl, emit: @escaping @Sendable (TrainingEvent) -> Void) {
         self.job = job
@@ -206,11 +242,31 @@ struct TrainingSession {
         }
     }
 
+    /// The run, step by step.
     private mutating func train() throws {
         try settings.validate()
-        let store = job.store
+        let data = try splitData(try loadSamples())
+        var (model, optimizer) = try makeModel()
+        replayHistory(validating: !data.validationIndices.isEmpty)
+        try recordRun(split: data.split)
+        let csv = try MetricsCSV(urls: [runDirectory?.appendingPathComponent("metrics.csv"), job.csv].compactMap { $0 },
+                                 keepingEpochsBefore: firstEpoch)
+        try announce(data, model: model)
 
-        // The data.
+        var ending: (RunStatus, String)? = firstEpoch > settings.epochs
+            ? (.completed, "all \(settings.epochs) epochs had already run") : nil
+        var epoch = firstEpoch
+        while ending == nil {
+            ending = try runEpoch(epoch, data, model: model, optimizer: &optimizer, csv: csv)
+            epoch += 1
+        }
+        try finish(ending ?? (.completed, "all \(settings.epochs) epochs ran"), data, model: model, optimizer: optimizer)
+    }
+
+    // MARK: before the first epoch
+
+    /// The labelled samples with their skipped clips, checked against the model's input and classes.
+    private func loadSamples() throws -> (SampleSet, [SkippedSample]) {
         var skipped: [SkippedSample] = []
         let set: SampleSet
         switch job.source {
@@ -235,16 +291,26 @@ struct TrainingSession {
         guard set.classCount == settings.model.classes else {
             throw TrainingError("the data has \(set.classCount) classes but the model has \(settings.model.classes)")
         }
+        return (set, skipped)
+    }
 
-        // The split.
+    /// The job's split (a resumed run's) or a new one from the settings.
+    private func splitData(_ loaded: (SampleSet, [SkippedSample])) throws -> RunData {
+        let (set, skipped) = loaded
         let split = job.split ?? DatasetSplit.make(set.samples, classes: set.classCount,
                                                    validationFraction: settings.validationFraction,
                                                    groupBy: settings.groupBy, seed: settings.seed)
         let (trainIndices, validationIndices, missing) = split.indices(in: set)
-        skipped += missing.map { SkippedSample(id: $0, reason: "in the run's split but no longer a labelled, readable clip") }
         guard !trainIndices.isEmpty else { throw TrainingError("no samples left for training after the split") }
+        return RunData(set: set, split: split, trainIndices: trainIndices, validationIndices: validationIndices,
+                       skipped: skipped + missing.map {
+                           SkippedSample(id: $0, reason: "in the run's split but no longer a labelled, readable clip")
+                       },
+                       batchSize: settings.batchSize)
+    }
 
-        // The model and optimizer.
+    /// A new model from the settings, or the initial checkpoint's with its optimizer state.
+    private func makeModel() throws -> (ActionModel, Adam) {
         let model: ActionModel
         var optimizer = Adam(learningRate: settings.learningRate, weightDecay: settings.weightDecay)
         if let url = job.initialCheckpoint {
@@ -265,11 +331,13 @@ struct TrainingSession {
             model = try ActionModel(spec: settings.modelSpec, seed: settings.seed)
         }
         try model.setDropout(settings.model.dropout, recurrent: settings.model.recurrentDropout)
+        return (model, optimizer)
+    }
 
-        // Trackers, replaying a resumed run's history.
-        var improvement = ImprovementTracker(usesValidation: !validationIndices.isEmpty)
-        var plateau = settings.reduceLearningRate.map { PlateauTracker(schedule: $0) }
-        var firstEpoch = 1
+    /// Sets the trackers and the first epoch, replaying a resumed run's recorded epochs.
+    private mutating func replayHistory(validating: Bool) {
+        improvement = ImprovementTracker(usesValidation: validating)
+        plateau = settings.reduceLearningRate.map { PlateauTracker(schedule: $0) }
         if let resume = job.resume {
             for m in resume.history {
                 _ = improvement.record(epoch: m.epoch, loss: Float(m.valLoss ?? m.loss), accuracy: m.valAccuracy.map(Float.init))
@@ -278,176 +346,198 @@ struct TrainingSession {
             firstEpoch = resume.run.epochs + 1
             previousDuration = resume.run.durationSeconds
         }
+        epochsCompleted = firstEpoch - 1
+        position = TrainingPosition(epoch: firstEpoch, batch: 0)
+    }
 
-        // The run record and folder.
-        if let store {
-            var started: RunRecord
-            if let resume = job.resume {
-                started = resume.run
-                started.status = .running
-                started.statusDetail = nil
-                started.settingsJSON = Self.json(settings)
-                try store.updateRun(started)
-            } else {
-                started = try store.createRun(settingsJSON: Self.json(settings), splitJSON: split.json)
-            }
-            record = started
-            runID = started.id
-            let directory = RunFiles.directory(runID: started.id, in: store.layout)
-            do { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) }
-            catch { throw TrainingError("\(directory.path): cannot create the run folder") }
-            runDirectory = directory
-            lastCheckpoint = started.lastCheckpointPath.map { RunFiles.resolve($0, in: store.layout) }
-            bestCheckpoint = started.bestCheckpointPath.map { RunFiles.resolve($0, in: store.layout) }
+    /// Creates (or, resuming, reopens) the run's record and folder.
+    private mutating func recordRun(split: DatasetSplit) throws {
+        guard let store = job.store else { return }
+        var started: RunRecord
+        if let resume = job.resume {
+            started = resume.run
+            started.status = .running
+            started.statusDetail = nil
+            started.settingsJSON = Self.json(settings)
+            try store.updateRun(started)
+        } else {
+            started = try store.createRun(settingsJSON: Self.json(settings), splitJSON: split.json)
         }
-        let csv = try MetricsCSV(urls: [runDirectory?.appendingPathComponent("metrics.csv"), job.csv].compactMap { $0 },
-                                 keepingEpochsBefore: firstEpoch)
+        record = started
+        runID = started.id
+        let directory = RunFiles.directory(runID: started.id, in: store.layout)
+        do { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) }
+        catch { throw TrainingError("\(directory.path): cannot create the run folder") }
+        runDirectory = directory
+        lastCheckpoint = started.lastCheckpointPath.map { RunFiles.resolve($0, in: store.layout) }
+        bestCheckpoint = started.bestCheckpointPath.map { RunFiles.resolve($0, in: store.layout) }
+    }
 
-        let batchSize = settings.batchSize
-        let batches = (trainIndices.count + batchSize - 1) / batchSize
-        let validationBatches = (validationIndices.count + batchSize - 1) / batchSize
-        let speed = try job.speed ?? ComputeSpeed.measure(for: model.spec, batchSize: batchSize)
-        let estimate = try TrainingEstimate(model: model.spec, batchSize: batchSize, trainingSamples: trainIndices.count,
-                                            validationSamples: validationIndices.count, dataBytes: set.byteCount, speed: speed)
+    /// Estimates the run and reports its start.
+    private mutating func announce(_ data: RunData, model: ActionModel) throws {
+        let speed = try job.speed ?? ComputeSpeed.measure(for: model.spec, batchSize: data.batchSize)
+        let estimate = try TrainingEstimate(model: model.spec, batchSize: data.batchSize, trainingSamples: data.trainIndices.count,
+                                            validationSamples: data.validationIndices.count, dataBytes: data.set.byteCount,
+                                            speed: speed)
+        validationSecondsPerBatch = estimate.validationSecondsPerBatch
         emit(.started(RunStart(runID: runID, runDirectory: runDirectory, settings: settings, model: model.spec,
-                               classNames: set.classNames,
-                               trainingPerClass: set.countsPerClass(trainIndices),
-                               validationPerClass: set.countsPerClass(validationIndices),
-                               batchesPerEpoch: batches, validationBatches: validationBatches, firstEpoch: firstEpoch,
-                               parameterCount: model.parameterCount,
+                               classNames: data.set.classNames,
+                               trainingPerClass: data.set.countsPerClass(data.trainIndices),
+                               validationPerClass: data.set.countsPerClass(data.validationIndices),
+                               batchesPerEpoch: data.batches, validationBatches: data.validationBatches,
+                               firstEpoch: firstEpoch, parameterCount: model.parameterCount,
                                trainableParameterCount: model.trainableParameterCount,
-                               estimate: estimate, skipped: skipped, startedFrom: job.initialCheckpoint)))
+                               estimate: estimate, skipped: data.skipped, startedFrom: job.initialCheckpoint)))
+    }
 
-        let epochs = settings.epochs
-        var validationSecondsPerBatch = estimate.validationSecondsPerBatch
-        var epochsCompleted = firstEpoch - 1
-        var position = TrainingPosition(epoch: firstEpoch, batch: 0)
-        var ending: (RunStatus, String)? = nil
-        if firstEpoch > epochs {
-            ending = (.completed, "all \(epochs) epochs had already run")
+    // MARK: one epoch
+
+    /// Trains, validates, schedules, records and saves one epoch; returns how the run
+    /// ends when it ends here.
+    private mutating func runEpoch(_ epoch: Int, _ data: RunData, model: ActionModel, optimizer: inout Adam,
+                                   csv: MetricsCSV) throws -> (RunStatus, String)? {
+        let epochStart = now()
+        guard let pass = try trainBatches(epoch, data, model: model, optimizer: &optimizer) else {
+            return (.stopped, "stopped at epoch \(epoch), batch \(position.batch) of \(data.batches)")
         }
+        position = TrainingPosition(epoch: epoch, batch: data.batches)
+        let validationStart = now()
+        let validation = try validate(epoch, data, model: model, trainingSeconds: pass.seconds)
+        let validationSeconds = now() - validationStart
 
-        epochLoop: for epoch in firstEpoch ... max(firstEpoch, epochs) where ending == nil {
-            let epochStart = now()
-            var order = trainIndices
-            if settings.shuffle {
-                var shuffler = SeededGenerator(seed: derivedSeed(settings.seed, stream: 1, epoch: epoch))
-                order.shuffle(using: &shuffler)
-            }
-            var augmenter = SeededGenerator(seed: derivedSeed(settings.seed, stream: 2, epoch: epoch))
-            var lossSum = 0.0, correct = 0, seen = 0, trainingSeconds = 0.0
-            for batch in 0..<batches {
-                position = TrainingPosition(epoch: epoch, batch: batch)
-                if control.isPaused {
-                    emit(.paused(position))
-                    pausedSeconds += control.waitWhilePaused()
-                    emit(.resumed(position))
-                }
-                if control.isStopRequested {
-                    ending = (.stopped, "stopped at epoch \(epoch), batch \(batch) of \(batches)")
-                    break epochLoop
-                }
-                let batchStart = now()
-                let indices = Array(order[batch * batchSize ..< min((batch + 1) * batchSize, order.count)])
-                let (x, y) = set.batch(indices, augmentation: settings.augmentation, input: settings.input, random: &augmenter)
-                let step = try job.compute.trainStep(model, x, y, &optimizer)
-                lossSum += Double(step.loss) * Double(indices.count)
-                correct += Self.countCorrect(step.probabilities, indices.map { set.samples[$0].classIndex })
-                seen += indices.count
-                trainingSeconds += now() - batchStart
-                let secondsPerBatch = trainingSeconds / Double(batch + 1)
-                let remainingEpochs = Double(epochs - epoch)
-                let eta = Double(batches - batch - 1) * secondsPerBatch
-                    + Double(validationBatches) * validationSecondsPerBatch
-                    + remainingEpochs * (Double(batches) * secondsPerBatch + Double(validationBatches) * validationSecondsPerBatch)
-                emit(.batch(BatchProgress(epoch: epoch, epochs: epochs, batch: batch + 1, batches: batches, loss: step.loss,
-                                          meanLoss: Float(lossSum / Double(seen)), meanAccuracy: Float(correct) / Float(seen),
-                                          learningRate: optimizer.learningRate, secondsPerBatch: secondsPerBatch,
-                                          validationSecondsPerBatch: validationSecondsPerBatch,
-                                          samplesPerSecond: Double(seen) / max(trainingSeconds, 1e-9), etaSeconds: eta,
-                                          elapsedSeconds: elapsed, layers: model.statistics)))
-            }
-            position = TrainingPosition(epoch: epoch, batch: batches)
-
-            // Validation.
-            let validationStart = now()
-            var confusion: ConfusionMatrix? = nil
-            var validationLoss: Float? = nil
-            if !validationIndices.isEmpty {
-                var matrix = ConfusionMatrix(classes: set.classCount)
-                var total = 0.0
-                for batch in 0..<validationBatches {
-                    if control.isPaused {
-                        emit(.paused(position))
-                        pausedSeconds += control.waitWhilePaused()
-                        emit(.resumed(position))
-                    }
-                    let indices = Array(validationIndices[batch * batchSize ..< min((batch + 1) * batchSize, validationIndices.count)])
-                    let (x, _) = set.batch(indices, input: settings.input)
-                    let probabilities = try job.compute.predict(model, x, batchSize)
-                    total += Self.score(probabilities, truths: indices.map { set.samples[$0].classIndex }, into: &matrix)
-                    let perBatch = (now() - validationStart) / Double(batch + 1)
-                    let eta = Double(validationBatches - batch - 1) * perBatch
-                        + Double(epochs - epoch) * (trainingSeconds + Double(validationBatches) * perBatch)
-                    emit(.validation(ValidationProgress(epoch: epoch, epochs: epochs, batch: batch + 1, batches: validationBatches,
-                                                        secondsPerBatch: perBatch, etaSeconds: eta)))
-                }
-                validationSecondsPerBatch = (now() - validationStart) / Double(validationBatches)
-                confusion = matrix
-                validationLoss = Float(total / Double(validationIndices.count))
-            }
-            let validationSeconds = now() - validationStart
-            let loss = Float(lossSum / Double(seen)), accuracy = Float(correct) / Float(seen)
-            let validationAccuracy = confusion?.accuracy
-            let isBest = improvement.record(epoch: epoch, loss: validationLoss ?? loss, accuracy: validationAccuracy)
-            epochsCompleted = epoch
-            let learningRate = optimizer.learningRate
-            let report = EpochReport(epoch: epoch, epochs: epochs, loss: loss, accuracy: accuracy,
-                                     validationLoss: validationLoss, validationAccuracy: validationAccuracy,
-                                     learningRate: learningRate, seconds: now() - epochStart,
-                                     trainingSeconds: trainingSeconds, validationSeconds: validationSeconds,
-                                     samplesPerSecond: Double(seen) / max(trainingSeconds, 1e-9),
-                                     perClassValidationAccuracy: confusion?.recall ?? Array(repeating: nil, count: set.classCount),
-                                     confusion: confusion, isBest: isBest, bestEpoch: improvement.bestEpoch,
-                                     bestValidationAccuracy: improvement.bestAccuracy,
-                                     epochsWithoutImprovement: improvement.epochsWithoutImprovement)
-            emit(.epoch(report))
-
-            if let schedule = settings.reduceLearningRate, plateau?.record(Double(validationLoss ?? loss)) == true {
-                let lowered = max(learningRate * schedule.factor, schedule.minimum)
-                if lowered < learningRate {
-                    optimizer.learningRate = lowered
-                    emit(.learningRateChanged(LearningRateChange(epoch: epoch, from: learningRate, to: lowered)))
-                }
-            }
-            if let store, let runID {
-                try store.appendMetrics(EpochMetrics(runID: runID, epoch: epoch, loss: Double(loss), accuracy: Double(accuracy),
-                                                     valLoss: validationLoss.map(Double.init),
-                                                     valAccuracy: validationAccuracy.map(Double.init),
-                                                     learningRate: Double(learningRate), seconds: report.seconds))
-            }
-            try csv.append(report)
-            try saveCheckpoints(model: model, optimizer: optimizer, labels: set.classNames, epoch: epoch,
-                                isBest: isBest || validationIndices.isEmpty, bestAccuracy: improvement.bestAccuracy)
-            try recordProgress(status: .running, detail: nil, epochs: epoch, best: improvement.bestAccuracy)
-
-            if epoch >= epochs {
-                ending = (.completed, "all \(epochs) epochs ran")
-            } else if let patience = settings.earlyStoppingPatience, improvement.epochsWithoutImprovement >= patience {
-                let what = validationIndices.isEmpty ? "training loss" : "validation accuracy"
-                ending = (.earlyStopped, "no better \(what) for \(patience) epochs (best at epoch \(improvement.bestEpoch))")
-            } else if control.isStopRequested {
-                ending = (.stopped, "stopped after epoch \(epoch)")
-            }
+        let isBest = improvement.record(epoch: epoch, loss: validation?.loss ?? pass.loss, accuracy: validation?.accuracy)
+        epochsCompleted = epoch
+        let learningRate = optimizer.learningRate
+        let report = EpochReport(epoch: epoch, epochs: settings.epochs, loss: pass.loss, accuracy: pass.accuracy,
+                                 validationLoss: validation?.loss, validationAccuracy: validation?.accuracy,
+                                 learningRate: learningRate, seconds: now() - epochStart,
+                                 trainingSeconds: pass.seconds, validationSeconds: validationSeconds,
+                                 samplesPerSecond: pass.samplesPerSecond,
+                                 perClassValidationAccuracy: validation?.recall ?? Array(repeating: nil, count: data.set.classCount),
+                                 confusion: validation?.confusion, isBest: isBest, bestEpoch: improvement.bestEpoch,
+                                 bestValidationAccuracy: improvement.bestAccuracy,
+                                 epochsWithoutImprovement: improvement.epochsWithoutImprovement)
+        emit(.epoch(report))
+        scheduleLearningRate(after: report, optimizer: &optimizer)
+        if let store = job.store, let runID {
+            try store.appendMetrics(EpochMetrics(runID: runID, epoch: epoch, loss: Double(report.loss),
+                                                 accuracy: Double(report.accuracy),
+                                                 valLoss: report.validationLoss.map(Double.init),
+                                                 valAccuracy: report.validationAccuracy.map(Double.init),
+                                                 learningRate: Double(learningRate), seconds: report.seconds))
         }
+        try csv.append(report)
+        // Without a validation set every epoch counts as the best: there is nothing to compare.
+        try saveCheckpoints(model: model, optimizer: optimizer, labels: data.set.classNames, epoch: epoch,
+                            isBest: isBest || data.validationIndices.isEmpty)
+        try recordProgress(status: .running, detail: nil)
 
-        let (status, reason) = ending ?? (.completed, "all \(epochs) epochs ran")
-        if status == .stopped && position.batch > 0 && position.batch < batches {
+        if epoch >= settings.epochs { return (.completed, "all \(settings.epochs) epochs ran") }
+        if let patience = settings.earlyStoppingPatience, improvement.epochsWithoutImprovement >= patience {
+            let what = data.validationIndices.isEmpty ? "training loss" : "validation accuracy"
+            return (.earlyStopped, "no better \(what) for \(patience) epochs (best at epoch \(improvement.bestEpoch))")
+        }
+        if control.isStopRequested { return (.stopped, "stopped after epoch \(epoch)") }
+        return nil
+    }
+
+    /// The epoch's shuffled, augmented training batches; nil when a stop request ends the
+    /// epoch before its last batch.
+    private mutating func trainBatches(_ epoch: Int, _ data: RunData, model: ActionModel,
+                                       optimizer: inout Adam) throws -> TrainingPass? {
+        var order = data.trainIndices
+        if settings.shuffle {
+            var shuffler = SeededGenerator(seed: derivedSeed(settings.seed, stream: 1, epoch: epoch))
+            order.shuffle(using: &shuffler)
+        }
+        var augmenter = SeededGenerator(seed: derivedSeed(settings.seed, stream: 2, epoch: epoch))
+        var pass = TrainingPass()
+        for batch in 0..<data.batches {
+            position = TrainingPosition(epoch: epoch, batch: batch)
+            waitWhilePaused()
+            if control.isStopRequested { return nil }
+            let batchStart = now()
+            let indices = data.batch(batch, of: order)
+            let (x, y) = data.set.batch(indices, augmentation: settings.augmentation, input: settings.input, random: &augmenter)
+            let step = try job.compute.trainStep(model, x, y, &optimizer)
+            pass.lossSum += Double(step.loss) * Double(indices.count)
+            pass.correct += Evaluation.countCorrect(step.probabilities, indices.map { data.set.samples[$0].classIndex })
+            pass.seen += indices.count
+            pass.seconds += now() - batchStart
+            let secondsPerBatch = pass.seconds / Double(batch + 1)
+            emit(.batch(BatchProgress(epoch: epoch, epochs: settings.epochs, batch: batch + 1, batches: data.batches,
+                                      loss: step.loss, meanLoss: pass.loss, meanAccuracy: pass.accuracy,
+                                      learningRate: optimizer.learningRate, secondsPerBatch: secondsPerBatch,
+                                      validationSecondsPerBatch: validationSecondsPerBatch,
+                                      samplesPerSecond: pass.samplesPerSecond,
+                                      etaSeconds: remainingSeconds(epoch: epoch, data,
+                                                                   trainingBatchesLeft: data.batches - batch - 1,
+                                                                   validationBatchesLeft: data.validationBatches,
+                                                                   secondsPerBatch: secondsPerBatch),
+                                      elapsedSeconds: elapsed, layers: model.statistics)))
+        }
+        return pass
+    }
+
+    /// The validation set's results in inference mode, or nil without one.
+    private mutating func validate(_ epoch: Int, _ data: RunData, model: ActionModel,
+                                   trainingSeconds: Double) throws -> Evaluation? {
+        guard !data.validationIndices.isEmpty else { return nil }
+        let start = now()
+        var evaluation = Evaluation(classNames: data.set.classNames)
+        for batch in 0..<data.validationBatches {
+            waitWhilePaused()
+            let indices = data.batch(batch, of: data.validationIndices)
+            let (x, _) = data.set.batch(indices, input: settings.input)
+            evaluation.add(try job.compute.predict(model, x, data.batchSize),
+                           truths: indices.map { data.set.samples[$0].classIndex })
+            validationSecondsPerBatch = (now() - start) / Double(batch + 1)
+            emit(.validation(ValidationProgress(epoch: epoch, epochs: settings.epochs, batch: batch + 1,
+                                                batches: data.validationBatches, secondsPerBatch: validationSecondsPerBatch,
+                                                etaSeconds: remainingSeconds(epoch: epoch, data, trainingBatchesLeft: 0,
+                                                                             validationBatchesLeft: data.validationBatches - batch - 1,
+                                                                             secondsPerBatch: trainingSeconds / Double(data.batches)))))
+        }
+        return evaluation
+    }
+
+    /// Lowers the learning rate when the monitored loss has stopped improving.
+    private mutating func scheduleLearningRate(after report: EpochReport, optimizer: inout Adam) {
+        guard let schedule = settings.reduceLearningRate,
+              plateau?.record(Double(report.validationLoss ?? report.loss)) == true else { return }
+        let lowered = max(report.learningRate * schedule.factor, schedule.minimum)
+        guard lowered < report.learningRate else { return }
+        optimizer.learningRate = lowered
+        emit(.learningRateChanged(LearningRateChange(epoch: report.epoch, from: report.learningRate, to: lowered)))
+    }
+
+    /// Blocks between two batches while the run is paused, saying so.
+    private mutating func waitWhilePaused() {
+        guard control.isPaused else { return }
+        emit(.paused(position))
+        pausedSeconds += control.waitWhilePaused()
+        emit(.resumed(position))
+    }
+
+    /// Seconds until the run ends: what is left of this epoch's training and validation
+    /// batches, then every later epoch at the current speeds.
+    private func remainingSeconds(epoch: Int, _ data: RunData, trainingBatchesLeft: Int, validationBatchesLeft: Int,
+                                  secondsPerBatch: Double) -> Double {
+        Double(trainingBatchesLeft) * secondsPerBatch + Double(validationBatchesLeft) * validationSecondsPerBatch
+            + Double(settings.epochs - epoch)
+            * (Double(data.batches) * secondsPerBatch + Double(data.validationBatches) * validationSecondsPerBatch)
+    }
+
+    // MARK: the end
+
+    /// Keeps the weights of an epoch stopped part-way, records the ending and reports it.
+    private mutating func finish(_ ending: (RunStatus, String), _ data: RunData, model: ActionModel, optimizer: Adam) throws {
+        let (status, reason) = ending
+        if status == .stopped && position.batch > 0 && position.batch < data.batches {
             // The weights moved since the last epoch's checkpoint: keep them to resume from.
-            try saveLast(model: model, optimizer: optimizer, labels: set.classNames, epoch: epochsCompleted,
-                         bestAccuracy: improvement.bestAccuracy)
+            try writeCheckpoint(.last, model: model, optimizer: optimizer, labels: data.set.classNames, epoch: epochsCompleted)
         }
-        try recordProgress(status: status, detail: reason, epochs: epochsCompleted, best: improvement.bestAccuracy)
+        try recordProgress(status: status, detail: reason)
         emit(.finished(RunSummary(runID: runID, status: status, reason: reason, epochsCompleted: epochsCompleted,
                                   bestEpoch: improvement.bestEpoch > 0 ? improvement.bestEpoch : nil,
                                   bestValidationAccuracy: improvement.bestAccuracy, seconds: previousDuration + elapsed,
@@ -456,49 +546,47 @@ struct TrainingSession {
 
     // MARK: checkpoints and records
 
-    private func metadata(epoch: Int, bestAccuracy: Float?) -> [String: String] {
+    /// Writes `last` every epoch, and `best` (and the output copy) when the epoch is the best.
+    private mutating func saveCheckpoints(model: ActionModel, optimizer: Adam, labels: [String], epoch: Int,
+                                          isBest: Bool) throws {
+        try writeCheckpoint(.last, model: model, optimizer: optimizer, labels: labels, epoch: epoch)
+        guard isBest else { return }
+        try writeCheckpoint(.best, model: model, optimizer: optimizer, labels: labels, epoch: epoch)
+        try writeCheckpoint(.output, model: model, optimizer: optimizer, labels: labels, epoch: epoch)
+    }
+
+    /// Writes one checkpoint: `last` and `best` in the run folder, `output` where the job
+    /// asks (each only when it has a place), with the epoch, run, input transform and
+    /// best accuracy in the metadata.
+    private mutating func writeCheckpoint(_ kind: CheckpointSaved.Kind, model: ActionModel, optimizer: Adam,
+                                          labels: [String], epoch: Int) throws {
+        let url: URL
+        switch kind {
+        case .last, .best:
+            guard let runDirectory else { return }
+            url = runDirectory.appendingPathComponent(kind == .last ? "last.safetensors" : "best.safetensors")
+        case .output:
+            guard let output = job.output else { return }
+            url = output
+        }
         var metadata = ["epoch": String(epoch), InputTransform.metadataKey: settings.input.rawValue]
         if let runID { metadata["run_id"] = String(runID) }
-        if let bestAccuracy { metadata["best_val_accuracy"] = String(bestAccuracy) }
-        return metadata
-    }
-
-    private mutating func saveLast(model: ActionModel, optimizer: Adam, labels: [String], epoch: Int, bestAccuracy: Float?) throws {
-        guard let runDirectory else { return }
-        let url = runDirectory.appendingPathComponent("last.safetensors")
-        try Checkpoint.save(model, labels: labels, optimizer: optimizer,
-                            metadata: metadata(epoch: epoch, bestAccuracy: bestAccuracy), to: url)
-        lastCheckpoint = url
-        emit(.checkpoint(CheckpointSaved(kind: .last, url: url, epoch: epoch)))
-    }
-
-    /// Writes `last` every epoch, and `best` (and the output copy) when the epoch is the best.
-    /// Without a validation set every epoch counts as the best: there is nothing to compare.
-    private mutating func saveCheckpoints(model: ActionModel, optimizer: Adam, labels: [String], epoch: Int,
-                                          isBest: Bool, bestAccuracy: Float?) throws {
-        try saveLast(model: model, optimizer: optimizer, labels: labels, epoch: epoch, bestAccuracy: bestAccuracy)
-        guard isBest else { return }
-        if let runDirectory {
-            let url = runDirectory.appendingPathComponent("best.safetensors")
-            try Checkpoint.save(model, labels: labels, optimizer: optimizer,
-                                metadata: metadata(epoch: epoch, bestAccuracy: bestAccuracy), to: url)
-            bestCheckpoint = url
-            emit(.checkpoint(CheckpointSaved(kind: .best, url: url, epoch: epoch)))
+        if let best = improvement.bestAccuracy { metadata["best_val_accuracy"] = String(best) }
+        try Checkpoint.save(model, labels: labels, optimizer: optimizer, metadata: metadata, to: url)
+        switch kind {
+        case .last: lastCheckpoint = url
+        case .best: bestCheckpoint = url
+        case .output: if runDirectory == nil { bestCheckpoint = url }
         }
-        if let output = job.output {
-            try Checkpoint.save(model, labels: labels, optimizer: optimizer,
-                                metadata: metadata(epoch: epoch, bestAccuracy: bestAccuracy), to: output)
-            if runDirectory == nil { bestCheckpoint = output }
-            emit(.checkpoint(CheckpointSaved(kind: .output, url: output, epoch: epoch)))
-        }
+        emit(.checkpoint(CheckpointSaved(kind: kind, url: url, epoch: epoch)))
     }
 
-    private mutating func recordProgress(status: RunStatus, detail: String?, epochs: Int, best: Float?) throws {
+    private mutating func recordProgress(status: RunStatus, detail: String?) throws {
         guard var updated = record, let store = job.store else { return }
         updated.status = status
         updated.statusDetail = detail
-        updated.epochs = epochs
-        updated.bestValAccuracy = best.map(Double.init)
+        updated.epochs = epochsCompleted
+        updated.bestValAccuracy = improvement.bestAccuracy.map(Double.init)
         updated.durationSeconds = previousDuration + elapsed
         updated.lastCheckpointPath = lastCheckpoint.map { RunFiles.recordedPath($0, in: store.layout) }
         updated.bestCheckpointPath = bestCheckpoint.map { RunFiles.recordedPath($0, in: store.layout) }
@@ -510,35 +598,6 @@ struct TrainingSession {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         return String(decoding: (try? encoder.encode(settings)) ?? Data(), as: UTF8.self)
-    }
-
-    // MARK: scoring
-
-    static func argmax(_ p: ArraySlice<Float>) -> Int {
-        var best = p.startIndex
-        for i in p.indices where p[i] > p[best] { best = i }
-        return best - p.startIndex
-    }
-
-    /// Rows of `probabilities` (B, classes) whose top class is the truth.
-    static func countCorrect(_ probabilities: Tensor, _ truths: [Int]) -> Int {
-        let classes = probabilities.shape[1]
-        return truths.enumerated().reduce(0) { count, item in
-            count + (argmax(probabilities.data[item.offset * classes ..< (item.offset + 1) * classes]) == item.element ? 1 : 0)
-        }
-    }
-
-    /// Adds each row's (truth, prediction) to `matrix`; returns the summed categorical
-    /// cross-entropy, with probabilities clipped to [1e-7, 1 - 1e-7] as Keras does.
-    static func score(_ probabilities: Tensor, truths: [Int], into matrix: inout ConfusionMatrix) -> Double {
-        let classes = probabilities.shape[1]
-        var loss = 0.0
-        for (row, truth) in truths.enumerated() {
-            let p = probabilities.data[row * classes ..< (row + 1) * classes]
-            matrix.add(truth: truth, predicted: argmax(p))
-            loss -= log(Double(min(max(p[p.startIndex + truth], 1e-7), 1 - 1e-7)))
-        }
-        return loss
     }
 }
 

@@ -87,6 +87,23 @@ import Training
         #expect(first.losses != other.losses && first.weights != other.weights)
     }
 
+    /// Training and validation batches count down one ETA: at the last epoch's last
+    /// training batch only its validation is left, and after its last validation batch
+    /// nothing; an earlier epoch's last validation batch leaves whole epochs.
+    @Test func theETACountsDownToTheEndOfTheRun() throws {
+        let log = TinyData.run(TrainingJob(source: .samples(TinyData.samples()), settings: TinyData.settings(epochs: 2),
+                                           speed: TinyData.speed))
+        let start = try #require(log.start)
+        let lastBatch = try #require(log.batches.last)
+        #expect(lastBatch.epoch == 2 && lastBatch.batch == start.batchesPerEpoch)
+        #expect(lastBatch.etaSeconds == Double(start.validationBatches) * lastBatch.validationSecondsPerBatch)
+        let validations = log.events.compactMap { if case .validation(let v) = $0 { v } else { nil } }
+        #expect(validations.count == 2 * start.validationBatches)
+        #expect(validations.last?.etaSeconds == 0)
+        let endOfFirst = try #require(validations.first { $0.epoch == 1 && $0.batch == $0.batches })
+        #expect(endOfFirst.etaSeconds > 0)
+    }
+
     @Test func pauseHoldsTheBatchesResumeContinuesAndStopSavesTheLastCheckpoint() throws {
         let project = try TemporaryProject()
         let job = TrainingJob(source: .samples(TinyData.samples()), settings: TinyData.settings(epochs: 10_000, batchSize: 2),
