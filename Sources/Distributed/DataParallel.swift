@@ -53,6 +53,7 @@ public final class DataParallel: @unchecked Sendable {
         // Replicas built from one seed would otherwise draw the same dropout masks for
         // their different samples.
         for case let layer as ConvLSTM2D in model.layers { layer.separateDropoutStream(forReplica: ranks.rank) }
+        for case let layer as Dropout in model.layers { layer.separateDropoutStream(forReplica: ranks.rank) }
     }
 
     /// Detaches the model from the other ranks: its BatchNorm goes back to local statistics.

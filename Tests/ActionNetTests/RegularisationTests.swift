@@ -37,6 +37,15 @@ import Testing
         #expect(first == masks(seed: 7))
         #expect(first[0] != first[1] && first[1] != first[2])
         #expect(first != masks(seed: 8))
+
+        // Data-parallel replicas of one seed draw their own masks; replica 0 keeps the layer's.
+        func replicaMask(_ replica: Int) -> [Float] {
+            let layer = Dropout(name: "dropout", inputShape: [64], rate: 0.5, seed: 7)
+            layer.separateDropoutStream(forReplica: replica)
+            return LayerHarness(layer, batch: 2, input: [Float](repeating: 1, count: 128)).output(training: true)
+        }
+        #expect(replicaMask(0) == first[0])
+        #expect(replicaMask(1) != first[0] && replicaMask(1) != replicaMask(2))
     }
 
     /// One AdamW step by hand: decay every trainable value by lr * wd * w, then Adam's

@@ -13,7 +13,7 @@ public final class Dropout: Layer {
     public var parameterOffset = 0
     public var parameters: [ParameterSpec] { [] }
 
-    private let seed: UInt64
+    private var seed: UInt64
     /// Training-mode passes so far: the step whose mask comes next.
     public private(set) var step: UInt64 = 0
     /// When set, every training pass uses this step's mask and the count stays: a
@@ -29,6 +29,14 @@ public final class Dropout: Layer {
         outputShape = inputShape
         self.rate = rate
         self.seed = seed
+    }
+
+    /// Gives replica `replica` of data-parallel training masks of its own: replicas share
+    /// a seed but train different samples. Replica 0 keeps the layer's masks.
+    public func separateDropoutStream(forReplica replica: Int) {
+        guard replica > 0 else { return }
+        var random = SeededGenerator(seed: seed ^ (UInt64(replica) &* 0xD1B5_4A32_D192_ED03))
+        seed = random.next()
     }
 
     public var needsInputForBackward: Bool { false }
