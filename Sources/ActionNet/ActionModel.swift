@@ -97,6 +97,7 @@ public final class ActionModel: @unchecked Sendable {
         guard spec.inputShape.count == 4, spec.inputShape.allSatisfy({ $0 >= 1 }) else {
             throw ModelError("the input must be (T, H, W, C) with every size at least 1, got \(Tensor.describe(spec.inputShape))")
         }
+        try ModelLimits.check(spec)
         var built: [any Layer] = []
         var counters: [String: Int] = [:]
         /// Layers with parameters are numbered from 1; the others are numbered from their second.
@@ -153,6 +154,7 @@ public final class ActionModel: @unchecked Sendable {
         guard case let .dense(classes, .softmax)? = spec.layers.last, classes >= 2 else {
             throw ModelError("the last layer must be Dense(classes, softmax) with at least 2 classes")
         }
+        try ModelLimits.checkParameterCount(of: built)
         return built
     }
 

@@ -34,6 +34,7 @@ public enum Checkpoint {
             }
             labels = decoded
         }
+        try checkTensorsFit(file, spec: spec, specText: specText)
         let model: ActionModel
         do { model = try ActionModel(spec: spec) }
         catch { throw TensorFileError(url, "the \(specText) does not describe a model: \(error)") }
@@ -48,7 +49,7 @@ public enum Checkpoint {
                 throw TensorFileError(url, tensor: entry.name,
                                       "shape \(Tensor.describe(found.shape)) does not fit the \(specText), which needs \(Tensor.describe(entry.shape))")
             }
-            do { try model.setParameter(entry.name, try file.tensor(entry.name)) }
+            do { try model.setParameter(entry.name, try finiteTensor(file, entry.name)) }
             catch let error as TensorFileError { throw error }
             catch { throw TensorFileError(url, tensor: entry.name, "\(error)") }
         }
@@ -89,12 +90,12 @@ public enum Checkpoint {
         guard file.contains("optimizer.iterations"), file.contains("optimizer.learning_rate") else { return nil }
         let iterations = try file.tensor("optimizer.iterations", float32Shape: [])
         let rate = try file.tensor("optimizer.learning_rate", float32Shape: [])
-        var adam = Adam(learningRate: rate.data[0])
-        adam.iterations = Int(iterations.data[0])
+        var adam = Adam(learningRate: try optimizerLearningRate(rate.data[0], in: file.url))
+        adam.iterations = try optimizerIterations(iterations.data[0], in: file.url)
         var m = [Float](repeating: 0, count: model.parameterCount), v = m
         for entry in model.parameterLayout where entry.trainable {
-            let mt = try file.tensor("optimizer.m.\(entry.name)", float32Shape: entry.shape)
-            let vt = try file.tensor("optimizer.v.\(entry.name)", float32Shape: entry.shape)
+            let mt = try finiteTensor(file, "optimizer.m.\(entry.name)", shape: entry.shape)
+            let vt = try finiteTensor(file, "optimizer.v.\(entry.name)", shape: entry.shape)
             m.replaceSubrange(entry.range, with: mt.data)
             v.replaceSubrange(entry.range, with: vt.data)
         }

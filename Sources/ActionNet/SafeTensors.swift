@@ -22,7 +22,10 @@ public struct TensorFileError: Error, CustomStringConvertible, Equatable, Sendab
 /// tensor's dtype, shape and byte range, then the raw little-endian data.
 ///
 /// Everything the header claims is checked against the file before any use: sizes,
-/// offsets, overlaps and element counts. The data is memory-mapped, never copied whole.
+/// offsets, overlaps and element counts. The file is read whole into memory of its own
+/// (not memory-mapped: a file truncated while mapped, e.g. re-saved by a notebook, would
+/// crash the reader when it touched the missing pages); a file that shrinks while it is
+/// read is an error.
 public struct SafeTensorsFile: @unchecked Sendable {
     public enum DType: String, Sendable {
         case f64 = "F64", f32 = "F32", i64 = "I64", i32 = "I32", i16 = "I16", i8 = "I8", u8 = "U8", bool = "BOOL"
@@ -54,9 +57,7 @@ public struct SafeTensorsFile: @unchecked Sendable {
 
     public init(contentsOf url: URL) throws(TensorFileError) {
         self.url = url
-        let data: Data
-        do { data = try Data(contentsOf: url, options: .alwaysMapped) }
-        catch { throw TensorFileError(url, "cannot read: \((error as NSError).localizedDescription)") }
+        let data = try Self.readContents(of: url)
         guard data.count >= 8 else { throw TensorFileError(url, "not a safetensors file: \(data.count) bytes, shorter than the 8-byte header length") }
         let headerLength = data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
         guard headerLength <= UInt64(Self.maximumHeaderLength) else {
@@ -120,6 +121,47 @@ public struct SafeTensorsFile: @unchecked Sendable {
         self.entries = entries
         self.data = data
         dataStart = start
+    }
+
+    /// The whole of `url`, which must be a regular file that fits in memory.
+    static func readContents(of url: URL) throws(TensorFileError) -> Data {
+        // Non-blocking, so that a named pipe is refused below instead of waited on.
+        let descriptor = open(url.path, O_RDONLY | O_NONBLOCK)
+        guard descriptor >= 0 else { throw TensorFileError(url, "cannot read: \(String(cString: strerror(errno)))") }
+        defer { close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else {
+            throw TensorFileError(url, "cannot read: \(String(cString: strerror(errno)))")
+        }
+        guard status.st_mode & S_IFMT == S_IFREG else {
+            throw TensorFileError(url, "not a regular file (a folder, named pipe or device)")
+        }
+        let size = Int(status.st_size)
+        guard UInt64(size) <= ProcessInfo.processInfo.physicalMemory else {
+            throw TensorFileError(url, "the file is \(size) bytes, more than this machine's memory")
+        }
+        return try readExactly(descriptor, count: size, url: url)
+    }
+
+    /// `count` bytes from `descriptor`; fewer means the file shrank while it was read.
+    static func readExactly(_ descriptor: Int32, count: Int, url: URL) throws(TensorFileError) -> Data {
+        var data = Data(count: count)
+        let failure: String? = data.withUnsafeMutableBytes { raw -> String? in
+            guard let base = raw.baseAddress else { return nil }
+            var done = 0
+            while done < count {
+                let got = read(descriptor, base + done, count - done)
+                if got < 0 {
+                    if errno == EINTR { continue }
+                    return "cannot read: \(String(cString: strerror(errno)))"
+                }
+                if got == 0 { return "the file shrank while it was read (\(done) of \(count) bytes)" }
+                done += got
+            }
+            return nil
+        }
+        if let failure { throw TensorFileError(url, failure) }
+        return data
     }
 
     public var names: [String] { entries.keys.sorted() }

@@ -50,6 +50,7 @@ public struct TensorDataset: Sendable {
         }
         try checkLayout(entry.shape, url: url, tensor: xName, expected: expected)
         let x = try file.tensor(xName)
+        try checkFinite(x, url: url, tensor: xName)
         try checkNotReshaped(x, url: url, tensor: xName)
         var y: Tensor? = nil
         if file.contains(yName) {
@@ -90,6 +91,15 @@ public struct TensorDataset: Sendable {
         default:
             throw refuse("an array of rank \(shape.count), not the rank-5 video layout")
         }
+    }
+
+    /// Refuses samples with NaN or infinite values: one such pixel makes every loss NaN.
+    static func checkFinite(_ x: Tensor, url: URL, tensor: String) throws {
+        guard let first = x.data.firstIndex(where: { !$0.isFinite }) else { return }
+        let perSample = x.count / max(x.shape[0], 1)
+        let bad = x.data.reduce(0) { $0 + ($1.isFinite ? 0 : 1) }
+        throw TensorFileError(url, tensor: tensor, "\(bad) values are NaN or infinite (the first in sample \(first / perSample), "
+                              + "value \(x.data[first])); replace them, e.g. x = np.nan_to_num(x)")
     }
 
     /// Detects x = original.reshape(N, T, H, W, 1) of an (N, H, W, T) array: then each
@@ -143,9 +153,12 @@ public struct TensorDataset: Sendable {
         }
         if y.shape.count == 1 || (y.shape.count == 2 && y.shape[1] == 1 && classes != 1) {
             var count = classes ?? 2
+            // A label sets the width of every one-hot row: bounded as a model's classes are.
+            let maximumLabel = Float(ModelLimits.maximumUnits - 1)
             for v in y.data {
-                guard v >= 0, v == v.rounded(), v < 1_000_000 else {
-                    throw TensorFileError(url, tensor: tensor, "integer labels must be whole numbers from 0, found \(v)")
+                guard v >= 0, v == v.rounded(), v <= maximumLabel else {
+                    throw TensorFileError(url, tensor: tensor, "integer labels must be whole numbers from 0 to "
+                                          + "\(ModelLimits.maximumUnits - 1) (the most classes a model may have), found \(v)")
                 }
                 if classes == nil { count = max(count, Int(v) + 1) }
                 else if Int(v) >= count {
