@@ -10,8 +10,10 @@ public enum ModelLimits {
     public static let maximumChannels = 4
     /// Filters of a ConvLSTM2D layer (the seed stack's widest has 64).
     public static let maximumFilters = 4096
-    /// Units of a Dense layer, and classes.
-    public static let maximumUnits = 65_536
+    /// Units of a Dense layer (the whole model is bounded by `maximumParameters` too).
+    public static let maximumUnits = 1 << 20
+    /// Classes: action datasets have hundreds; each label is a one-hot row this wide.
+    public static let maximumClasses = 10_000
     /// Side of a ConvLSTM2D kernel (odd); a pooling window is at most `maximumSide`.
     public static let maximumKernelSize = 15
     /// Layers in a model.

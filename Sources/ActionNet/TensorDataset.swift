@@ -154,11 +154,11 @@ public struct TensorDataset: Sendable {
         if y.shape.count == 1 || (y.shape.count == 2 && y.shape[1] == 1 && classes != 1) {
             var count = classes ?? 2
             // A label sets the width of every one-hot row: bounded as a model's classes are.
-            let maximumLabel = Float(ModelLimits.maximumUnits - 1)
+            let maximumLabel = Float(ModelLimits.maximumClasses - 1)
             for v in y.data {
                 guard v >= 0, v == v.rounded(), v <= maximumLabel else {
                     throw TensorFileError(url, tensor: tensor, "integer labels must be whole numbers from 0 to "
-                                          + "\(ModelLimits.maximumUnits - 1) (the most classes a model may have), found \(v)")
+                                          + "\(ModelLimits.maximumClasses - 1) (the most classes a model may have), found \(v)")
                 }
                 if classes == nil { count = max(count, Int(v) + 1) }
                 else if Int(v) >= count {

@@ -45,18 +45,32 @@ public struct SamplingSettings: Sendable, Hashable, Codable {
         if channels != 1 && channels != 3 {
             return "channels must be 1 (gray) or 3 (RGB), not \(channels)"
         }
-        // Each size is bounded above, so the product cannot overflow.
-        let inputBytes = byteCount * MemoryLayout<Float>.size
-        if inputBytes > Self.maximumSampleBytes {
-            return "a sample of \(frames) x \(height) x \(width) x \(channels) values takes "
-                + "\(Self.gigabytes(inputBytes)) as network input, more than this machine's memory allows "
-                + "(at most \(Self.gigabytes(Self.maximumSampleBytes)), a quarter of its memory)"
+        if let problem = Self.sizeProblem(frames: frames, height: height, width: width, channels: channels) {
+            return problem
         }
         return nil
     }
 }
 
 extension SamplingSettings {
+    /// What is wrong with a sample of T x H x W x C values as network input (Float32), nil
+    /// when it fits in `maximumSampleBytes`: the one check of a sample's size, for a clip's
+    /// sampling, a project's [sampling] and a checkpoint's input alike.
+    public static func sizeProblem(frames: Int, height: Int, width: Int, channels: Int) -> String? {
+        var bytes = MemoryLayout<Float>.size
+        for size in [frames, height, width, channels] {
+            guard size >= 0, case let (product, false) = bytes.multipliedReportingOverflow(by: size) else {
+                bytes = Int.max
+                break
+            }
+            bytes = product
+        }
+        guard bytes > maximumSampleBytes else { return nil }
+        let size = bytes == Int.max ? "more than \(gigabytes(Int.max))" : gigabytes(bytes)
+        return "a sample of \(frames) x \(height) x \(width) x \(channels) values takes \(size) as network input, "
+            + "more than this machine's memory allows (at most \(gigabytes(maximumSampleBytes)), a quarter of its memory)"
+    }
+
     static func gigabytes(_ bytes: Int) -> String {
         String(format: "%.2f GB", Double(bytes) / 1e9)
     }

@@ -96,6 +96,16 @@ public final class ClipClassifier: @unchecked Sendable {
         classNames = loaded.labels ?? (0..<loaded.spec.classes).map { "class\($0)" }
         model = loaded.model
         input = try Self.inputTransform(of: url)
+        try Self.checkSampleSize(of: loaded)
+    }
+
+    /// Refuses a checkpoint whose input (T, H, W, C) is more than memory allows, before a
+    /// clip is sampled for it: the same check as a project's [sampling] and `probe`'s flags.
+    public static func checkSampleSize(of loaded: LoadedCheckpoint) throws(TensorFileError) {
+        let c = loaded.spec
+        if let problem = SamplingSettings.sizeProblem(frames: c.frames, height: c.height, width: c.width, channels: c.channels) {
+            throw TensorFileError(loaded.url, "the model's input: \(problem)")
+        }
     }
 
     /// The input transform a checkpoint names (`frames` when it names none).

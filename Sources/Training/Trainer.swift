@@ -460,6 +460,7 @@ struct TrainingSession {
             let indices = data.batch(batch, of: order)
             let (x, y) = data.set.batch(indices, augmentation: settings.augmentation, input: settings.input, random: &augmenter)
             let step = try job.compute.trainStep(model, x, y, &optimizer)
+            try Self.checkFinite(step.loss, of: "training", at: position, lastCheckpoint: lastCheckpoint)
             pass.lossSum += Double(step.loss) * Double(indices.count)
             pass.correct += Evaluation.countCorrect(step.probabilities, indices.map { data.set.samples[$0].classIndex })
             pass.seen += indices.count
@@ -498,6 +499,7 @@ struct TrainingSession {
                                                                              validationBatchesLeft: data.validationBatches - batch - 1,
                                                                              secondsPerBatch: trainingSeconds / Double(data.batches)))))
         }
+        try Self.checkFinite(evaluation.loss, of: "validation", at: position, lastCheckpoint: lastCheckpoint)
         return evaluation
     }
 

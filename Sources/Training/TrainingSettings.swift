@@ -214,11 +214,20 @@ public struct TrainingSettings: Codable, Sendable, Equatable {
     }
 
     /// Checks every value, naming the first that cannot be used.
+    /// The most epochs a run may ask for (a run of a million batches stays countable).
+    public static let maximumEpochs = 100_000
+    /// The largest batch: far beyond what fits in memory at any useful frame size.
+    public static let maximumBatchSize = 65_536
+
     public func validate() throws(TrainingError) {
         do { try model.validate() } catch { throw TrainingError("model settings: \(error.description)") }
         if let problem = sampling.problem { throw TrainingError("sampling: \(problem)") }
-        if epochs < 1 { throw TrainingError("epochs must be at least 1, got \(epochs)") }
-        if batchSize < 1 { throw TrainingError("batch size must be at least 1, got \(batchSize)") }
+        if !(1...Self.maximumEpochs).contains(epochs) {
+            throw TrainingError("epochs must be from 1 to \(Self.maximumEpochs), got \(epochs)")
+        }
+        if !(1...Self.maximumBatchSize).contains(batchSize) {
+            throw TrainingError("batch size must be from 1 to \(Self.maximumBatchSize), got \(batchSize)")
+        }
         if !(learningRate > 0 && learningRate.isFinite) {
             throw TrainingError("learning rate must be positive, got \(learningRate)")
         }

@@ -30,7 +30,8 @@ struct Eval: ParsableCommand {
         guard (dir == nil) != (tensors == nil) else {
             throw ValidationError("give either a project folder DIR or --tensors FILE")
         }
-        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
+        try validateBatchSize(batchSize)
+        try validateThreads(threads)
     }
 
     struct Output: Encodable {

@@ -1,6 +1,7 @@
 import ActionLabUI
 import ArgumentParser
 import Foundation
+import Training
 
 /// `actionlab [DIR]`: the terminal UI on a project folder.
 struct Open: ParsableCommand {
@@ -24,7 +25,9 @@ struct Open: ParsableCommand {
         if let preset, !["quick", "seed", "tiny", "project"].contains(preset) {
             throw ValidationError("--preset: \(preset) is not one of quick, seed, tiny, project")
         }
-        if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
+        if let epochs, !(1...TrainingSettings.maximumEpochs).contains(epochs) {
+            throw ValidationError("--epochs must be from 1 to \(TrainingSettings.maximumEpochs), got \(epochs)")
+        }
     }
 
     func run() throws {

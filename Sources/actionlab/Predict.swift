@@ -1,5 +1,6 @@
 import ActionNet
 import ArgumentParser
+import ClipIO
 import Foundation
 import Training
 
@@ -34,15 +35,25 @@ struct Predict: ParsableCommand {
         let probabilities: [Float]
     }
 
+    /// A clip that could not be classified, and why.
+    struct ClipFailure: Encodable {
+        let clip: String
+        let error: String
+    }
+
     struct Output: Encodable {
         let labels: [String]
         let predictions: [PredictionOutput]
+        /// Absent when every clip was classified.
+        let failures: [ClipFailure]?
     }
 
     func validate() throws {
         guard clips.isEmpty != (tensors == nil) else {
             throw ValidationError("give either clips to classify or --tensors FILE")
         }
+        try validateBatchSize(batchSize)
+        try validateThreads(threads)
     }
 
     func run() throws {
@@ -51,6 +62,7 @@ struct Predict: ParsableCommand {
             let loaded = try Checkpoint.load(URL(fileURLWithPath: checkpoint))
             let labels = loaded.labels ?? (0..<loaded.spec.classes).map { "class\($0)" }
             var predictions: [PredictionOutput] = []
+            var failures: [ClipFailure] = []
             if let tensors {
                 let data = try TensorDataset.load(URL(fileURLWithPath: tensors), xName: name,
                                                   expected: loaded.spec.inputShape, requireLabels: false)
@@ -62,23 +74,47 @@ struct Predict: ParsableCommand {
                 }
             } else {
                 let classifier = try ClipClassifier(checkpoint: URL(fileURLWithPath: checkpoint))
+                // A clip that cannot be read is reported and the others still classified.
                 for (i, clip) in clips.enumerated() {
-                    let p = try classifier.classify(clip: URL(fileURLWithPath: clip))
-                    predictions.append(PredictionOutput(sample: i, clip: clip, label: p.topLabel, probabilities: p.probabilities))
+                    do {
+                        let p = try classifier.classify(clip: URL(fileURLWithPath: clip))
+                        predictions.append(PredictionOutput(sample: i, clip: clip, label: p.topLabel, probabilities: p.probabilities))
+                    } catch let error as ClipIOError {
+                        failures.append(ClipFailure(clip: clip, error: error.reason))
+                    } catch {
+                        failures.append(ClipFailure(clip: clip, error: "\(error)"))
+                    }
+                    if !json, let failure = failures.last, failure.clip == clip {
+                        FileHandle.standardError.write(Data("\(clip): \(failure.error)\n".utf8))
+                    }
                 }
             }
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-                print(String(decoding: try encoder.encode(Output(labels: labels, predictions: predictions)), as: UTF8.self))
+                let output = Output(labels: labels, predictions: predictions, failures: failures.isEmpty ? nil : failures)
+                print(String(decoding: try encoder.encode(output), as: UTF8.self))
             } else {
                 for p in predictions {
                     let values = zip(labels, p.probabilities).map { "\($0) \(String(format: "%.4f", $1))" }
                     print("\(p.clip ?? String(p.sample))\t\(p.label)\t" + values.joined(separator: "  "))
                 }
             }
+            if !failures.isEmpty { throw ExitCode(1) }
         }
     }
+}
+
+/// Samples per forward pass: at least one, and no more than a training batch may hold.
+func validateBatchSize(_ batchSize: Int) throws {
+    guard (1...TrainingSettings.maximumBatchSize).contains(batchSize) else {
+        throw ValidationError("--batch-size must be from 1 to \(TrainingSettings.maximumBatchSize), got \(batchSize)")
+    }
+}
+
+/// OpenBLAS threads: from 1 to 256.
+func validateThreads(_ threads: Int) throws {
+    guard (1...256).contains(threads) else { throw ValidationError("--threads must be from 1 to 256, got \(threads)") }
 }
 
 /// Runs `body`; an error becomes one line on standard error and exit status 1.

@@ -1,6 +1,7 @@
 import ActionNet
 import ActionStore
 import ArgumentParser
+import ClipIO
 import Foundation
 import Training
 
@@ -126,6 +127,11 @@ struct Train: ParsableCommand {
         if tensors != nil, frames != nil || height != nil || width != nil || channels != nil {
             throw ValidationError("--frames, --height, --width and --channels come from x with --tensors")
         }
+        if let epochs, !(1...TrainingSettings.maximumEpochs).contains(epochs) {
+            throw ValidationError("--epochs must be from 1 to \(TrainingSettings.maximumEpochs), got \(epochs)")
+        }
+        if let batchSize { try validateBatchSize(batchSize) }
+        if let threads { try validateThreads(threads) }
     }
 
     func run() throws {
@@ -176,10 +182,15 @@ struct Train: ParsableCommand {
         let classes = store.classes.count
         var settings = (preset ?? .quick).settings(classes: classes)
         if preset == nil, let sampling = try ProjectConfig.load(layout).sampling {
+            let asked = SamplingSettings(frames: sampling.frames, height: sampling.height, width: sampling.width,
+                                         channels: sampling.channels)
+            if let problem = asked.problem { throw Failure(description: "\(layout.configURL.path): [sampling]: \(problem)") }
             settings = TrainingPreset.project(classes: classes, sampling: sampling)
         }
         if let initPath = `init` {
-            try settings.adoptInput(of: try Checkpoint.load(URL(fileURLWithPath: initPath)))
+            let loaded = try Checkpoint.load(URL(fileURLWithPath: initPath))
+            try ClipClassifier.checkSampleSize(of: loaded)
+            try settings.adoptInput(of: loaded)
         } else {
             try applyModelFlags(&settings.model)
         }
@@ -199,6 +210,7 @@ struct Train: ParsableCommand {
         var classNames: [String]? = nil
         if let initPath = `init` {
             let loaded = try Checkpoint.load(URL(fileURLWithPath: initPath))
+            try ClipClassifier.checkSampleSize(of: loaded)
             data = try TensorDataset.load(url, expected: loaded.spec.inputShape, classes: loaded.spec.classes)
             settings = (preset ?? .tensors).settings(classes: loaded.spec.classes)
             try settings.adoptInput(of: loaded)
