@@ -215,7 +215,8 @@ public final class ProjectScanner: Sendable {
 
     /// The errno of opening `url` for reading, nil when it opens.
     static func openError(_ url: URL) -> Int32? {
-        let descriptor = open(url.path, O_RDONLY)
+        // Non-blocking: opening a named pipe (or a link to one) for reading would wait for a writer.
+        let descriptor = open(url.path, O_RDONLY | O_NONBLOCK)
         guard descriptor < 0 else {
             close(descriptor)
             return nil

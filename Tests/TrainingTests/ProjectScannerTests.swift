@@ -212,6 +212,17 @@ private final class ScanFixture: @unchecked Sendable {
         #expect(truncated?.unreadableReason?.isEmpty == false)
     }
 
+    /// A clip swapped for a named pipe after the walk: ClipIO refuses it, and the
+    /// open-files check made after an unreadable probe does not wait for a writer.
+    @Test func aNamedPipeIsProbedWithoutWaiting() throws {
+        let fixture = try ScanFixture()
+        let pipe = fixture.root.appendingPathComponent("clip.mp4")
+        #expect(mkfifo(pipe.path, 0o600) == 0)
+        let outcome = ProjectScanner.probeUnlessOutOfFiles(pipe, with: ProjectScanner.probeWithFFmpeg)
+        #expect(outcome == .unreadable("is a named pipe, not a video file"))
+        #expect(ProjectScanner.openError(pipe) == nil)
+    }
+
     /// The repository's sample-data, copied so the test writes nothing into the checkout:
     /// every clip probes as readable and its labels.csv imports cleanly.
     @Test func sampleDataScansAndItsLabelsImportCleanly() throws {
