@@ -91,11 +91,13 @@ let package = Package(
         // reductions. Without Open MPI it builds and reports that it needs it.
         .target(name: "Distributed", dependencies: ["ActionNet"] + openMPIDependency,
                 swiftSettings: optimisedInDebug + openMPIDefine),
-        // App state, update(event), pure views into a cell grid, the ncurses driver.
+        // App state, update(event), pure views into a cell grid, the ncurses driver. Its
+        // themes are the top-level themes/ folder, found beside the program or built in
+        // (BuiltInThemes.swift), not a resource bundle: a copied binary needs none.
         .target(name: "ActionLabUI", dependencies: [
             "ActionNet", "ClipIO", "ActionStore", "Training", "CNcursesw",
             .product(name: "TOMLKit", package: "TOMLKit"),
-        ], resources: [.copy("Themes")]),
+        ]),
         // The executable: command-line parsing only.
         .executableTarget(name: "actionlab", dependencies: [
             "ActionNet", "ClipIO", "ActionStore", "Training", "ActionLabUI", "Distributed",

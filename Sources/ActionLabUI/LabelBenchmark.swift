@@ -44,7 +44,7 @@ public enum LabelBenchmark {
         }
         try store.record(scanned)
 
-        let library = ThemeLibrary(directories: [ThemeLibrary.bundledDirectory])
+        let library = ThemeLibrary.builtIn
         let state = AppState(projectName: root.lastPathComponent, classes: store.classes, themes: library.themes,
                              width: width, height: height)
         let core = AppCore(state: state, store: ProjectLabelStore(store), decoder: SyntheticPreviews(),

@@ -3,37 +3,46 @@ import TOMLKit
 
 /// The themes a user can cycle through with T, and the remembered choice.
 ///
-/// Themes come from the bundled `Themes/*.toml` and from the user's
-/// `$XDG_CONFIG_HOME/actionlab/themes/*.toml` (default `~/.config/actionlab/themes`);
-/// a user file with a bundled theme's name replaces it. A file that cannot be read
-/// is left out and reported in `problems`, so the program starts with the default.
+/// Themes come from, each overriding a theme of the same name before it: the built-in
+/// copies of the repository's `themes/*.toml` (see `BuiltInThemes`), the `themes/` folder
+/// shipped with the program (see `shippedDirectory`), and the user's
+/// `$XDG_CONFIG_HOME/actionlab/themes/*.toml` (default `~/.config/actionlab/themes`).
+/// A file that cannot be read is left out and reported in `problems`, so the program
+/// starts with the default.
 public struct ThemeLibrary: Sendable {
     /// The default theme's name, always first.
     public static let defaultName = "dark"
-    /// The bundled themes in the order T cycles them; any other themes follow by name.
+    /// The shipped themes in the order T cycles them; any other themes follow by name.
     static let preferredOrder = ["dark", "light", "high-contrast"]
 
     public private(set) var themes: [Theme]
     /// One line per unreadable theme or preferences file: "FILE: what is wrong".
     public private(set) var problems: [String]
 
-    /// Loads themes from the given folders, later folders overriding earlier ones.
-    public init(directories: [URL]) {
+    /// Loads the built-in themes (when `builtIn`), then those in `directories`, later ones
+    /// overriding earlier ones of the same name.
+    public init(directories: [URL], builtIn: Bool = false) {
         var byName: [String: Theme] = [:]
         var problems: [String] = []
+        func add(_ text: String, from source: String) {
+            do throws(ThemeError) {
+                let theme = try Theme(toml: text)
+                byName[theme.name] = theme
+            } catch {
+                problems.append("\(source): \(error.description)")
+            }
+        }
+        if builtIn {
+            for file in BuiltInThemes.files { add(file.text, from: "built-in \(file.name)") }
+        }
         for directory in directories {
             let files = (try? FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: nil)) ?? []
             for file in files.filter({ $0.pathExtension == "toml" }).sorted(by: { $0.path < $1.path }) {
-                do throws(ThemeError) {
-                    let text: String
-                    do { text = try String(contentsOf: file, encoding: .utf8) } catch {
-                        throw ThemeError("cannot be read as UTF-8 text")
-                    }
-                    let theme = try Theme(toml: text)
-                    byName[theme.name] = theme
-                } catch {
-                    problems.append("\(file.path): \(error.description)")
+                guard let text = try? String(contentsOf: file, encoding: .utf8) else {
+                    problems.append("\(file.path): cannot be read as UTF-8 text")
+                    continue
                 }
+                add(text, from: file.path)
             }
         }
         if byName[Self.defaultName] == nil {
@@ -47,9 +56,32 @@ public struct ThemeLibrary: Sendable {
         self.problems = problems
     }
 
-    /// The themes shipped with ActionLab.
-    public static var bundledDirectory: URL {
-        Bundle.module.resourceURL!.appendingPathComponent("Themes")
+    /// Only the themes built into the program.
+    public static var builtIn: ThemeLibrary { ThemeLibrary(directories: [], builtIn: true) }
+
+    /// The `themes/` folder that comes with the program: beside the executable (a copied
+    /// or unpacked release), in `../share/actionlab/themes` from it (an installed one), or
+    /// at the top of the source tree it was built in (`.build/debug/actionlab`). Nil when
+    /// there is none: the built-in copies serve then.
+    public static func shippedDirectory(executable: URL? = Bundle.main.executableURL) -> URL? {
+        guard let folder = executable?.resolvingSymlinksInPath().deletingLastPathComponent() else { return nil }
+        var candidates = [folder.appendingPathComponent("themes"),
+                          folder.deletingLastPathComponent().appendingPathComponent("share/actionlab/themes")]
+        // A build folder: .build/debug, .build/x86_64-unknown-linux-gnu/release, ...
+        var parent = folder
+        for _ in 0..<4 {
+            parent.deleteLastPathComponent()
+            if FileManager.default.fileExists(atPath: parent.appendingPathComponent("Package.swift").path) {
+                candidates.append(parent.appendingPathComponent("themes"))
+                break
+            }
+        }
+        return candidates.first { isDirectory($0) }
+    }
+
+    private static func isDirectory(_ url: URL) -> Bool {
+        var directory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: url.path, isDirectory: &directory) && directory.boolValue
     }
 
     /// The user's own themes.
@@ -57,9 +89,18 @@ public struct ThemeLibrary: Sendable {
         UserPreferences.configDirectory(environment: environment).appendingPathComponent("themes")
     }
 
-    /// The bundled themes plus the user's own.
-    public static func standard(environment: [String: String] = ProcessInfo.processInfo.environment) -> ThemeLibrary {
-        ThemeLibrary(directories: [bundledDirectory, userDirectory(environment: environment)])
+    /// The built-in themes, the shipped folder's and the user's own. Without a shipped
+    /// folder, `problems` says that the built-in themes are used.
+    public static func standard(environment: [String: String] = ProcessInfo.processInfo.environment,
+                                executable: URL? = Bundle.main.executableURL) -> ThemeLibrary {
+        let shipped = shippedDirectory(executable: executable)
+        var library = ThemeLibrary(directories: (shipped.map { [$0] } ?? []) + [userDirectory(environment: environment)],
+                                   builtIn: true)
+        if shipped == nil {
+            let place = executable?.deletingLastPathComponent().appendingPathComponent("themes").path ?? "themes"
+            library.problems.insert("no themes folder (such as \(place)); using the built-in themes", at: 0)
+        }
+        return library
     }
 
     /// The position of the theme called `name`, or of the default.

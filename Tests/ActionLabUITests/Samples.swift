@@ -26,7 +26,7 @@ enum Sample {
         return state
     }
 
-    static let themes: [Theme] = ThemeLibrary(directories: [ThemeLibrary.bundledDirectory]).themes
+    static let themes: [Theme] = ThemeLibrary.builtIn.themes
 
     /// `count` frames of `width` x `height`: a diagonal gradient that shifts each frame.
     static func frames(_ count: Int = 4, width: Int = 42, height: Int = 42, fps: Double = 25) -> [PreviewImage] {

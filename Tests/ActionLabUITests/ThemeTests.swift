@@ -20,7 +20,7 @@ final class TemporaryFolder {
 }
 
 @Test func bundledThemesLoadWithEveryRoleAndClassColours() {
-    let library = ThemeLibrary(directories: [ThemeLibrary.bundledDirectory])
+    let library = ThemeLibrary.builtIn
     #expect(library.problems == [])
     #expect(library.themes.map(\.name) == ["dark", "light", "high-contrast"])
     for theme in library.themes {
@@ -31,7 +31,7 @@ final class TemporaryFolder {
 }
 
 @Test func highContrastUsesTheOkabeItoPalette() throws {
-    let theme = try #require(ThemeLibrary(directories: [ThemeLibrary.bundledDirectory]).themes.last)
+    let theme = try #require(ThemeLibrary.builtIn.themes.last)
     // #E69F00 orange is nearest to cube colour 178 (215,175,0); #56B4E9 sky blue to 74 (95,175,215).
     #expect(theme.classColors[0] == .xterm(178))
     #expect(theme.classColors[1] == .xterm(74))
@@ -76,7 +76,7 @@ func brokenThemesAreRefusedWithTheReason(text: String, reason: String) {
     let folder = try TemporaryFolder()
     let broken = try folder.write("name = \"broken\"\n[roles]\ntext = { fg = 999 }\n", to: "broken.toml")
     _ = try folder.write("name = \"dark\"\n[roles]\ntext = { fg = 1 }\n", to: "my-dark.toml")
-    let library = ThemeLibrary(directories: [ThemeLibrary.bundledDirectory, folder.url])
+    let library = ThemeLibrary(directories: [folder.url], builtIn: true)
     #expect(library.themes.map(\.name) == ["dark", "light", "high-contrast"])
     #expect(library.themes[0].colors(for: .text).foreground == .xterm(1), "a user theme replaces the bundled one")
     #expect(library.problems == ["\(broken.path): role text.fg: colour 999 is outside the xterm range 0-255"])
@@ -126,7 +126,7 @@ func brokenThemesAreRefusedWithTheReason(text: String, reason: String) {
 /// terminal driver resolves them, never put text in the colour of its background, and
 /// keep a WCAG contrast ratio that text can be read at.
 @Suite struct ThemeReadabilityTests {
-    static let themes = ThemeLibrary(directories: [ThemeLibrary.bundledDirectory]).themes
+    static let themes = ThemeLibrary.builtIn.themes
 
     /// An RGB value for a resolved colour. The terminal's own colours are unknown; the
     /// themes that use them (dark) are meant for light text on a dark background.
@@ -254,4 +254,67 @@ func brokenThemesAreRefusedWithTheReason(text: String, reason: String) {
             #expect(ratio >= 3, "\(theme.name): class \(index + 1) has contrast \(String(format: "%.2f", ratio))")
         }
     }
+}
+
+/// The repository's top-level themes/ folder.
+private let themesFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().appendingPathComponent("themes")
+
+@Test func builtInThemesMatchTheThemesFolder() throws {
+    let files = try FileManager.default.contentsOfDirectory(atPath: themesFolder.path).filter { $0.hasSuffix(".toml") }
+    #expect(Set(files) == Set(BuiltInThemes.files.map(\.name)), "every file of themes/ is built in, and only those")
+    for builtIn in BuiltInThemes.files {
+        let text = try String(contentsOf: themesFolder.appendingPathComponent(builtIn.name), encoding: .utf8)
+        // A multi-line literal leaves out the file's last line break.
+        #expect(builtIn.text + "\n" == text, "BuiltInThemes.swift's \(builtIn.name) differs from themes/\(builtIn.name)")
+    }
+    #expect(ThemeLibrary.builtIn.problems.isEmpty)
+    #expect(ThemeLibrary.builtIn.themes.map(\.name) == ["dark", "light", "high-contrast"])
+}
+
+@Test func theShippedThemesFolderIsFoundBesideInstalledOrBuiltPrograms() throws {
+    let folder = try TemporaryFolder()
+    let manager = FileManager.default
+    func make(_ path: String) throws -> URL {
+        let url = folder.url.appendingPathComponent(path)
+        try manager.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+    // A copy with nothing beside it.
+    let alone = folder.url.appendingPathComponent("copy/actionlab")
+    #expect(ThemeLibrary.shippedDirectory(executable: alone) == nil)
+    let library = ThemeLibrary.standard(environment: ["HOME": folder.url.path], executable: alone)
+    #expect(library.themes.map(\.name) == ["dark", "light", "high-contrast"], "the built-in themes serve")
+    #expect(library.problems.first?.contains("using the built-in themes") == true, "\(library.problems)")
+
+    let beside = try make("unpacked/themes")
+    #expect(ThemeLibrary.shippedDirectory(executable: folder.url.appendingPathComponent("unpacked/actionlab"))?.path == beside.path)
+    let installed = try make("usr/share/actionlab/themes")
+    #expect(ThemeLibrary.shippedDirectory(executable: folder.url.appendingPathComponent("usr/bin/actionlab"))?.path
+            == installed.path)
+    let source = try make("src/themes")
+    _ = try make("src/.build/x86_64-unknown-linux-gnu/debug")
+    try "// swift-tools-version:6.0\n".write(to: folder.url.appendingPathComponent("src/Package.swift"), atomically: true, encoding: .utf8)
+    let built = folder.url.appendingPathComponent("src/.build/x86_64-unknown-linux-gnu/debug/actionlab")
+    #expect(ThemeLibrary.shippedDirectory(executable: built)?.path == source.path)
+
+    // A theme in the shipped folder joins the built-in ones, and a broken one is named.
+    try "name = \"ocean\"\n[roles]\ntext = { fg = 45 }\n".write(to: beside.appendingPathComponent("ocean.toml"),
+                                                                atomically: true, encoding: .utf8)
+    let shipped = ThemeLibrary.standard(environment: ["HOME": folder.url.path],
+                                        executable: folder.url.appendingPathComponent("unpacked/actionlab"))
+    #expect(shipped.themes.map(\.name) == ["dark", "light", "high-contrast", "ocean"])
+    #expect(shipped.problems.isEmpty, "\(shipped.problems)")
+}
+
+@Test func theReadmeExampleThemeLoadsWithEveryRole() throws {
+    let readme = try String(contentsOf: themesFolder.deletingLastPathComponent().appendingPathComponent("README.md"),
+                            encoding: .utf8)
+    let section = try #require(readme.components(separatedBy: "## Colour themes").dropFirst().first)
+    let block = try #require(section.components(separatedBy: "```toml\n").dropFirst().first?
+        .components(separatedBy: "```").first)
+    let theme = try Theme(toml: block)
+    #expect(theme.name == "ocean")
+    #expect(Set(theme.roles.keys) == Set(ColorRole.allCases), "the example sets every role")
+    #expect(theme.classColors.count == 7)
 }

@@ -358,6 +358,25 @@ private func waitForScannedList(_ tmux: TmuxSession, clips: Int) throws -> Strin
     }
 
     @Test(.enabled(if: TmuxSession.isAvailable, "tmux is not installed: the terminal tests need it"))
+    func aCopiedProgramWithoutItsBuildFolderUsesTheBuiltInThemes() throws {
+        let sample = try SampleProjectCopy()
+        // The program alone in a folder of its own: no resource bundle, no themes/ beside it.
+        let copy = sample.root.appendingPathComponent("bin/actionlab")
+        try FileManager.default.createDirectory(at: copy.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: ActionLabBinary.url, to: copy)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: copy.deletingLastPathComponent().path) == ["actionlab"])
+        let command = "\(shellQuoted(copy.path)) \(shellQuoted(sample.project.path)); echo \"exit status $?\"; sleep 60"
+        let tmux = try TmuxSession(command: command, environment: ["XDG_CONFIG_HOME": sample.config.path])
+        let first = try tmux.waitFor(text: "F1 Clips")
+        #expect(first.contains("theme dark"))
+        #expect(first.contains("using the built-in themes"), "the status line says so:\n\(first)")
+        try tmux.sendKeys("T")
+        try tmux.waitFor(text: "theme light")
+        try tmux.sendKeys("q")
+        #expect(try tmux.waitFor(text: "exit status").contains("exit status 0"))
+    }
+
+    @Test(.enabled(if: TmuxSession.isAvailable, "tmux is not installed: the terminal tests need it"))
     func aCrashRestoresTheTerminal() throws {
         let sample = try SampleProjectCopy()
         let command = "\(shellQuoted(ActionLabBinary.url.path)) \(shellQuoted(sample.project.path)); echo \"exit status $?\"; sleep 60"
