@@ -34,6 +34,10 @@ struct Synth: ParsableCommand {
         guard (1...10_000).contains(perClass) else { throw ValidationError("--per-class must be 1...10000") }
         guard (1...10_000).contains(frames) else { throw ValidationError("--frames must be 1...10000") }
         guard (8...4096).contains(size), size % 2 == 0 else { throw ValidationError("--size must be even, 8...4096") }
+        // A clip's frames are drawn in memory before they are encoded.
+        if let problem = SamplingSettings.sizeProblem(frames: frames, height: size, width: size, channels: 1) {
+            throw ValidationError("--frames \(frames) at --size \(size): \(problem)")
+        }
     }
 
     /// A folder synth may not write into, and why.

@@ -17,6 +17,9 @@ import Training
             (["summary", "--dense", "1099511627776"], "dense units must be at most 1048576"),
             (["eval", "--checkpoint", x, "--tensors", x, "--threads", "100000"], "--threads must be from 1 to 256"),
             (["predict", "--checkpoint", x, "--tensors", x, "--batch-size", "0"], "--batch-size must be from 1 to 65536"),
+            // Each within its own bound, together 167 GB of frames for one clip.
+            (["synth", FileManager.default.temporaryDirectory.appendingPathComponent("synth-\(UUID().uuidString)").path,
+              "--frames", "10000", "--size", "4096"], "--frames 10000 at --size 4096: a sample of 10000 x 4096 x 4096 x 1 values"),
         ]
         for (arguments, message) in cases {
             let result = try ActionLabBinary.run(arguments)
