@@ -96,7 +96,8 @@ public enum AppView {
 
     /// "2.0s" below a minute, "1:05" above.
     static func durationText(_ seconds: Double?) -> String {
-        guard let seconds, seconds.isFinite, seconds >= 0 else { return "?" }
+        // Durations come from the database and clip headers: beyond a century is no duration.
+        guard let seconds, seconds.isFinite, seconds >= 0, seconds < 3e9 else { return "?" }
         if seconds < 60 { return String(format: "%.1fs", seconds) }
         let whole = Int(seconds.rounded())
         return "\(whole / 60):" + String(format: "%02d", whole % 60)

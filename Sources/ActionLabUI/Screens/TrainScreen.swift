@@ -177,7 +177,7 @@ enum TrainView {
 
     /// `AppView.durationText`, with hours for long runs: "12.3s", "4:05", "2h05m".
     static func compactDuration(_ seconds: Double?) -> String {
-        guard let seconds, seconds.isFinite, seconds >= 3600 else { return AppView.durationText(seconds) }
+        guard let seconds, seconds.isFinite, seconds >= 3600, seconds < 3e9 else { return AppView.durationText(seconds) }
         let minutes = Int((seconds / 60).rounded())
         return "\(minutes / 60)h" + String(format: "%02dm", minutes % 60)
     }
