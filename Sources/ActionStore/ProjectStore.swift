@@ -19,7 +19,8 @@ public final class ProjectStore: Sendable {
     private let watcher: DatabaseQueue
 
     private init(layout: ProjectLayout, classes: [ClassInfo], user: String, database: DatabasePool,
-                 watcher: DatabaseQueue) {
+                 watcher: DatabaseQueue, busyTimeout: Int) {
+        self.busyTimeout = busyTimeout
         self.layout = layout
         self.classes = classes
         self.user = user
@@ -33,6 +34,8 @@ public final class ProjectStore: Sendable {
     /// How long an operation waits for another process (the UI, a second command)
     /// that holds the database's write lock before giving up.
     static let busyTimeoutSeconds = 10
+    /// This store's wait: `busyTimeoutSeconds` but in tests of giving up.
+    let busyTimeout: Int
 
     /// Opens the project's database, creating `.actionlab/` and the database if needed,
     /// migrating an older schema, and taking the classes from `config` (by default read
@@ -44,6 +47,12 @@ public final class ProjectStore: Sendable {
     /// - Parameter user: the author recorded on label changes; defaults to `USER`.
     public static func open(_ layout: ProjectLayout, config: ProjectConfig? = nil,
                             user: String? = nil) throws -> ProjectStore {
+        try open(layout, config: config, user: user, busyTimeout: busyTimeoutSeconds)
+    }
+
+    /// `open` waiting at most `busyTimeout` seconds for another connection's lock.
+    static func open(_ layout: ProjectLayout, config: ProjectConfig?, user: String?,
+                     busyTimeout: Int) throws -> ProjectStore {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: layout.root.path, isDirectory: &isDirectory),
               isDirectory.boolValue
@@ -57,14 +66,14 @@ public final class ProjectStore: Sendable {
             throw StoreError.databaseFailure(file: file, reason: "cannot create \(layout.stateDirectory.path)")
         }
         if let size = (try? FileManager.default.attributesOfItem(atPath: file))?[.size] as? Int, size > 0 {
-            try refuseNewerSchema(file: file)
+            try refuseNewerSchema(file: file, busyTimeout: busyTimeout)
         }
 
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
         // Another ActionLab process (say `labels import` while the UI is open) may hold
         // the write lock for a moment: wait for it rather than fail.
-        configuration.busyMode = .timeout(TimeInterval(busyTimeoutSeconds))
+        configuration.busyMode = .timeout(TimeInterval(busyTimeout))
         let database: DatabasePool
         let watcher: DatabaseQueue
         do {
@@ -83,7 +92,7 @@ public final class ProjectStore: Sendable {
             watching.readonly = true
             watcher = try DatabaseQueue(path: file, configuration: watching)
         } catch {
-            throw storeError(error, file: file)
+            throw storeError(error, file: file, waited: busyTimeout)
         }
 
         let classes = config.classes.enumerated().map { index, name in
@@ -92,7 +101,7 @@ public final class ProjectStore: Sendable {
         }
         let store = ProjectStore(layout: layout, classes: classes,
                                  user: user ?? ProcessInfo.processInfo.environment["USER"] ?? NSUserName(),
-                                 database: database, watcher: watcher)
+                                 database: database, watcher: watcher, busyTimeout: busyTimeout)
         try store.wrapErrors {
             try database.write { db in
                 try store.syncClasses(db)
@@ -116,17 +125,17 @@ public final class ProjectStore: Sendable {
     }
 
     /// Reads the schema version through a read-only connection, so a newer file is never written to.
-    private static func refuseNewerSchema(file: String) throws {
+    private static func refuseNewerSchema(file: String, busyTimeout: Int) throws {
         var configuration = Configuration()
         configuration.readonly = true
         // A process creating or migrating the database holds its lock for a moment.
-        configuration.busyMode = .timeout(TimeInterval(busyTimeoutSeconds))
+        configuration.busyMode = .timeout(TimeInterval(busyTimeout))
         do {
             let reader = try DatabaseQueue(path: file, configuration: configuration)
             try reader.read { db in try checkSchemaVersion(db, file: file) }
             try reader.close()
         } catch {
-            throw storeError(error, file: file)
+            throw storeError(error, file: file, waited: busyTimeout)
         }
     }
 
@@ -142,7 +151,7 @@ public final class ProjectStore: Sendable {
 
     /// `error` as a `StoreError` naming `file`: only SQLite's own verdict makes a file
     /// "not a project database"; a lock held too long or a full disk says so.
-    static func storeError(_ error: any Error, file: String) -> any Error {
+    static func storeError(_ error: any Error, file: String, waited: Int) -> any Error {
         switch error {
         case let bad as BadStoredValue:
             return StoreError.badStoredValue(file: file, item: bad.item, column: bad.column, found: bad.found,
@@ -151,7 +160,7 @@ public final class ProjectStore: Sendable {
             let message = error.message ?? "\(error.resultCode)"
             switch error.resultCode {
             case .SQLITE_BUSY, .SQLITE_LOCKED:
-                return StoreError.databaseBusy(file: file, waitedSeconds: busyTimeoutSeconds)
+                return StoreError.databaseBusy(file: file, waitedSeconds: waited)
             case .SQLITE_NOTADB:
                 return StoreError.unusableDatabase(file: file, reason: "not an SQLite database")
             case .SQLITE_CORRUPT:
@@ -206,7 +215,7 @@ public final class ProjectStore: Sendable {
         do {
             return try body()
         } catch {
-            throw Self.storeError(error, file: layout.databaseURL.path)
+            throw Self.storeError(error, file: layout.databaseURL.path, waited: busyTimeout)
         }
     }
 

@@ -1,4 +1,5 @@
-import ActionStore
+@testable import ActionStore
+import GRDB
 import Foundation
 import Testing
 
@@ -93,6 +94,33 @@ import Testing
             let store = try project.open()
             #expect(try store.labelCounts().labelled == workers)
         }
+    }
+}
+
+@Suite struct LockedDatabaseTests {
+    /// A database another connection keeps locked is reported as busy, never as "not a
+    /// project database", and nothing is changed. (The wait is cut to nothing: the lock
+    /// is held throughout, so the outcome does not depend on timing.)
+    @Test func aLockHeldTooLongIsReportedAsBusyNotAsABadDatabase() throws {
+        let project = try TemporaryProject()
+        let (store, clips) = try project.storeWithClips(["a.mp4"])
+        var configuration = Configuration()
+        configuration.allowsUnsafeTransactions = true
+        let holder = try DatabaseQueue(path: project.layout.databaseURL.path, configuration: configuration)
+        try holder.writeWithoutTransaction { db in try db.execute(sql: "BEGIN EXCLUSIVE") }
+        defer {
+            try? holder.writeWithoutTransaction { db in try db.execute(sql: "ROLLBACK") }
+            try? holder.close()
+        }
+        let file = project.layout.databaseURL.path
+        let error = #expect(throws: StoreError.self) {
+            try ProjectStore.open(project.layout, config: nil, user: "late", busyTimeout: 0)
+        }
+        #expect(error == .databaseBusy(file: file, waitedSeconds: 0))
+        #expect(error?.description == "\(file): still locked by another ActionLab process after 0 s; "
+                + "nothing was changed. Try again when it has finished.")
+        // Readers are not blocked in WAL mode.
+        #expect(try store.clip(id: clips["a.mp4"]!.id)?.label == nil)
     }
 }
 
