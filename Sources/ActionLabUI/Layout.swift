@@ -52,3 +52,15 @@ struct ClipsLayout: Equatable {
         return (w, h)
     }
 }
+
+/// Scrolling of the lists (clips, runs).
+enum ListScroll {
+    /// The first row shown of a list of `count` rows, `rows` at a time: `top` moved as
+    /// little as puts row `selection` on screen, and no further than fills the last page.
+    static func top(from top: Int, showing selection: Int, rows: Int, count: Int) -> Int {
+        var top = top
+        if selection < top { top = selection }
+        if selection >= top + rows { top = selection - rows + 1 }
+        return max(0, min(top, max(0, count - rows)))
+    }
+}

@@ -254,11 +254,8 @@ extension AppState {
     /// Scrolls the list so the selection is on screen; true if it scrolled.
     @discardableResult
     mutating func scrollToSelection() -> Bool {
-        let rows = layout.listRows
-        var top = clips.scrollTop
-        if clips.selection < top { top = clips.selection }
-        if clips.selection >= top + rows { top = clips.selection - rows + 1 }
-        top = max(0, min(top, max(0, clips.visible.count - rows)))
+        let top = ListScroll.top(from: clips.scrollTop, showing: clips.selection, rows: layout.listRows,
+                                 count: clips.visible.count)
         defer { clips.scrollTop = top }
         return top != clips.scrollTop
     }

@@ -1,3 +1,4 @@
+import ActionNet
 import ActionStore
 import Foundation
 
@@ -94,14 +95,6 @@ public enum AppView {
         "\(count) " + (count == 1 ? singular : plural ?? singular + "s")
     }
 
-    /// "2.0s" below a minute, "1:05" above.
-    static func durationText(_ seconds: Double?) -> String {
-        // Durations come from the database and clip headers: beyond a century is no duration.
-        guard let seconds, seconds.isFinite, seconds >= 0, seconds < 3e9 else { return "?" }
-        if seconds < 60 { return String(format: "%.1fs", seconds) }
-        let whole = Int(seconds.rounded())
-        return "\(whole / 60):" + String(format: "%02d", whole % 60)
-    }
 }
 
 /// The Clips screen: list, preview, class bar, status line and hints.
@@ -162,7 +155,7 @@ enum ClipsView {
                          style: selected ? emphasis : isBroken ? CellStyle(.role(.error), bold: true) : base)
             x = grid.put(clip.path.paddedName(to: nameWidth), row: row, column: x,
                          style: isBroken && !selected ? .role(.error) : base)
-            x = grid.put(" " + AppView.durationText(clip.duration).leftPadded(to: durationWidth) + "  ",
+            x = grid.put(" " + Formatting.duration(clip.duration).leftPadded(to: durationWidth) + "  ",
                          row: row, column: x, style: selected ? base : .role(.dim))
             let labelText: String, labelStyle: CellStyle
             if clip.isMissing {
@@ -225,7 +218,7 @@ enum ClipsView {
             if let codec = clip.codec { facts.append(codec) }
             if let fps = clip.fps { facts.append(String(format: "%.4g fps", fps)) }
             let frameCount = clip.frameCount.map { AppView.counted($0, "frame") }
-            facts.append(AppView.durationText(clip.duration))
+            facts.append(Formatting.duration(clip.duration))
             // A narrow pane leaves out the frame count rather than cut the line.
             var info = " " + facts.joined(separator: " · ")
             if let frameCount {

@@ -83,11 +83,7 @@ func grouped(_ n: Int) -> String {
 
 /// Float32 storage of `count` values as Keras prints it: "10.11 MB", "896.00 B".
 func bytes(_ count: Int) -> String {
-    let b = Double(count * 4)
-    let units = ["B", "KB", "MB", "GB"]
-    var value = b, unit = 0
-    while value >= 1024 && unit < units.count - 1 { value /= 1024; unit += 1 }
-    return String(format: "%.2f %@", value, units[unit])
+    Formatting.bytes(count * 4, decimals: 2)
 }
 
 import Foundation

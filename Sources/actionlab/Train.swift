@@ -395,16 +395,7 @@ final class TrainingProgressPrinter: @unchecked Sendable {
         barShown = true
     }
 
-    private func duration(_ seconds: Double) -> String {
-        guard seconds.isFinite else { return "?" }
-        let s = Int(seconds.rounded())
-        if s < 60 { return String(format: "%.1f s", seconds) }
-        if s < 3600 { return String(format: "%d:%02d", s / 60, s % 60) }
-        return String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60)
-    }
+    private func duration(_ seconds: Double) -> String { Formatting.duration(seconds) }
 
-    private func megabytes(_ bytes: Int) -> String {
-        bytes >= 1 << 30 ? String(format: "%.1f GB", Double(bytes) / Double(1 << 30))
-            : String(format: "%.0f MB", max(1, Double(bytes) / Double(1 << 20)))
-    }
+    private func megabytes(_ bytes: Int) -> String { Formatting.bytes(bytes) }
 }

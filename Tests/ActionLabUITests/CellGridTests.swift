@@ -112,3 +112,11 @@ import Testing
     // A family emoji is one grapheme but several spacing characters: only the first is drawn.
     #expect(TerminalScreen.cellText("👨\u{200D}👩").count == 2)
 }
+
+@Test func listsScrollAsLittleAsShowsTheSelection() {
+    #expect(ListScroll.top(from: 0, showing: 3, rows: 5, count: 20) == 0, "already on screen")
+    #expect(ListScroll.top(from: 0, showing: 7, rows: 5, count: 20) == 3, "the selection becomes the last row")
+    #expect(ListScroll.top(from: 10, showing: 4, rows: 5, count: 20) == 4, "the selection becomes the first row")
+    #expect(ListScroll.top(from: 18, showing: 19, rows: 5, count: 20) == 15, "the last page is full")
+    #expect(ListScroll.top(from: 3, showing: 0, rows: 5, count: 2) == 0, "a short list does not scroll")
+}

@@ -1,3 +1,4 @@
+import ActionNet
 import Testing
 @testable import ActionLabUI
 
@@ -67,4 +68,45 @@ import Testing
         #expect(grid[4, 23].style.foreground == .role(.warning))
         #expect(grid[1, 6].style.foreground == .role(.accent))
     }
+}
+
+extension ChartTests {
+    /// The x axis's labels as text: what the row under the axis shows.
+    private func axisLabels(epochs: Int, plotWidth: Int) -> String {
+        let chart = LineChart(series: [], xRange: 0...Double(epochs), yRange: 0...1,
+                              xTicks: LineChart.epochTicks(upTo: epochs, maximum: 10))
+        var row = Array(repeating: Character(" "), count: plotWidth)
+        for label in chart.xTickLabels(plotColumn: 0, plotWidth: plotWidth) {
+            guard let start = label.start else { continue }
+            for (i, c) in label.text.enumerated() { row[start + i] = c }
+        }
+        return String(row)
+    }
+
+    @Test(arguments: [20, 30, 47, 60])
+    func theLastEpochIsLabelledOnATenEpochChart(plotWidth: Int) {
+        let labels = axisLabels(epochs: 10, plotWidth: plotWidth)
+        #expect(labels.hasSuffix("10"), "|\(labels)|")
+        #expect(labels.split(separator: " ").first == "1", "|\(labels)|")
+        // Whole numbers only, none glued to another.
+        #expect(labels.split(separator: " ").allSatisfy { Int($0) != nil && Int($0)! <= 10 }, "|\(labels)|")
+    }
+
+    @Test func aLabelThatWouldTouchTheLastOneMakesWayForIt() {
+        // 10 epochs in 12 cells: the labels crowd at the end, and "10" keeps its place.
+        let labels = axisLabels(epochs: 10, plotWidth: 12)
+        #expect(labels.hasSuffix(" 10"), "|\(labels)|")
+        #expect(labels.split(separator: " ").allSatisfy { Int($0) != nil && Int($0)! <= 10 }, "|\(labels)|")
+    }
+}
+
+@Test func sizesAndDurationsAreWordedOneWay() {
+    #expect(Formatting.bytes(512) == "512.0 B")
+    #expect(Formatting.bytes(47_290_000) == "45.1 MB")
+    #expect(Formatting.bytes(10_600_000, decimals: 2) == "10.11 MB")
+    #expect(Formatting.duration(2) == "2.0s")
+    #expect(Formatting.duration(65) == "1:05")
+    #expect(Formatting.duration(7_500) == "2h05m")
+    #expect(Formatting.duration(nil) == "?")
+    #expect(Formatting.duration(.nan) == "?")
 }

@@ -1,3 +1,4 @@
+import ActionNet
 @testable import ActionLabUI
 import Testing
 
@@ -6,10 +7,10 @@ import Testing
 @Suite struct DurationTextTests {
     @Test func absurdDurationsShowAsUnknown() {
         for seconds in [1e300, 1e19, -.infinity, .nan, -5] {
-            #expect(AppView.durationText(seconds) == "?", "\(seconds)")
-            #expect(TrainView.compactDuration(seconds) == "?", "\(seconds)")
+            #expect(Formatting.duration(seconds) == "?", "\(seconds)")
+            #expect(Formatting.duration(seconds) == "?", "\(seconds)")
         }
-        #expect(AppView.durationText(65) == "1:05")
-        #expect(TrainView.compactDuration(7500) == "2h05m")
+        #expect(Formatting.duration(65) == "1:05")
+        #expect(Formatting.duration(7500) == "2h05m")
     }
 }

@@ -176,7 +176,7 @@ private let estimate = try! TrainingEstimate(model: RecordedRun.settings.modelSp
         _ = state.update(.estimateReady(try #require(state.training.estimate.request), estimate))
         #expect(estimate.memoryBytes > 102_400)
         #expect(state.update(.key(.character("t"))).effects.isEmpty)
-        let needed = TrainView.bytes(estimate.memoryBytes)
+        let needed = Formatting.bytes(estimate.memoryBytes)
         #expect(state.message?.text == "This run needs about \(needed) of memory and this machine has 100.0 KB: t again starts it anyway")
         let lines = AppView.render(state).lines
         #expect(lines.contains { $0.contains("Not enough memory") }, "\(lines.joined(separator: "\n"))")

@@ -176,18 +176,40 @@ struct LineChart: Sendable, Equatable {
         let axisRow = row + 1 + plotRows
         grid.put("└" + String(repeating: "─", count: plotWidth), row: axisRow, column: plotColumn - 1, style: axis)
         grid.put(xCaption, row: axisRow + 1, column: column, style: axis, maxWidth: labelWidth + 1)
-        let span = xRange.upperBound - xRange.lowerBound
-        var labelEnd = plotColumn - 1
-        for tick in xTicks where span > 0 && xRange.contains(tick) {
-            let cell = Int(((tick - xRange.lowerBound) / span * Double(plotWidth * 2 - 1)).rounded()) / 2
-            grid.put("┬", row: axisRow, column: plotColumn + cell, style: axis)
-            let text = tick == tick.rounded() ? String(Int(tick)) : String(format: "%g", tick)
-            let start = plotColumn + cell - (text.count - 1) / 2
-            if start > labelEnd, start + text.count <= plotColumn + plotWidth {
-                grid.put(text, row: axisRow + 1, column: start, style: axis)
-                labelEnd = start + text.count
-            }
+        for label in xTickLabels(plotColumn: plotColumn, plotWidth: plotWidth) {
+            grid.put("┬", row: axisRow, column: label.tickColumn, style: axis)
+            if let start = label.start { grid.put(label.text, row: axisRow + 1, column: start, style: axis) }
         }
+    }
+
+    /// Where each x tick goes and where its label starts (nil: left out). A label is centred
+    /// under its tick but kept inside the plot, so the last tick's (often the last epoch,
+    /// "10", at the right edge) ends at the edge; labels that would touch the one before
+    /// are left out, except the last tick's, which takes the place of those it would touch.
+    func xTickLabels(plotColumn: Int, plotWidth: Int) -> [(tickColumn: Int, text: String, start: Int?)] {
+        let span = xRange.upperBound - xRange.lowerBound
+        guard span > 0, plotWidth > 0 else { return [] }
+        let ticks = xTicks.filter { xRange.contains($0) }
+        var labels: [(tickColumn: Int, text: String, start: Int?)] = []
+        var placed: [Int] = []      // indices into labels of those shown
+        for (i, tick) in ticks.enumerated() {
+            let cell = Int(((tick - xRange.lowerBound) / span * Double(plotWidth * 2 - 1)).rounded()) / 2
+            let text = tick == tick.rounded() ? String(format: "%.0f", tick) : String(format: "%g", tick)
+            let start = min(plotColumn + cell - (text.count - 1) / 2, plotColumn + plotWidth - text.count)
+            labels.append((plotColumn + cell, text, nil))
+            guard start >= plotColumn else { continue }
+            func touchesPrevious() -> Bool {
+                guard let previous = placed.last else { return false }
+                return start <= labels[previous].start! + labels[previous].text.count
+            }
+            if touchesPrevious() {
+                guard i == ticks.count - 1 else { continue }
+                while touchesPrevious() { labels[placed.removeLast()].start = nil }
+            }
+            labels[i].start = start
+            placed.append(i)
+        }
+        return labels
     }
 
     /// A y range that holds every point of `series`, widened a little so lines do not

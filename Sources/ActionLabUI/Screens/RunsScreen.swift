@@ -1,3 +1,4 @@
+import ActionNet
 import ActionStore
 import Foundation
 import Training
@@ -48,7 +49,7 @@ enum RunsView {
             let epochs = run.plannedEpochs.map { "\(run.epochs)/\($0)" } ?? "\(run.epochs)"
             let best = run.bestValidationAccuracy.map { String(format: "%.1f%%", $0 * 100) } ?? "–"
             let text = marker + columns(String(run.id), run.started, run.settingsText, epochs, best,
-                                        AppView.durationText(run.durationSeconds), statusWord(run.status))
+                                        Formatting.duration(run.durationSeconds), statusWord(run.status))
             grid.put(text, row: row, column: 1, style: style, maxWidth: inner)
             if !selected {
                 let statusRole: ColorRole = run.status == .failed ? .error : run.status == .running ? .accent : .dim

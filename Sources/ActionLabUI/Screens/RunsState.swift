@@ -166,11 +166,8 @@ extension AppState {
     }
 
     private mutating func scrollRunsToSelection() {
-        let rows = runsLayout.listRows
-        var top = runs.scrollTop
-        if runs.selection < top { top = runs.selection }
-        if runs.selection >= top + rows { top = runs.selection - rows + 1 }
-        runs.scrollTop = max(0, min(top, max(0, runs.rows.count - rows)))
+        runs.scrollTop = ListScroll.top(from: runs.scrollTop, showing: runs.selection, rows: runsLayout.listRows,
+                                        count: runs.rows.count)
     }
 
     /// Loads the selected run's metrics when they are not known yet.

@@ -1,3 +1,4 @@
+import ActionNet
 import ActionStore
 import Foundation
 import Training
@@ -101,7 +102,7 @@ enum TrainView {
             fitted("\(train) train · \(validation) validation", "\(train) train · \(validation) val.")
         }
         func estimateText(_ estimate: TrainingEstimate) -> String {
-            let perEpoch = compactDuration(estimate.secondsPerEpoch), memory = bytes(estimate.memoryBytes)
+            let perEpoch = Formatting.duration(estimate.secondsPerEpoch), memory = Formatting.bytes(estimate.memoryBytes)
             return fitted("\(perEpoch)/epoch · \(memory)", "\(perEpoch)/ep. · \(memory)")
         }
         if let run = training.run {
@@ -150,8 +151,8 @@ enum TrainView {
         }
 
         let eta = training.lastValidation?.etaSeconds ?? batch?.etaSeconds
-        let etaText = "ETA " + (training.phase.isActive && eta != nil ? compactDuration(eta) : "–")
-        if let elapsed = batch.map({ compactDuration($0.elapsedSeconds) }) {
+        let etaText = "ETA " + (training.phase.isActive && eta != nil ? Formatting.duration(eta) : "–")
+        if let elapsed = batch.map({ Formatting.duration($0.elapsedSeconds) }) {
             line("Time", fitted("\(etaText) · elapsed \(elapsed)", "\(etaText) · ran \(elapsed)"))
         } else {
             line("Time", etaText)
@@ -175,12 +176,6 @@ enum TrainView {
         return lines
     }
 
-    /// `AppView.durationText`, with hours for long runs: "12.3s", "4:05", "2h05m".
-    static func compactDuration(_ seconds: Double?) -> String {
-        guard let seconds, seconds.isFinite, seconds >= 3600, seconds < 3e9 else { return AppView.durationText(seconds) }
-        let minutes = Int((seconds / 60).rounded())
-        return "\(minutes / 60)h" + String(format: "%02dm", minutes % 60)
-    }
 
     static func drawRunBox(_ state: AppState, _ layout: TrainLayout, into grid: inout CellGrid) {
         let training = state.training
@@ -223,13 +218,6 @@ enum TrainView {
 
     static func rate(_ value: Float) -> String { String(format: "%g", value) }
 
-    /// "45.1 MB"
-    static func bytes(_ count: Int) -> String {
-        let units = ["B", "KB", "MB", "GB", "TB"]
-        var value = Double(count), unit = 0
-        while value >= 1024 && unit < units.count - 1 { value /= 1024; unit += 1 }
-        return unit == 0 ? "\(count) B" : String(format: "%.1f %@", value, units[unit])
-    }
 
     // MARK: Per-class accuracy and the confusion matrix
 
@@ -260,8 +248,8 @@ enum TrainView {
             if let missing = state.missingTrainingData {
                 obstacle = ("Nothing to train on", missing.explanation.prefix(1).uppercased() + missing.explanation.dropFirst() + ".")
             } else if let shortfall = state.memoryShortfall {
-                obstacle = ("Not enough memory", "The estimate needs about \(bytes(shortfall.needed)) of memory; this machine has "
-                            + "\(bytes(shortfall.available)). A smaller preset (c) fits better; t asks before it starts.")
+                obstacle = ("Not enough memory", "The estimate needs about \(Formatting.bytes(shortfall.needed)) of memory; this machine has "
+                            + "\(Formatting.bytes(shortfall.available)). A smaller preset (c) fits better; t asks before it starts.")
             }
         }
         if let obstacle {

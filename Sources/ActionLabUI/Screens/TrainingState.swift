@@ -311,8 +311,8 @@ extension AppState {
         let settings = training.choice.settings
         if let shortfall = memoryShortfall, training.memoryWarningShown != settings {
             training.memoryWarningShown = settings
-            show("This run needs about \(TrainView.bytes(shortfall.needed)) of memory and this machine has "
-                 + "\(TrainView.bytes(shortfall.available)): t again starts it anyway", .warning,
+            show("This run needs about \(Formatting.bytes(shortfall.needed)) of memory and this machine has "
+                 + "\(Formatting.bytes(shortfall.available)): t again starts it anyway", .warning,
                  about: .trainingSettings(settings))
             return .redraw
         }
