@@ -96,8 +96,7 @@ public final class ProjectStore: Sendable {
         }
 
         let classes = config.classes.enumerated().map { index, name in
-            ClassInfo(index: index, name: name, key: Character(String(index + 1)),
-                      colour: ClassInfo.palette[index % ClassInfo.palette.count])
+            ClassInfo(index: index, name: name, key: Character(String(index + 1)))
         }
         let store = ProjectStore(layout: layout, classes: classes,
                                  user: user ?? ProcessInfo.processInfo.environment["USER"] ?? NSUserName(),
@@ -194,10 +193,9 @@ public final class ProjectStore: Sendable {
         try db.execute(sql: "UPDATE classes SET position = NULL, key = NULL")
         for info in classes {
             try db.execute(sql: """
-                INSERT INTO classes (name, position, key, colour) VALUES (?, ?, ?, ?)
-                ON CONFLICT(name) DO UPDATE SET position = excluded.position, key = excluded.key,
-                                                colour = excluded.colour
-                """, arguments: [info.name, info.index, String(info.key), info.colour])
+                INSERT INTO classes (name, position, key) VALUES (?, ?, ?)
+                ON CONFLICT(name) DO UPDATE SET position = excluded.position, key = excluded.key
+                """, arguments: [info.name, info.index, String(info.key)])
         }
     }
 

@@ -7,19 +7,13 @@ public struct ClassInfo: Sendable, Equatable, Hashable {
     public let name: String
     /// The key that applies this label: "1" for index 0 up to "9".
     public let key: Character
-    /// A colour for the class as `#RRGGBB`, from a colour-blind-safe palette by index.
-    public let colour: String
 
-    public init(index: Int, name: String, key: Character, colour: String) {
+    /// The class's colour comes from the terminal UI's theme (`[classes] colors`), not from here.
+    public init(index: Int, name: String, key: Character) {
         self.index = index
         self.name = name
         self.key = key
-        self.colour = colour
     }
-
-    /// The Okabe-Ito palette: distinguishable with the common colour-vision deficiencies.
-    public static let palette = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2",
-                                 "#D55E00", "#CC79A7", "#999999", "#FFFFFF"]
 }
 
 /// What probing a video file found, as recorded for a clip.

@@ -5,7 +5,7 @@ import GRDB
 /// wrote a file and an older ActionLab can refuse a newer file before touching it.
 enum Schema {
     /// The newest schema this build writes and understands.
-    static let version = 2
+    static let version = 3
 
     static let firstMigration = "v1: clips, classes, labels, history, runs, metrics"
 
@@ -92,6 +92,11 @@ enum Schema {
         ("v2: the process running each run", """
                 ALTER TABLE runs ADD COLUMN process_id INTEGER;
                 PRAGMA user_version = 2;
+                """),
+        // Class colours come from the UI's theme; the colour stored per class was never read.
+        ("v3: classes without a stored colour", """
+                ALTER TABLE classes DROP COLUMN colour;
+                PRAGMA user_version = 3;
                 """),
     ]
 

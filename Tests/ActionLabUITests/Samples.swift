@@ -6,7 +6,7 @@ import Foundation
 enum Sample {
     static let classNames = ["run", "walk", "jump", "wave", "spin"]
     static let classes = classNames.enumerated().map { index, name in
-        ClassInfo(index: index, name: name, key: Character(String(index + 1)), colour: ClassInfo.palette[index])
+        ClassInfo(index: index, name: name, key: Character(String(index + 1)))
     }
 
     /// `count` readable 96x96 clips at 25 fps named `clip_00.mp4`, ...

@@ -148,6 +148,32 @@ import Testing
         #expect(try store.runs().first?.status == .interrupted)
         try store.close()
         let check = try DatabaseQueue(path: project.layout.databaseURL.path)
-        #expect(try check.read { db in try Int.fetchOne(db, sql: "PRAGMA user_version") } == 2)
+        #expect(try check.read { db in try Int.fetchOne(db, sql: "PRAGMA user_version") } == Schema.version)
+    }
+
+    @Test func aVersion2DatabaseLosesTheUnusedClassColourAndKeepsItsLabels() throws {
+        let project = try TemporaryProject()
+        try FileManager.default.createDirectory(at: project.layout.stateDirectory, withIntermediateDirectories: true)
+        let queue = try DatabaseQueue(path: project.layout.databaseURL.path)
+        try Schema.migrator.migrate(queue, upTo: "v2: the process running each run")
+        try queue.write { db in
+            try db.execute(sql: """
+                INSERT INTO clips (path, size, mtime, probed) VALUES ('a.mp4', 1, 0, 0);
+                INSERT INTO classes (name, position, key, colour) VALUES ('run', 0, '1', '#E69F00');
+                INSERT INTO labels VALUES (1, 1, 'old', 10, 2);
+                """)
+        }
+        try queue.close()
+
+        let store = try project.open()
+        #expect(try store.clip(path: "a.mp4")?.label?.labelledBy == "old")
+        try store.close()
+        let check = try DatabaseQueue(path: project.layout.databaseURL.path)
+        let (version, columns) = try check.read { db in
+            (try Int.fetchOne(db, sql: "PRAGMA user_version"), try db.columns(in: "classes").map(\.name))
+        }
+        #expect(version == 3)
+        #expect(!columns.contains("colour"))
+        #expect(columns.contains("name") && columns.contains("key"))
     }
 }
