@@ -48,8 +48,18 @@ public enum ActionLabApp {
         var state = AppState(projectName: name.isEmpty ? layout.root.path : name, classes: store.classes,
                              themes: library.themes, themeIndex: library.index(of: preferences.themeName))
         state.machineMemoryBytes = MachineMemory.physicalBytes()
-        let sampling = (try? ProjectConfig.load(layout))?.sampling
-        let choices = TrainingChoice.standard(classes: store.classes.count, projectSampling: sampling, epochs: epochs)
+        let config = try? ProjectConfig.load(layout)
+        var choices = TrainingChoice.standard(classes: store.classes.count, projectSampling: config?.sampling, epochs: epochs)
+        if let recipe = config?.training {
+            // The project's [training] choices hold for every preset.
+            do {
+                choices = try choices.map { choice throws(TrainingError) in
+                    TrainingChoice(name: choice.name, settings: try choice.settings.applying(recipe, file: layout.configURL.path))
+                }
+            } catch {
+                problems.append(error.description)
+            }
+        }
         var choiceIndex = 0
         if let preset {
             guard let index = choices.firstIndex(where: { $0.name == preset }) else {

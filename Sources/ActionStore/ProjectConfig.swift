@@ -12,6 +12,9 @@ import TOMLKit
 /// channels = 1
 /// [cache]                                              # optional
 /// max_size_mib = 2048                                  # the clip cache's size limit
+/// [training]                                           # optional: the recipe
+/// input = "motion"
+/// horizontal_flip = [["pan_left", "pan_right"]]
 /// ```
 ///
 /// Without the file the five default classes apply and no sampling is set.
@@ -22,6 +25,8 @@ public struct ProjectConfig: Sendable, Equatable {
     public var sampling: Sampling?
     /// The most bytes the clip cache (`.actionlab/cache`) may hold, when the file sets it.
     public var cacheSizeLimit: Int64?
+    /// The project's training recipe choices, when the file has a [training] section.
+    public var training: TrainingChoices?
 
     /// The sampling a project asks for: `frames` timesteps of `height` x `width` x `channels`.
     public struct Sampling: Sendable, Equatable {
@@ -68,10 +73,10 @@ public struct ProjectConfig: Sendable, Equatable {
         } catch let error as TOMLParseError {
             throw ProjectConfigError(file: file, line: error.source.begin.line, problem: error.description)
         }
-        let known: Set<String> = ["classes", "sampling", "cache"]
+        let known: Set<String> = ["classes", "sampling", "cache", "training"]
         if let unknown = table.keys.sorted().first(where: { !known.contains($0) }) {
             throw ProjectConfigError(file: file, line: nil,
-                                     problem: "unknown setting '\(unknown)' (expected 'classes', [sampling] or [cache])")
+                                     problem: "unknown setting '\(unknown)' (expected 'classes', [sampling], [cache] or [training])")
         }
 
         var config = ProjectConfig()
@@ -102,6 +107,12 @@ public struct ProjectConfig: Sendable, Equatable {
                 throw ProjectConfigError(file: file, line: nil, problem: "'cache' must be a table")
             }
             config.cacheSizeLimit = try parseCacheLimit(cache, file: file)
+        }
+        if let value = table["training"] {
+            guard let training = value.table else {
+                throw ProjectConfigError(file: file, line: nil, problem: "'training' must be a table")
+            }
+            config.training = try TrainingChoices.parse(training, classes: config.classes, file: file)
         }
         return config
     }
@@ -169,6 +180,110 @@ public struct ProjectConfig: Sendable, Equatable {
                                      problem: "[sampling] channels must be 1 (gray) or 3 (RGB), found \(channels)")
         }
         return Sampling(frames: frames, height: height, width: width, channels: channels)
+    }
+}
+
+/// The `[training]` section of `actionlab.toml`: the project's choices of recipe, each
+/// optional (unset ones keep the preset's value). Names of inputs and heads are checked
+/// by the trainer, which knows them; label swaps are checked here against the classes.
+///
+/// ```toml
+/// [training]
+/// input = "motion"            # frames, frame_differences, signed_differences,
+///                             # frames_and_differences, motion, frames_and_motion
+/// head = "global_average_pool"
+/// crop = true                 # the label-safe changes: crop, shift, speed, light
+/// horizontal_flip = [["pan_left", "pan_right"]]   # these trade labels when mirrored
+/// vertical_flip = true        # true: every class looks the same upside down
+/// time_reversal = false       # false (the default): never
+/// ```
+public struct TrainingChoices: Sendable, Equatable {
+    /// What a mirror or a time reversal may do: nothing (never applied), keep every label,
+    /// or swap the labels of the pairs listed.
+    public enum Symmetry: Sendable, Equatable {
+        case never
+        case swaps([[String]])
+    }
+
+    public var input: String?
+    public var head: String?
+    public var headDropout: Double?
+    public var weightDecay: Double?
+    public var crop: Bool?
+    public var shift: Bool?
+    public var speed: Bool?
+    public var light: Bool?
+    public var horizontalFlip: Symmetry?
+    public var verticalFlip: Symmetry?
+    public var timeReversal: Symmetry?
+
+    public init() {}
+
+    static let booleanKeys = ["crop", "shift", "speed", "light"]
+    static let symmetryKeys = ["horizontal_flip", "vertical_flip", "time_reversal"]
+    static let keys = ["input", "head", "head_dropout", "weight_decay"] + booleanKeys + symmetryKeys
+
+    static func parse(_ table: TOMLTable, classes: [String], file: String) throws -> TrainingChoices {
+        func problem(_ text: String) -> ProjectConfigError { ProjectConfigError(file: file, line: nil, problem: text) }
+        if let unknown = table.keys.sorted().first(where: { !keys.contains($0) }) {
+            throw problem("unknown [training] setting '\(unknown)' (expected \(keys.joined(separator: ", ")))")
+        }
+        var choices = TrainingChoices()
+        for key in ["input", "head"] {
+            guard let value = table[key] else { continue }
+            guard let name = value.string else { throw problem("[training] \(key) must be a name in quotes") }
+            if key == "input" { choices.input = name } else { choices.head = name }
+        }
+        for key in ["head_dropout", "weight_decay"] {
+            guard let value = table[key] else { continue }
+            guard let number = value.double ?? value.int.map(Double.init), number.isFinite, number >= 0, number < 1 else {
+                throw problem("[training] \(key) must be a number in [0, 1), found \(value.debugDescription)")
+            }
+            if key == "head_dropout" { choices.headDropout = number } else { choices.weightDecay = number }
+        }
+        for key in booleanKeys {
+            guard let value = table[key] else { continue }
+            guard let flag = value.bool else { throw problem("[training] \(key) must be true or false") }
+            switch key {
+            case "crop": choices.crop = flag
+            case "shift": choices.shift = flag
+            case "speed": choices.speed = flag
+            default: choices.light = flag
+            }
+        }
+        for key in symmetryKeys {
+            guard let value = table[key] else { continue }
+            let symmetry = try parseSymmetry(value, key: key, classes: classes, problem: problem)
+            switch key {
+            case "horizontal_flip": choices.horizontalFlip = symmetry
+            case "vertical_flip": choices.verticalFlip = symmetry
+            default: choices.timeReversal = symmetry
+            }
+        }
+        return choices
+    }
+
+    private static func parseSymmetry(_ value: any TOMLValueConvertible, key: String, classes: [String],
+                                      problem: (String) -> ProjectConfigError) throws -> Symmetry {
+        if let flag = value.bool { return flag ? .swaps([]) : .never }
+        let usage = "[training] \(key) must be false, true (every class looks the same) or a list of class "
+            + "pairs that trade labels, e.g. [[\"pan_left\", \"pan_right\"]]"
+        guard let pairs = value.array else { throw problem(usage) }
+        var result: [[String]] = []
+        var used = Set<String>()
+        for element in pairs {
+            guard let pair = element.array, pair.count == 2,
+                  let a = pair[0].string, let b = pair[1].string, a != b else { throw problem(usage) }
+            for name in [a, b] {
+                guard classes.contains(name) else {
+                    throw problem("[training] \(key) names '\(name)', which is not one of the classes "
+                                  + "(\(classes.joined(separator: ", ")))")
+                }
+                guard used.insert(name).inserted else { throw problem("[training] \(key) names '\(name)' twice") }
+            }
+            result.append([a, b])
+        }
+        return .swaps(result)
     }
 }
 

@@ -96,6 +96,10 @@ public final class ClipClassifier: @unchecked Sendable {
         classNames = loaded.labels ?? (0..<loaded.spec.classes).map { "class\($0)" }
         model = loaded.model
         input = try Self.inputTransform(of: url)
+        guard let channels = input.samplingChannels(forModelChannels: spec.channels) else {
+            throw TensorFileError(url, "a model of \(spec.channels) input channels cannot take the input '\(input.rawValue)'")
+        }
+        samplingChannels = channels
         try Self.checkSampleSize(of: loaded)
     }
 
@@ -108,6 +112,9 @@ public final class ClipClassifier: @unchecked Sendable {
         }
     }
 
+    /// Channels of the sampled clips (1 gray, 3 RGB), before the input transform.
+    private let samplingChannels: Int
+
     /// The input transform a checkpoint names (`frames` when it names none).
     public static func inputTransform(of url: URL) throws(TensorFileError) -> InputTransform {
         guard let name = try SafeTensorsFile(contentsOf: url).metadata[InputTransform.metadataKey] else { return .frames }
@@ -117,22 +124,22 @@ public final class ClipClassifier: @unchecked Sendable {
         return transform
     }
 
-    /// The model's input (1, T, H, W, C) for a sampled clip.
+    /// The model's input (1, T, H, W, C') for a sampled clip.
     public func input(for frames: ClipFrames) -> Tensor {
-        var x = Tensor(shape: [1] + spec.inputShape, data: frames.floats())
+        var x = Tensor(shape: [1] + frames.shape, data: frames.floats())
         input.apply(to: &x)
         return x
     }
 
     /// The sampling the model's input needs.
     public var sampling: SamplingSettings {
-        SamplingSettings(frames: spec.frames, height: spec.height, width: spec.width, channels: spec.channels)
+        SamplingSettings(frames: spec.frames, height: spec.height, width: spec.width, channels: samplingChannels)
     }
 
     /// Class probabilities of one sampled clip.
     public func classify(_ frames: ClipFrames) throws(ModelError) -> Prediction {
         guard frames.settings == sampling else {
-            throw ModelError("the clip was sampled as \(frames.shape) but the model takes \(spec.inputShape)")
+            throw ModelError("the clip was sampled as \(frames.shape) but the model takes \(sampling)")
         }
         let x = input(for: frames)
         lock.lock()

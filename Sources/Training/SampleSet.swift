@@ -36,6 +36,10 @@ public struct SampleSet: Sendable {
         case floats([Float])
     }
     let storage: Storage
+    /// Optical flow (N, T, H, W, 2) of every sample, once `withMotion()` computed it:
+    /// motion inputs then cost no more per epoch than frames (augmentation turns and
+    /// scales the stored vectors instead of computing flow again).
+    let motion: [Float]?
 
     /// Samples of clip frames: `pixels` is (N, T, H, W, C) uint8.
     public init(classNames: [String], sampleShape: [Int], samples: [SampleInfo], pixels: [UInt8]) {
@@ -44,6 +48,7 @@ public struct SampleSet: Sendable {
         self.sampleShape = sampleShape
         self.samples = samples
         storage = .bytes(pixels)
+        motion = nil
     }
 
     /// Samples of model input: `values` is (N, T, H, W, C) Float32.
@@ -53,6 +58,31 @@ public struct SampleSet: Sendable {
         self.sampleShape = sampleShape
         self.samples = samples
         storage = .floats(values)
+        motion = nil
+    }
+
+    private init(classNames: [String], sampleShape: [Int], samples: [SampleInfo], storage: Storage, motion: [Float]?) {
+        self.classNames = classNames
+        self.sampleShape = sampleShape
+        self.samples = samples
+        self.storage = storage
+        self.motion = motion
+    }
+
+    /// This set with every sample's optical flow computed (on all cores), for motion inputs.
+    public func withMotion() -> SampleSet {
+        guard motion == nil else { return self }
+        let size = sampleSize, flowSize = sampleShape[0] * sampleShape[1] * sampleShape[2] * 2
+        let results = LockedResults<[Float]>(count: count, initial: [])
+        DispatchQueue.concurrentPerform(iterations: count) { index in
+            var sample = [Float](repeating: 0, count: size)
+            sample.withUnsafeMutableBufferPointer { copySample(index, to: $0.baseAddress!) }
+            _ = results.set(index, sample.withUnsafeBufferPointer { InputTransform.motion(of: $0.baseAddress!, shape: sampleShape) })
+        }
+        var flow = [Float]()
+        flow.reserveCapacity(count * flowSize)
+        for sample in results.values { flow += sample }
+        return SampleSet(classNames: classNames, sampleShape: sampleShape, samples: samples, storage: storage, motion: flow)
     }
 
     /// The rows of a labelled tensor file; samples are named `#0`, `#1`, ...
@@ -90,43 +120,75 @@ public struct SampleSet: Sendable {
         return counts
     }
 
-    /// x (B, T, H, W, C) and one-hot y (B, classes) of the samples at `indices`, in that order.
-    /// With `augmentation` on, each sample is changed by choices drawn from `random`;
-    /// then `input` transforms it.
+    /// x (B, T, H, W, C') and one-hot y (B, classes) of the samples at `indices`, in that
+    /// order, where C' is what `input` makes of C channels. With `augmentation` on, each
+    /// sample is changed by choices drawn from `random` (and relabelled when a mirror or
+    /// reversal swaps its class); then `input` transforms it.
     public func batch(_ indices: [Int], augmentation: Augmentation = .off, input: InputTransform = .frames,
-                      random: inout SeededGenerator) -> (x: Tensor, y: Tensor) {
-        let size = sampleSize, classes = classCount
-        var x = [Float](repeating: 0, count: indices.count * size)
-        var y = [Float](repeating: 0, count: indices.count * classes)
-        x.withUnsafeMutableBufferPointer { out in
-            for (row, index) in indices.enumerated() {
-                y[row * classes + samples[index].classIndex] = 1
-                let destination = out.baseAddress! + row * size
-                if augmentation.isOff {
-                    copySample(index, to: destination)
-                } else {
-                    let choice = AugmentationChoice(augmentation, shape: sampleShape, random: &random)
-                    switch storage {
-                    case .bytes(let pixels):
-                        pixels.withUnsafeBufferPointer { p in
-                            choice.apply(to: destination, shape: sampleShape) { Float(p[index * size + $0]) * (1 / 255) }
-                        }
-                    case .floats(let values):
-                        values.withUnsafeBufferPointer { p in
-                            choice.apply(to: destination, shape: sampleShape) { p[index * size + $0] }
-                        }
-                    }
-                }
-                input.apply(to: destination, shape: sampleShape)
-            }
-        }
-        return (Tensor(shape: [indices.count] + sampleShape, data: x), Tensor(shape: [indices.count, classes], data: y))
+                      random: inout SeededGenerator) throws(TrainingError) -> (x: Tensor, y: Tensor) {
+        makeBatch(indices, augmentation: try ResolvedAugmentation(augmentation, classNames: classNames), input: input,
+                  random: &random)
     }
 
     /// x and y of `indices` without augmentation (validation, evaluation).
     public func batch(_ indices: [Int], input: InputTransform = .frames) -> (x: Tensor, y: Tensor) {
         var unused = SeededGenerator(seed: 0)
-        return batch(indices, input: input, random: &unused)
+        return makeBatch(indices, augmentation: .off, input: input, random: &unused)
+    }
+
+    private func makeBatch(_ indices: [Int], augmentation resolved: ResolvedAugmentation, input: InputTransform,
+                           random: inout SeededGenerator) -> (x: Tensor, y: Tensor) {
+        let augmentation = resolved.augmentation
+        let size = sampleSize, classes = classCount
+        let outputShape = input.outputShape(sampleShape), outputSize = outputShape.reduce(1, *)
+        var x = [Float](repeating: 0, count: indices.count * outputSize)
+        var y = [Float](repeating: 0, count: indices.count * classes)
+        var changed = [Float](repeating: 0, count: size)
+        let flowSize = input.usesMotion && motion != nil ? sampleShape[0] * sampleShape[1] * sampleShape[2] * 2 : 0
+        var changedFlow = [Float](repeating: 0, count: flowSize)
+        x.withUnsafeMutableBufferPointer { out in
+            changed.withUnsafeMutableBufferPointer { scratch in
+                for (row, index) in indices.enumerated() {
+                    var choice: AugmentationChoice?
+                    let destination = out.baseAddress! + row * outputSize
+                    var classIndex = samples[index].classIndex
+                    if augmentation.isOff {
+                        copySample(index, to: scratch.baseAddress!)
+                    } else {
+                        let drawn = AugmentationChoice(augmentation, shape: sampleShape, random: &random)
+                        choice = drawn
+                        classIndex = drawn.classIndex(classIndex, resolved)
+                        switch storage {
+                        case .bytes(let pixels):
+                            pixels.withUnsafeBufferPointer { p in
+                                drawn.apply(to: scratch.baseAddress!, shape: sampleShape) { Float(p[index * size + $0]) * (1 / 255) }
+                            }
+                        case .floats(let values):
+                            values.withUnsafeBufferPointer { p in
+                                drawn.apply(to: scratch.baseAddress!, shape: sampleShape) { p[index * size + $0] }
+                            }
+                        }
+                    }
+                    y[row * classes + classIndex] = 1
+                    guard let motion, flowSize > 0 else {
+                        input.apply(scratch.baseAddress!, shape: sampleShape, into: destination)
+                        continue
+                    }
+                    motion.withUnsafeBufferPointer { stored in
+                        changedFlow.withUnsafeMutableBufferPointer { flow in
+                            let original = stored.baseAddress! + index * flowSize
+                            if let choice {
+                                choice.applyToMotion(original, shape: sampleShape, into: flow.baseAddress!)
+                            } else {
+                                flow.baseAddress!.update(from: original, count: flowSize)
+                            }
+                            input.apply(scratch.baseAddress!, shape: sampleShape, motion: flow.baseAddress!, into: destination)
+                        }
+                    }
+                }
+            }
+        }
+        return (Tensor(shape: [indices.count] + outputShape, data: x), Tensor(shape: [indices.count, classes], data: y))
     }
 
     private func copySample(_ index: Int, to destination: UnsafeMutablePointer<Float>) {
@@ -159,68 +221,6 @@ public struct SampleSet: Sendable {
             out.reserveCapacity(indices.count * size)
             for i in indices { out.append(contentsOf: values[i * size ..< (i + 1) * size]) }
             return SampleSet(classNames: classNames, sampleShape: sampleShape, samples: infos, values: out)
-        }
-    }
-}
-
-/// The random changes drawn for one sample of one epoch.
-struct AugmentationChoice {
-    var flip = false
-    /// The window read, in source pixels: top-left corner and size.
-    var cropY = 0, cropX = 0, cropHeight: Int, cropWidth: Int
-    /// Source frame of output frame t is t + shift, clamped to the clip.
-    var shift = 0
-
-    init(_ augmentation: Augmentation, shape: [Int], random: inout SeededGenerator) {
-        let (T, H, W) = (shape[0], shape[1], shape[2])
-        cropHeight = H
-        cropWidth = W
-        // Draw every choice even when it is off, so turning one on does not change the others.
-        let flipDraw = random.next() & 1 == 1
-        let scale = 0.85 + 0.15 * random.nextUnit()
-        let yDraw = random.nextUnit(), xDraw = random.nextUnit()
-        let maxShift = max(1, T / 8)
-        let shiftDraw = Int(random.next() % UInt64(2 * maxShift + 1)) - maxShift
-        if augmentation.horizontalFlip { flip = flipDraw }
-        if augmentation.randomCrop {
-            cropHeight = max(1, Int((Double(H) * scale).rounded()))
-            cropWidth = max(1, Int((Double(W) * scale).rounded()))
-            cropY = min(H - cropHeight, Int(yDraw * Double(H - cropHeight + 1)))
-            cropX = min(W - cropWidth, Int(xDraw * Double(W - cropWidth + 1)))
-        }
-        if augmentation.temporalJitter && T > 1 { shift = shiftDraw }
-    }
-
-    /// Writes the changed sample (T, H, W, C) to `out`, reading the original through
-    /// `value(flatIndex)`. The crop window is scaled back to H x W bilinearly.
-    func apply(to out: UnsafeMutablePointer<Float>, shape: [Int], value: (Int) -> Float) {
-        let (T, H, W, C) = (shape[0], shape[1], shape[2], shape[3])
-        func taps(_ n: Int, start: Int, size: Int) -> [(Int, Int, Float)] {
-            (0..<n).map { o in
-                let s = min(max(Double(start) + (Double(o) + 0.5) * Double(size) / Double(n) - 0.5, Double(start)),
-                            Double(start + size - 1))
-                let low = Int(s.rounded(.down)), high = min(low + 1, start + size - 1)
-                return (low, high, Float(s - Double(low)))
-            }
-        }
-        let rows = taps(H, start: cropY, size: cropHeight)
-        let columns = taps(W, start: cropX, size: cropWidth)
-        var o = 0
-        for t in 0..<T {
-            let st = min(max(t + shift, 0), T - 1)
-            for y in 0..<H {
-                let (y0, y1, fy) = rows[y]
-                for x in 0..<W {
-                    let (x0, x1, fx) = columns[flip ? W - 1 - x : x]
-                    for c in 0..<C {
-                        func at(_ yy: Int, _ xx: Int) -> Float { value(((st * H + yy) * W + xx) * C + c) }
-                        let top = at(y0, x0) + (at(y0, x1) - at(y0, x0)) * fx
-                        let bottom = at(y1, x0) + (at(y1, x1) - at(y1, x0)) * fx
-                        out[o] = top + (bottom - top) * fy
-                        o += 1
-                    }
-                }
-            }
         }
     }
 }

@@ -268,7 +268,7 @@ struct TrainingSession {
     /// The labelled samples with their skipped clips, checked against the model's input and classes.
     private func loadSamples() throws -> (SampleSet, [SkippedSample]) {
         var skipped: [SkippedSample] = []
-        let set: SampleSet
+        var set: SampleSet
         switch job.source {
         case .samples(let samples):
             set = samples
@@ -291,6 +291,7 @@ struct TrainingSession {
         guard set.classCount == settings.model.classes else {
             throw TrainingError("the data has \(set.classCount) classes but the model has \(settings.model.classes)")
         }
+        if settings.input.usesMotion { set = set.withMotion() }
         return (set, skipped)
     }
 
@@ -315,10 +316,10 @@ struct TrainingSession {
         var optimizer = Adam(learningRate: settings.learningRate, weightDecay: settings.weightDecay)
         if let url = job.initialCheckpoint {
             let loaded = try Checkpoint.load(url)
-            guard loaded.spec.inputShape == settings.model.inputShape, loaded.spec.classes == settings.model.classes else {
+            guard loaded.spec.inputShape == settings.modelSpec.inputShape, loaded.spec.classes == settings.model.classes else {
                 throw TrainingError("\(url.path): the checkpoint's model takes \(Tensor.describe(loaded.spec.inputShape)) "
                                     + "and tells \(loaded.spec.classes) classes apart, but the settings sample clips as "
-                                    + "\(Tensor.describe(settings.model.inputShape)) (T, H, W, C) with \(settings.model.classes) classes")
+                                    + "\(Tensor.describe(settings.modelSpec.inputShape)) (T, H, W, C) with \(settings.model.classes) classes")
             }
             model = loaded.model
             if let saved = loaded.optimizer {
@@ -458,7 +459,7 @@ struct TrainingSession {
             if control.isStopRequested { return nil }
             let batchStart = now()
             let indices = data.batch(batch, of: order)
-            let (x, y) = data.set.batch(indices, augmentation: settings.augmentation, input: settings.input, random: &augmenter)
+            let (x, y) = try data.set.batch(indices, augmentation: settings.augmentation, input: settings.input, random: &augmenter)
             let step = try job.compute.trainStep(model, x, y, &optimizer)
             try Self.checkFinite(step.loss, of: "training", at: position, lastCheckpoint: lastCheckpoint)
             pass.lossSum += Double(step.loss) * Double(indices.count)

@@ -45,7 +45,7 @@ public enum TrainingPreset: String, CaseIterable, Sendable, Codable {
                 model: ModelConfig(frames: 24, height: 48, width: 48, channels: 1, filters: [16, 8, 8],
                                    denseUnits: 64, classes: classes, dropout: 0, recurrentDropout: 0),
                 epochs: 40, batchSize: 8, learningRate: 2e-3, validationFraction: 0.2,
-                augmentation: Augmentation(horizontalFlip: true, randomCrop: true, temporalJitter: true),
+                augmentation: Augmentation(randomCrop: true, temporalJitter: true),
                 earlyStoppingPatience: 15, reduceLearningRate: PlateauSchedule(factor: 0.5, patience: 4, minimum: 1e-4),
                 batchNormMomentum: 0.9, head: .globalMaxPool, input: .frameDifferences)
         case .seed:
@@ -89,9 +89,12 @@ extension TrainingSettings {
     /// which the data must match.
     public mutating func adoptInput(of checkpoint: LoadedCheckpoint) throws(TensorFileError) {
         let shape = checkpoint.spec.inputShape
-        (model.frames, model.height, model.width, model.channels) = (shape[0], shape[1], shape[2], shape[3])
-        model.classes = checkpoint.spec.classes
         input = try ClipClassifier.inputTransform(of: checkpoint.url)
+        guard let channels = input.samplingChannels(forModelChannels: shape[3]) else {
+            throw TensorFileError(checkpoint.url, "a model of \(shape[3]) input channels cannot take the input '\(input.rawValue)'")
+        }
+        (model.frames, model.height, model.width, model.channels) = (shape[0], shape[1], shape[2], channels)
+        model.classes = checkpoint.spec.classes
     }
 }
 

@@ -1,4 +1,5 @@
 import ActionNet
+import ActionStore
 import ClipIO
 import Foundation
 
@@ -35,30 +36,6 @@ public enum SplitGrouping: String, Codable, Sendable, CaseIterable {
     }
 }
 
-/// Light random changes to training samples, drawn anew every epoch; validation samples
-/// are never changed. All off by default.
-public struct Augmentation: Codable, Sendable, Equatable {
-    /// Mirror the whole clip left-right with probability 1/2.
-    public var horizontalFlip: Bool
-    /// Cut a random window of 85-100% of the height and width and scale it back up.
-    public var randomCrop: Bool
-    /// Shift the clip in time by up to T/8 frames (at least one), repeating the edge frame.
-    public var temporalJitter: Bool
-
-    public init(horizontalFlip: Bool = false, randomCrop: Bool = false, temporalJitter: Bool = false) {
-        self.horizontalFlip = horizontalFlip
-        self.randomCrop = randomCrop
-        self.temporalJitter = temporalJitter
-    }
-
-    public static let off = Augmentation()
-    public var isOff: Bool { self == .off }
-
-    enum CodingKeys: String, CodingKey {
-        case horizontalFlip = "horizontal_flip", randomCrop = "random_crop", temporalJitter = "temporal_jitter"
-    }
-}
-
 /// Lowers the learning rate when the monitored loss stops improving (Keras's
 /// ReduceLROnPlateau on `val_loss`, or `loss` without a validation set).
 public struct PlateauSchedule: Codable, Sendable, Equatable {
@@ -79,39 +56,6 @@ public struct PlateauSchedule: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case factor, patience, minimum, minimumDelta = "minimum_delta"
-    }
-}
-
-/// What the model sees of a sampled clip.
-public enum InputTransform: String, Codable, Sendable, CaseIterable {
-    /// The frames as they are, in [0, 1].
-    case frames
-    /// |frame t - frame t-1| for t >= 1 and a black frame 0: only what moves, whatever
-    /// the background and whether the figure is lighter or darker than it. Stored in the
-    /// checkpoint (`__metadata__.input`), so prediction applies it too.
-    case frameDifferences = "frame_differences"
-
-    /// The checkpoint metadata key that names the transform.
-    public static let metadataKey = "input"
-
-    /// Transforms one sample (T, H, W, C) in place.
-    public func apply(to sample: UnsafeMutablePointer<Float>, shape: [Int]) {
-        guard self == .frameDifferences else { return }
-        let frame = shape.dropFirst().reduce(1, *)
-        for t in stride(from: shape[0] - 1, through: 1, by: -1) {
-            let current = sample + t * frame, previous = sample + (t - 1) * frame
-            for i in 0..<frame { current[i] = abs(current[i] - previous[i]) }
-        }
-        sample.update(repeating: 0, count: frame)
-    }
-
-    /// Transforms every sample of `x` (N, T, H, W, C).
-    public func apply(to x: inout Tensor) {
-        guard self != .frames, x.shape.count == 5 else { return }
-        let shape = Array(x.shape.dropFirst()), size = shape.reduce(1, *), count = x.shape[0]
-        x.data.withUnsafeMutableBufferPointer { p in
-            for n in 0..<count { apply(to: p.baseAddress! + n * size, shape: shape) }
-        }
     }
 }
 
@@ -199,7 +143,11 @@ public struct TrainingSettings: Codable, Sendable, Equatable {
     /// The model a new run builds: the stack of `model`'s sizes with `head`,
     /// `batchNormMomentum` and `headDropout`.
     public var modelSpec: ModelSpec {
-        model.spec(head: head, batchNormMomentum: batchNormMomentum, headDropout: headDropout)
+        var sizes = model
+        // `model.channels` is the sampling's (1 gray, 3 RGB); the network takes what the
+        // input transform makes of them.
+        sizes.channels = input.outputChannels(model.channels)
+        return sizes.spec(head: head, batchNormMomentum: batchNormMomentum, headDropout: headDropout)
     }
 
     /// The Keras-style table of `modelSpec`, named after the preset: what
@@ -208,7 +156,7 @@ public struct TrainingSettings: Codable, Sendable, Equatable {
         try ModelSummary(spec: modelSpec, name: preset ?? "model")
     }
 
-    /// The frames each clip is sampled to: the model's input.
+    /// The frames each clip is sampled to, before the input transform.
     public var sampling: SamplingSettings {
         SamplingSettings(frames: model.frames, height: model.height, width: model.width, channels: model.channels)
     }
@@ -265,4 +213,40 @@ public struct TrainingSettings: Codable, Sendable, Equatable {
 public struct TrainingError: Error, CustomStringConvertible, Equatable, Sendable {
     public let description: String
     public init(_ description: String) { self.description = description }
+}
+
+extension TrainingSettings {
+    /// These settings with the choices of a project's `[training]` section; `file` names
+    /// actionlab.toml in errors.
+    public func applying(_ choices: TrainingChoices, file: String) throws(TrainingError) -> TrainingSettings {
+        var settings = self
+        if let name = choices.input {
+            guard let input = InputTransform(rawValue: name) else {
+                throw TrainingError("\(file): [training] input '\(name)' is not one of "
+                                    + InputTransform.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            settings.input = input
+        }
+        if let name = choices.head {
+            guard let head = ModelHead(rawValue: name) else {
+                throw TrainingError("\(file): [training] head '\(name)' is not one of "
+                                    + ModelHead.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            settings.head = head
+        }
+        if let crop = choices.crop { settings.augmentation.randomCrop = crop }
+        if let shift = choices.shift { settings.augmentation.temporalJitter = shift }
+        if let speed = choices.speed { settings.augmentation.speedJitter = speed }
+        if let light = choices.light { settings.augmentation.brightnessContrast = light }
+        func swaps(_ symmetry: TrainingChoices.Symmetry) -> ClassSwaps? {
+            switch symmetry {
+            case .never: nil
+            case .swaps(let pairs): ClassSwaps(pairs)
+            }
+        }
+        if let mirror = choices.horizontalFlip { settings.augmentation.horizontalFlip = swaps(mirror) }
+        if let mirror = choices.verticalFlip { settings.augmentation.verticalFlip = swaps(mirror) }
+        if let reversal = choices.timeReversal { settings.augmentation.timeReversal = swaps(reversal) }
+        return settings
+    }
 }

@@ -36,8 +36,18 @@ struct Train: ParsableCommand {
     }
 
     enum Input: String, ExpressibleByArgument, CaseIterable {
-        case frames, frameDifferences = "frame-differences"
-        var transform: InputTransform { self == .frames ? .frames : .frameDifferences }
+        case frames, frameDifferences = "frame-differences", signedDifferences = "signed-differences"
+        case framesAndDifferences = "frames-and-differences", motion, framesAndMotion = "frames-and-motion"
+        var transform: InputTransform {
+            switch self {
+            case .frames: .frames
+            case .frameDifferences: .frameDifferences
+            case .signedDifferences: .signedDifferences
+            case .framesAndDifferences: .framesAndDifferences
+            case .motion: .motion
+            case .framesAndMotion: .framesAndMotion
+            }
+        }
     }
 
     enum Grouping: String, ExpressibleByArgument, CaseIterable {
@@ -181,12 +191,14 @@ struct Train: ParsableCommand {
         }
         let classes = store.classes.count
         var settings = (preset ?? .quick).settings(classes: classes)
-        if preset == nil, let sampling = try ProjectConfig.load(layout).sampling {
+        let config = try ProjectConfig.load(layout)
+        if preset == nil, let sampling = config.sampling {
             let asked = SamplingSettings(frames: sampling.frames, height: sampling.height, width: sampling.width,
                                          channels: sampling.channels)
             if let problem = asked.problem { throw Failure(description: "\(layout.configURL.path): [sampling]: \(problem)") }
             settings = TrainingPreset.project(classes: classes, sampling: sampling)
         }
+        if let choices = config.training { settings = try settings.applying(choices, file: layout.configURL.path) }
         if let initPath = `init` {
             let loaded = try Checkpoint.load(URL(fileURLWithPath: initPath))
             try ClipClassifier.checkSampleSize(of: loaded)
@@ -256,14 +268,22 @@ struct Train: ParsableCommand {
         settings.shuffle = !noShuffle
         settings.seed = seed
         if let augment {
+            // Mirrors and reversal keep the label swaps the project declares, or, named
+            // here without any, declare every class symmetric under them.
+            let declared = settings.augmentation
             var augmentation = Augmentation()
             for name in augment.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
                 switch name {
                 case "none": augmentation = .off
-                case "flip": augmentation.horizontalFlip = true
+                case "flip": augmentation.horizontalFlip = declared.horizontalFlip ?? .symmetric
+                case "vflip": augmentation.verticalFlip = declared.verticalFlip ?? .symmetric
+                case "reverse": augmentation.timeReversal = declared.timeReversal ?? .symmetric
                 case "crop": augmentation.randomCrop = true
-                case "jitter": augmentation.temporalJitter = true
-                default: throw ValidationError("--augment takes flip, crop, jitter or none, got '\(name)'")
+                case "jitter", "shift": augmentation.temporalJitter = true
+                case "speed": augmentation.speedJitter = true
+                case "light": augmentation.brightnessContrast = true
+                default:
+                    throw ValidationError("--augment takes crop, shift, speed, light, flip, vflip, reverse or none, got '\(name)'")
                 }
             }
             settings.augmentation = augmentation

@@ -74,7 +74,7 @@ import Training
         func run(seed: UInt64) throws -> (losses: [Float], weights: [Float]) {
             let project = try TemporaryProject()
             var settings = TinyData.settings(epochs: 2, seed: seed)
-            settings.augmentation = Augmentation(horizontalFlip: true, randomCrop: true, temporalJitter: true)
+            settings.augmentation = Augmentation(horizontalFlip: .symmetric, randomCrop: true, temporalJitter: true)
             var job = TrainingJob(source: .samples(TinyData.samples()), settings: settings, speed: TinyData.speed)
             job.output = project.file("out.safetensors")
             let log = TinyData.run(job)

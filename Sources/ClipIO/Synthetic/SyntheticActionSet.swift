@@ -84,8 +84,18 @@ public struct SyntheticActionSet: Sendable {
         let csv = "path,label\n" + summary.clips.map { "\($0.path),\($0.label)\n" }.joined()
         try writeText(csv, to: directory.appendingPathComponent("labels.csv"))
         let names = SyntheticAction.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
-        try writeText("# Written by actionlab synth: the classes in key order (1-\(SyntheticAction.allCases.count)).\nclasses = [\(names)]\n",
-                      to: directory.appendingPathComponent("actionlab.toml"))
+        // Figures face and travel either way in every class, so a mirrored clip shows the
+        // same action: training may mirror them.
+        let text = """
+            # Written by actionlab synth: the classes in key order (1-\(SyntheticAction.allCases.count)).
+            classes = [\(names)]
+
+            [training]
+            # Figures face and move either way in every class: a mirrored clip keeps its label.
+            horizontal_flip = true
+
+            """
+        try writeText(text, to: directory.appendingPathComponent("actionlab.toml"))
         return summary
     }
 
