@@ -40,7 +40,7 @@ enum DirectionalData {
     static func shownClass(_ x: Tensor, _ n: Int) -> Int? {
         let size = T * H * W
         func brightColumn(_ t: Int) -> Int? {
-            (0..<W).first { x in (0..<H).allSatisfy { y in xValue(x, n * size + (t * H + y) * W + x) > 0.5 } }
+            (0..<W).first { column in (0..<H).allSatisfy { y in xValue(x, n * size + (t * H + y) * W + column) > 0.5 } }
         }
         func brightRow(_ t: Int) -> Int? {
             (0..<H).first { y in (0..<W).allSatisfy { c in xValue(x, n * size + (t * H + y) * W + c) > 0.5 } }
@@ -195,7 +195,7 @@ enum DirectionalData {
             let x = set.batch([0, 1], input: input).x
             #expect(x.shape == [2, 4, 8, 8, input.outputChannels(1)], "\(input)")
             #expect(input.samplingChannels(forModelChannels: input.outputChannels(1)) == 1, "\(input)")
-            #expect(x.data.allSatisfy(\.isFinite))
+            #expect(x.data.allSatisfy { $0.isFinite })
         }
         #expect(InputTransform.framesAndMotion.outputChannels(3) == 5)
         #expect(InputTransform.framesAndMotion.samplingChannels(forModelChannels: 5) == 3)
