@@ -1,3 +1,4 @@
+import ClipIO
 import Foundation
 
 /// Where labels are kept. Every call commits before it returns: the app shows a
@@ -74,7 +75,7 @@ final class PreviewLoader: @unchecked Sendable {
                 return
             }
             do {
-                let frames = try decoder.previewFrames(of: request.url, width: request.width, height: request.height)
+                let frames = try Self.decode(request, with: decoder)
                 store(request, frames)
                 inbox.post(.previewLoaded(request, frames))
             } catch {
@@ -89,7 +90,7 @@ final class PreviewLoader: @unchecked Sendable {
         guard cachedFrames(request) == nil else { return }
         queue.async { [self] in
             guard cachedFrames(request) == nil,
-                  let frames = try? decoder.previewFrames(of: request.url, width: request.width, height: request.height)
+                  let frames = try? Self.decode(request, with: decoder)
             else { return }
             store(request, frames)
         }
@@ -99,6 +100,16 @@ final class PreviewLoader: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return wanted == request
+    }
+
+    /// The preview `request` asks for: the clip's frames, or their motion drawn as pictures.
+    static func decode(_ request: PreviewRequest, with decoder: any PreviewDecoder) throws -> [PreviewImage] {
+        let frames = try decoder.previewFrames(of: request.url, width: request.width, height: request.height)
+        guard request.showsMotion else { return frames }
+        let pictures = frames.map { PreviewFrame(width: $0.width, height: $0.height, rgb: $0.rgb, timestamp: $0.timestamp) }
+        return OpticalFlow.motionPictures(of: pictures).map {
+            PreviewImage(width: $0.width, height: $0.height, rgb: $0.rgb, timestamp: $0.timestamp)
+        }
     }
 
     private func cachedFrames(_ request: PreviewRequest) -> [PreviewImage]? {

@@ -93,6 +93,8 @@ public struct PreviewRequest: Sendable, Hashable {
     public var url: URL
     public var width: Int
     public var height: Int
+    /// Show the clip's optical flow (what a motion input shows the model) instead of its frames.
+    public var showsMotion = false
 }
 
 /// The preview pane's content.
@@ -180,6 +182,8 @@ public struct ClipsState: Sendable, Equatable {
     public internal(set) var filter = ""
     public internal(set) var isEditingFilter = false
     public internal(set) var preview: PreviewStatus = .none
+    /// The preview shows motion (optical flow, coloured by direction) instead of frames.
+    public internal(set) var showsMotion = false
     public internal(set) var playback = Playback()
     /// Clock time when the selected clip was selected: watching time is recorded with a label.
     public internal(set) var selectedSince: Double = 0

@@ -139,6 +139,9 @@ enum Keymap {
         KeyBinding([.character("P")], help: "model's prediction", hint: KeyHint("P", "predict")) { state, _ in
             state.predictSelectedClip()
         },
+        KeyBinding([.character("M")], help: "preview frames / motion", hint: KeyHint("M", "motion")) { state, _ in
+            state.toggleMotionPreview()
+        },
     ]
 
     static let train: [KeyBinding] = [

@@ -280,7 +280,18 @@ extension AppState {
         let clip = clips.clips[clips.visible[position]]
         guard clip.isUsable else { return nil }
         let pixels = layout.previewPixels(clipWidth: clip.width, clipHeight: clip.height)
-        return PreviewRequest(clipID: clip.id, url: clip.url, width: pixels.width, height: pixels.height)
+        return PreviewRequest(clipID: clip.id, url: clip.url, width: pixels.width, height: pixels.height,
+                              showsMotion: clips.showsMotion)
+    }
+
+    /// Switches the preview between the clip's frames and its motion.
+    mutating func toggleMotionPreview() -> UpdateResult {
+        clips.showsMotion.toggle()
+        show(clips.showsMotion ? "Preview: motion (hue: which way, brightness: how fast)" : "Preview: frames", .info,
+             about: .none)
+        var result = UpdateResult.redraw
+        result.merge(requestPreviewIfNeeded())
+        return result
     }
 
     // MARK: The clip list and the filter

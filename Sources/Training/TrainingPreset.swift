@@ -5,23 +5,20 @@ import Foundation
 /// Named starting points for `TrainingSettings`: every preset of the command line and
 /// the app is here.
 public enum TrainingPreset: String, CaseIterable, Sendable, Codable {
-    /// Small enough to train on two CPU cores in minutes: 24 frames of 48x48 gray seen as
-    /// frame differences, ConvLSTM filters 16/8/8, a global max pool, dense 64, dropout 0,
-    /// BatchNorm momentum 0.9, augmentation on (flip, crop, temporal jitter), batch 8,
-    /// Adam at 2e-3 halved after 4 epochs without a lower validation loss, up to 40
-    /// epochs, early stopping after 15 without a better validation accuracy.
+    /// The recipe for a user's own few dozen clips, trained on two CPU cores in minutes:
+    /// 24 frames of 48x48 gray seen as optical flow (which way everything moved),
+    /// ConvLSTM filters 16/8/8, a global max pool, dense 64, dropout 0, BatchNorm momentum
+    /// 0.9, the label-safe augmentations (crop, time shift; mirrors only when the project
+    /// declares what they do to its labels), batch 8, Adam at 2e-3 halved after 4 epochs
+    /// without a lower validation loss, up to 40 epochs, early stopping after 15 without a
+    /// better validation accuracy.
     ///
-    /// Why these: on sample-data (5 synthetic actions x 10 clips, figures of either
-    /// polarity anywhere in the frame) the seed stack's Flatten head on raw frames learns
-    /// the 40 training clips by heart and validates near chance; frame differences
-    /// remove the background and the polarity, the global max pool the position, and
-    /// augmentation lifts accuracy on clips rendered with another seed from about 82% to
-    /// over 90%; 24 frames rather than 16 keep spins and jumps apart in both directions.
-    /// Measured with the release build on the 2-core build machine shared with other
-    /// work (load average 5-7): `actionlab train sample-data` ran 40 epochs in 2 min 30 s
-    /// (2-6 s an epoch) to 100% validation accuracy, and its best checkpoint classified
-    /// 46 of 50 clips of `actionlab synth --seed 99` (the last one 47); trained on those
-    /// instead (4 min 16 s), the best checkpoint classified all 50 sample-data clips.
+    /// Why these (measured in docs/recipes.md): flow carries motion with its direction,
+    /// which frame differences throw away, and it does not depend on what the scene looks
+    /// like, so a model trained on some footage holds on footage it never saw (camera
+    /// pans, tilts and zooms over real video: 90% on an unseen source where frame
+    /// differences scored 43%); the global max pool removes where in the frame things
+    /// happen; the tiny dense layer leaves little to overfit on a few dozen clips.
     case quick
     /// The original network: 60 frames of 192x192 gray, filters 64/32/16, dense 256,
     /// dropout 0.1, batch 8, Adam at 1e-3, 30 epochs. About a thousand times the work of
@@ -36,6 +33,26 @@ public enum TrainingPreset: String, CaseIterable, Sendable, Codable {
     /// validation set. The command then takes the frame sizes from the tensor file.
     case tensors
 
+    /// When to pick this preset, in one line (the command's help, the Train screen and the
+    /// README's preset table show it).
+    public var whenToPick: String {
+        switch self {
+        case .quick: "your own clips, a few dozen per class: learns motion and its direction in minutes on a CPU"
+        case .seed: "the original network at full size (60 frames of 192x192): hours per epoch on a CPU"
+        case .tiny: "trying the screens out: an epoch in a fraction of a second, learns little"
+        case .tensors: "numpy arrays from --tensors: the seed stack at the arrays' sizes, as the original notebook trained it"
+        }
+    }
+
+    /// The recipe in a few words: input, head and augmentations ("motion, global_max_pool,
+    /// crop + shift"), for the README's preset table and the Train screen.
+    public var recipe: String {
+        let settings = settings(classes: 5)
+        let augmentations = settings.augmentation.enabledNames
+        return "\(settings.input.rawValue), \(settings.head.rawValue), "
+            + (augmentations.isEmpty ? "no augmentation" : augmentations.joined(separator: " + "))
+    }
+
     /// The settings of this preset for `classes` classes.
     public func settings(classes: Int) -> TrainingSettings {
         switch self {
@@ -47,7 +64,7 @@ public enum TrainingPreset: String, CaseIterable, Sendable, Codable {
                 epochs: 40, batchSize: 8, learningRate: 2e-3, validationFraction: 0.2,
                 augmentation: Augmentation(randomCrop: true, temporalJitter: true),
                 earlyStoppingPatience: 15, reduceLearningRate: PlateauSchedule(factor: 0.5, patience: 4, minimum: 1e-4),
-                batchNormMomentum: 0.9, head: .globalMaxPool, input: .frameDifferences)
+                batchNormMomentum: 0.9, head: .globalMaxPool, input: .motion)
         case .seed:
             var model = ModelConfig.seed
             model.classes = classes

@@ -60,8 +60,8 @@ struct Train: ParsableCommand {
     @Option(help: "A safetensors file with x and y, instead of a project folder.")
     var tensors: String?
     @Option(help: """
-        Starting values: quick (24 frames of 48x48 as frame differences, filters 16/8/8, global max pool, \
-        dense 64, augmentation, 40 epochs), seed (60 of 192x192, 64/32/16, flatten, dense 256, 30 epochs), \
+        Starting values: quick (24 frames of 48x48 as optical flow, filters 16/8/8, global max pool, \
+        dense 64, label-safe augmentation, 40 epochs), seed (60 of 192x192, 64/32/16, flatten, dense 256, 30 epochs), \
         tiny (4 of 24x24, 4/4/4, dense 16, 2 epochs) or tensors (the seed stack, 10 epochs, no validation).
         """)
     var preset: TrainingPreset?

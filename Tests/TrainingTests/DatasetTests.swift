@@ -214,7 +214,7 @@ import Training
         let summary = try #require(log.summary, "\(String(describing: log.failure))")
         #expect(summary.status == .completed)
         let classifier = try ClipClassifier(checkpoint: try #require(summary.bestCheckpoint))
-        #expect(classifier.input == .frameDifferences)
+        #expect(classifier.input == quick.input)
         #expect(try project.store.run(id: summary.runID!)?.settingsJSON.contains("global_max_pool") == true)
 
         // Continuing from the checkpoint takes its input sampling, classes and input
@@ -222,7 +222,7 @@ import Training
         let loaded = try Checkpoint.load(summary.bestCheckpoint!)
         var adopted = TrainingPreset.seed.settings(classes: 3)
         try adopted.adoptInput(of: loaded)
-        #expect(adopted.input == .frameDifferences && adopted.model.inputShape == settings.model.inputShape)
+        #expect(adopted.input == quick.input && adopted.model.inputShape == settings.model.inputShape)
         #expect(adopted.head == .flatten && loaded.spec == settings.modelSpec)
         adopted.epochs = 1
         var job = TrainingJob(source: .samples(TinyData.samples()), settings: adopted, speed: TinyData.speed)

@@ -223,3 +223,24 @@ enum DirectionalData {
         }
     }
 }
+
+@Suite struct PresetDocumentationTests {
+    /// README.md at the top of the repository.
+    static func readme() throws -> String {
+        var url = URL(fileURLWithPath: #filePath)
+        while url.path != "/" {
+            url.deleteLastPathComponent()
+            let candidate = url.appendingPathComponent("README.md")
+            if FileManager.default.fileExists(atPath: candidate.path) { return try String(contentsOf: candidate, encoding: .utf8) }
+        }
+        throw TrainingError("README.md not found above \(#filePath)")
+    }
+
+    @Test func theReadmesPresetTableSaysWhatEachPresetDoes() throws {
+        let readme = try Self.readme()
+        for preset in TrainingPreset.allCases {
+            let row = "| `\(preset.rawValue)` | \(preset.whenToPick) | \(preset.recipe) |"
+            #expect(readme.contains(row), "README.md lacks the row \(row)")
+        }
+    }
+}
