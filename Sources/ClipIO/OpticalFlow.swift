@@ -238,8 +238,8 @@ public enum OpticalFlow {
 extension OpticalFlow {
     /// The motion between consecutive preview frames, drawn as pictures of the same size
     /// and times: hue says which way each pixel moved (red right, yellow-green down, cyan
-    /// left, blue-violet up) and brightness how far, relative to the fastest motion in the
-    /// clip, so a user sees what a motion input shows the model.
+    /// left, blue-violet up) and brightness how far, relative to the clip's fast motion,
+    /// so a user sees what a motion input shows the model.
     public static func motionPictures(of frames: [PreviewFrame]) -> [PreviewFrame] {
         guard let first = frames.first, frames.allSatisfy({ $0.width == first.width && $0.height == first.height })
         else { return frames }
@@ -258,8 +258,15 @@ extension OpticalFlow {
                 Self.flow(ofGrayFrames: g.baseAddress!, count: frames.count, height: height, width: width, into: f.baseAddress!)
             }
         }
-        var fastest: Float = 1e-3
-        for i in 0..<(flow.count / 2) { fastest = max(fastest, (flow[2 * i] * flow[2 * i] + flow[2 * i + 1] * flow[2 * i + 1]).squareRoot()) }
+        // Brightness is relative to the clip's fast motion (the 95th percentile of speeds,
+        // so a few wild vectors at the borders do not leave the rest dark).
+        var speeds = [Float](repeating: 0, count: flow.count / 2)
+        for i in speeds.indices {
+            let (dx, dy) = (flow[2 * i], flow[2 * i + 1])
+            speeds[i] = (dx * dx + dy * dy).squareRoot()
+        }
+        speeds.sort()
+        let fastest = max(speeds.isEmpty ? 0 : speeds[min(speeds.count - 1, speeds.count * 95 / 100)], 1e-3)
         return frames.enumerated().map { t, frame in
             var rgb = [UInt8](repeating: 0, count: plane * 3)
             for i in 0..<plane {

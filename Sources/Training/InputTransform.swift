@@ -24,6 +24,9 @@ public enum InputTransform: String, Codable, Sendable, CaseIterable {
     case motion
     /// The frames (C channels) followed by their optical flow (2 channels).
     case framesAndMotion = "frames_and_motion"
+    /// |frame t - frame t-1| (C channels) followed by the optical flow (2 channels): what
+    /// moves, however thin or faint, and which way everything moved.
+    case differencesAndMotion = "differences_and_motion"
 
     /// The checkpoint metadata key that names the transform.
     public static let metadataKey = "input"
@@ -34,7 +37,7 @@ public enum InputTransform: String, Codable, Sendable, CaseIterable {
         case .frames, .frameDifferences, .signedDifferences: channels
         case .framesAndDifferences: 2 * channels
         case .motion: 2
-        case .framesAndMotion: channels + 2
+        case .framesAndMotion, .differencesAndMotion: channels + 2
         }
     }
 
@@ -52,7 +55,7 @@ public enum InputTransform: String, Codable, Sendable, CaseIterable {
     }
 
     /// True when the input includes optical flow.
-    public var usesMotion: Bool { self == .motion || self == .framesAndMotion }
+    public var usesMotion: Bool { self == .motion || self == .framesAndMotion || self == .differencesAndMotion }
 
     /// The optical flow (T, H, W, 2) of one sample (T, H, W, C).
     public static func motion(of source: UnsafePointer<Float>, shape: [Int]) -> [Float] {
@@ -98,7 +101,7 @@ public enum InputTransform: String, Codable, Sendable, CaseIterable {
                     }
                 }
             }
-        case .motion, .framesAndMotion:
+        case .motion, .framesAndMotion, .differencesAndMotion:
             let computed = known == nil ? Self.motion(of: source, shape: shape) : []
             computed.withUnsafeBufferPointer { buffer in
                 let flow = known ?? buffer.baseAddress!
@@ -106,9 +109,16 @@ public enum InputTransform: String, Codable, Sendable, CaseIterable {
                     output.update(from: flow, count: T * pixels * 2)
                     return
                 }
-                let out = C + 2
+                let out = C + 2, differences = self == .differencesAndMotion
                 for i in 0..<(T * pixels) {
-                    for c in 0..<C { output[i * out + c] = source[i * C + c] }
+                    for c in 0..<C {
+                        let value = source[i * C + c]
+                        if !differences {
+                            output[i * out + c] = value
+                        } else {
+                            output[i * out + c] = i < pixels ? 0 : abs(value - source[(i - pixels) * C + c])
+                        }
+                    }
                     output[i * out + C] = flow[2 * i]
                     output[i * out + C + 1] = flow[2 * i + 1]
                 }

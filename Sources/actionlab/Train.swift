@@ -38,6 +38,7 @@ struct Train: ParsableCommand {
     enum Input: String, ExpressibleByArgument, CaseIterable {
         case frames, frameDifferences = "frame-differences", signedDifferences = "signed-differences"
         case framesAndDifferences = "frames-and-differences", motion, framesAndMotion = "frames-and-motion"
+        case differencesAndMotion = "differences-and-motion"
         var transform: InputTransform {
             switch self {
             case .frames: .frames
@@ -46,6 +47,7 @@ struct Train: ParsableCommand {
             case .framesAndDifferences: .framesAndDifferences
             case .motion: .motion
             case .framesAndMotion: .framesAndMotion
+            case .differencesAndMotion: .differencesAndMotion
             }
         }
     }

@@ -33,8 +33,9 @@ import Testing
                 var rgb = [UInt8](repeating: 0, count: width * height * 3)
                 for y in 0..<height {
                     for x in 0..<width {
-                        let value = 0.5 + 0.2 * sin(Double(x - t) * 0.5) * cos(Double(y) * 0.4)
-                            + 0.1 * sin(Double(x - t + 2 * y) * 0.3)
+                        let (u, v) = (Double(x - t), Double(y))
+                        let value = 0.5 + (sin(u * 0.31 + 1.0) + sin(v * 0.23 + 2.0) + sin((u + v) * 0.17)
+                            + sin((u - 2 * v) * 0.11 + 0.5) + 0.5 * sin(u * 0.7 - v * 0.45)) / 9
                         let byte = UInt8(max(0, min(255, value * 255)))
                         for c in 0..<3 { rgb[(y * width + x) * 3 + c] = byte }
                     }

@@ -157,7 +157,9 @@ import Training
 
     @Test func theQuickPresetIsItsOwnModel() throws {
         let result = try ActionLabBinary.run(["summary", "--preset", "quick"])
-        for piece in ["(None, 24, 48, 48, 16)", "maxpool4 (MaxPool2D)", "(None, 1, 1, 8)", "Total params: 22,469"] {
+        // Two input channels: the optical flow's dx and dy.
+        for piece in ["input (None, 24, 48, 48, 2)", "(None, 24, 48, 48, 16)", "maxpool4 (MaxPool2D)", "(None, 1, 1, 8)",
+                      "Total params: 23,045"] {
             #expect(result.stdout.contains(piece), "\(piece)")
         }
         let wider = try ActionLabBinary.run(["summary", "--preset", "quick", "--dense", "32", "--classes", "3"])
