@@ -110,6 +110,10 @@ import TestSupport
         #expect(csv.split(separator: "\n").count == 11)
         let toml = try String(contentsOf: folder.file("actionlab.toml"), encoding: .utf8)
         #expect(toml.contains("classes = [\"run\", \"walk\", \"jump\", \"wave\", \"spin\"]\n"))
+        // The file is a project's: it parses, and its recipe mirrors (every class is
+        // symmetric) and shows frame differences.
+        #expect(toml.contains("[training]\n") && toml.contains("horizontal_flip = true\n")
+                && toml.contains("input = \"frame_differences\"\n"))
         let reader = try ClipReader(url: folder.file("wave/wave-001.mp4"))
         #expect(reader.metadata.frameCount == 12 && reader.metadata.width == 32 && reader.metadata.fps == 24)
         let decoded = try reader.sampledFrames(SamplingSettings(frames: 12, height: 32, width: 32, channels: 1))

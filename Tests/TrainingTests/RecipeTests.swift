@@ -244,3 +244,17 @@ enum DirectionalData {
         }
     }
 }
+
+@Suite struct SampleDataRecipeTests {
+    @Test func sampleDataTrainsOnMirroredFrameDifferences() throws {
+        var url = URL(fileURLWithPath: #filePath)
+        while url.path != "/", !FileManager.default.fileExists(atPath: url.appendingPathComponent("sample-data").path) {
+            url.deleteLastPathComponent()
+        }
+        let file = url.appendingPathComponent("sample-data/actionlab.toml")
+        let config = try ProjectConfig.parse(try String(contentsOf: file, encoding: .utf8), file: file.path)
+        let settings = try TrainingPreset.quick.settings(classes: 5).applying(try #require(config.training), file: file.path)
+        #expect(settings.input == .frameDifferences)
+        #expect(settings.augmentation.horizontalFlip == .symmetric && settings.augmentation.timeReversal == nil)
+    }
+}

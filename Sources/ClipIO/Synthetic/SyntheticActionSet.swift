@@ -84,13 +84,17 @@ public struct SyntheticActionSet: Sendable {
         let csv = "path,label\n" + summary.clips.map { "\($0.path),\($0.label)\n" }.joined()
         try writeText(csv, to: directory.appendingPathComponent("labels.csv"))
         let names = SyntheticAction.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
-        // Figures face and travel either way in every class, so a mirrored clip shows the
-        // same action: training may mirror them.
+        // The recipe for these clips (docs/recipes.md): their figures are lines a pixel or
+        // two wide on a noisy texture, where optical flow is weakest and frame differences
+        // show the figure best; and figures face and travel either way in every class, so
+        // a mirrored clip shows the same action.
         let text = """
             # Written by actionlab synth: the classes in key order (1-\(SyntheticAction.allCases.count)).
             classes = [\(names)]
 
             [training]
+            # Thin figures on a noisy texture: frame differences show them best.
+            input = "frame_differences"
             # Figures face and move either way in every class: a mirrored clip keeps its label.
             horizontal_flip = true
 
