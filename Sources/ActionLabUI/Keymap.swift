@@ -153,6 +153,9 @@ enum Keymap {
                    hint: KeyHint("c", when: { $0.training.phase.isActive ? nil : "preset" })) { state, _ in
             state.cycleTrainingChoice()
         },
+        KeyBinding([.character("a")], help: "augmentation off / on") { state, _ in
+            state.toggleAugmentation()
+        },
         KeyBinding([.character("R")], help: "reset the preset's values",
                    hint: KeyHint("R", when: { state in
                        !state.training.phase.isActive && state.training.run == nil && state.training.choice.isEdited

@@ -64,3 +64,23 @@ import Testing
         #expect(plain == (try DriftingClip().previewFrames(of: request.url, width: 32, height: 24)))
     }
 }
+
+@Suite struct AugmentationKeyTests {
+    @Test func aTurnsAugmentationOffAndBackAndTheRunBoxSaysSo() {
+        var state = Sample.state()
+        _ = state.update(.key(.tab))
+        let preset = state.training.choice.settings.augmentation
+        #expect(!preset.isOff)
+        _ = state.update(.key(.character("a")))
+        #expect(state.training.choice.settings.augmentation.isOff && state.training.choice.isEdited)
+        #expect(state.message?.text.contains("Augmentation off") == true)
+        #expect(TrainView.runBoxLines(state.training).contains { line in
+            if case .text("Sees", let value, _) = line { value.hasSuffix("none") } else { false }
+        })
+        _ = state.update(.key(.character("a")))
+        #expect(state.training.choice.settings.augmentation == preset && !state.training.choice.isEdited)
+        #expect(TrainView.runBoxLines(state.training).contains { line in
+            if case .text("Sees", let value, _) = line { value.contains("crop + shift") } else { false }
+        })
+    }
+}

@@ -98,6 +98,10 @@ enum TrainView {
         line("Network", fitted("\(filters) · dense \(model.denseUnits)", "\(filters) d\(model.denseUnits)"))
         line("Train", fitted("\(AppView.counted(settings.epochs, "epoch")) · batch \(settings.batchSize)",
                              "\(settings.epochs) ep. · batch \(settings.batchSize)"))
+        let augmentations = settings.augmentation.enabledNames
+        let augmentText = augmentations.isEmpty ? "none" : augmentations.joined(separator: " + ")
+        line("Sees", fitted("\(settings.input.rawValue.replacingOccurrences(of: "_", with: " ")) · \(augmentText)",
+                            "\(settings.input.rawValue) · \(augmentText)"))
         func data(_ train: Int, _ validation: Int) -> String {
             fitted("\(train) train · \(validation) validation", "\(train) train · \(validation) val.")
         }

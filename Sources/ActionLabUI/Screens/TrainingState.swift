@@ -375,6 +375,28 @@ extension AppState {
         return result
     }
 
+    /// Turns the chosen settings' augmentation off, or back to the preset's (with the
+    /// project's label swaps).
+    mutating func toggleAugmentation() -> UpdateResult {
+        guard !training.phase.isActive else {
+            show("The settings cannot change during a run", .info, about: .trainingPhase(training.phase.kind))
+            return .redraw
+        }
+        let choice = training.choice
+        var settings = choice.settings
+        settings.augmentation = settings.augmentation.isOff ? choice.presetSettings.augmentation : .off
+        training.choices[training.choiceIndex].settings = settings
+        if training.run != nil {
+            training.clearRun()
+            training.phase = .idle
+        }
+        let names = settings.augmentation.enabledNames
+        show(names.isEmpty ? "Augmentation off: clips train as they are"
+                           : "Augmentation on: " + names.joined(separator: " + "),
+             .info, about: .trainingSettings(settings))
+        return .redraw
+    }
+
     /// Returns the chosen preset to its own values.
     mutating func resetTrainingChoice() -> UpdateResult {
         guard !training.phase.isActive else {
