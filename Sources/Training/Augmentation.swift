@@ -182,6 +182,8 @@ struct AugmentationChoice {
         if augmentation.verticalFlip != nil { verticalFlip = verticalDraw }
         if augmentation.timeReversal != nil { reverse = reverseDraw }
         if augmentation.randomCrop {
+            // H and W are validated sample sides (at most SamplingSettings.maximumSide) and
+            // the draws lie in [0, 1): these conversions stay far inside Int.
             cropHeight = max(1, Int((Double(H) * scale).rounded()))
             cropWidth = max(1, Int((Double(W) * scale).rounded()))
             cropY = min(H - cropHeight, Int(yDraw * Double(H - cropHeight + 1)))
@@ -229,28 +231,9 @@ struct AugmentationChoice {
     /// Writes the changed sample (T, H, W, C) to `out`, reading the original through
     /// `value(flatIndex)`. The crop window is scaled back to H x W bilinearly.
     func apply(to out: UnsafeMutablePointer<Float>, shape: [Int], value: (Int) -> Float) {
-        let (T, H, W, C) = (shape[0], shape[1], shape[2], shape[3])
-        let rows = Self.taps(H, start: cropY, size: cropHeight)
-        let columns = Self.taps(W, start: cropX, size: cropWidth)
         let relight = contrast != 1 || brightness != 0
-        var o = 0
-        for t in 0..<T {
-            let st = sourceFrame(t, count: T)
-            for y in 0..<H {
-                let (y0, y1, fy) = rows[verticalFlip ? H - 1 - y : y]
-                for x in 0..<W {
-                    let (x0, x1, fx) = columns[flip ? W - 1 - x : x]
-                    for c in 0..<C {
-                        func at(_ yy: Int, _ xx: Int) -> Float { value(((st * H + yy) * W + xx) * C + c) }
-                        let top = at(y0, x0) + (at(y0, x1) - at(y0, x0)) * fx
-                        let bottom = at(y1, x0) + (at(y1, x1) - at(y1, x0)) * fx
-                        var v = top + (bottom - top) * fy
-                        if relight { v = min(max((v - 0.5) * contrast + 0.5 + brightness, 0), 1) }
-                        out[o] = v
-                        o += 1
-                    }
-                }
-            }
+        resample(shape: shape, into: out, sourceFrame: { sourceFrame($0, count: shape[0]) }, value: value) { _, v in
+            relight ? min(max((v - 0.5) * contrast + 0.5 + brightness, 0), 1) : v
         }
     }
 
@@ -260,25 +243,37 @@ struct AugmentationChoice {
     /// lengthens vectors, speed lengthens them in time, and a reversed clip moves back.
     func applyToMotion(_ flow: UnsafePointer<Float>, shape: [Int], into out: UnsafeMutablePointer<Float>) {
         let (T, H, W) = (shape[0], shape[1], shape[2])
-        let rows = Self.taps(H, start: cropY, size: cropHeight)
-        let columns = Self.taps(W, start: cropX, size: cropWidth)
         let time = Float(speed) * (reverse ? -1 : 1)
         let scaleX = Float(W) / Float(cropWidth) * time * (flip ? -1 : 1)
         let scaleY = Float(H) / Float(cropHeight) * time * (verticalFlip ? -1 : 1)
+        // Played backwards, frame t's motion is the reverse of the motion into the frame
+        // after it in the original.
+        let frameOf = { (t: Int) in reverse ? min(sourceFrame(t, count: T) + 1, T - 1) : sourceFrame(t, count: T) }
+        resample(shape: [T, H, W, 2], into: out, sourceFrame: frameOf, value: { flow[$0] }) { c, v in
+            v * (c == 0 ? scaleX : scaleY)
+        }
+    }
+
+    /// The crop, mirrors and frame choice, shared by pictures and flow: output (T, H, W, C)
+    /// pixel by pixel, each channel `c` bilinear from the source through `value(flatIndex)`
+    /// and then `finish(c, v)`.
+    private func resample(shape: [Int], into out: UnsafeMutablePointer<Float>, sourceFrame: (Int) -> Int,
+                          value: (Int) -> Float, finish: (Int, Float) -> Float) {
+        let (T, H, W, C) = (shape[0], shape[1], shape[2], shape[3])
+        let rows = Self.taps(H, start: cropY, size: cropHeight)
+        let columns = Self.taps(W, start: cropX, size: cropWidth)
         var o = 0
         for t in 0..<T {
-            // Played backwards, frame t's motion is the reverse of the motion into the
-            // frame after it in the original.
-            let st = reverse ? min(sourceFrame(t, count: T) + 1, T - 1) : sourceFrame(t, count: T)
+            let st = sourceFrame(t)
             for y in 0..<H {
                 let (y0, y1, fy) = rows[verticalFlip ? H - 1 - y : y]
                 for x in 0..<W {
                     let (x0, x1, fx) = columns[flip ? W - 1 - x : x]
-                    for c in 0..<2 {
-                        func at(_ yy: Int, _ xx: Int) -> Float { flow[((st * H + yy) * W + xx) * 2 + c] }
+                    for c in 0..<C {
+                        func at(_ yy: Int, _ xx: Int) -> Float { value(((st * H + yy) * W + xx) * C + c) }
                         let top = at(y0, x0) + (at(y0, x1) - at(y0, x0)) * fx
                         let bottom = at(y1, x0) + (at(y1, x1) - at(y1, x0)) * fx
-                        out[o] = (top + (bottom - top) * fy) * (c == 0 ? scaleX : scaleY)
+                        out[o] = finish(c, top + (bottom - top) * fy)
                         o += 1
                     }
                 }
