@@ -7,13 +7,19 @@ import Darwin
 #endif
 
 extension ProjectStore {
-    /// Starts a run record with status `.running`; returns it with its new id.
+    /// Starts a run record with status `.running`; returns it with its new id. Ids are
+    /// never reused: a new run's id is above every recorded run's and every folder in
+    /// `.actionlab/runs/`, so a deleted run's kept files are never mistaken for a new run's.
     public func createRun(settingsJSON: String, splitJSON: String, startedAt: Date = Date()) throws -> RunRecord {
-        try wrapErrors {
+        let folders = ((try? FileManager.default.contentsOfDirectory(atPath: layout.runsDirectory.path)) ?? [])
+            .compactMap { Int64($0) }
+        return try wrapErrors {
             try database.write { db in
+                let recorded = try Int64.fetchOne(db, sql: "SELECT max(id) FROM runs") ?? 0
+                let id = max(recorded, folders.max() ?? 0) + 1
                 try db.execute(sql: """
-                    INSERT INTO runs (started_at, settings_json, split_json, status, process_id) VALUES (?, ?, ?, ?, ?)
-                    """, arguments: [startedAt.timeIntervalSince1970, settingsJSON, splitJSON,
+                    INSERT INTO runs (id, started_at, settings_json, split_json, status, process_id) VALUES (?, ?, ?, ?, ?, ?)
+                    """, arguments: [id, startedAt.timeIntervalSince1970, settingsJSON, splitJSON,
                                      RunStatus.running.rawValue, Int(getpid())])
                 return RunRecord(id: db.lastInsertedRowID, startedAt: startedAt, settingsJSON: settingsJSON,
                                  splitJSON: splitJSON, status: .running)
@@ -21,7 +27,7 @@ extension ProjectStore {
         }
     }
 
-    /// Saves every field of `run` (found by its id).
+    /// Saves every field of `run` (found by its id) but its name and note (see `describeRun`).
     public func updateRun(_ run: RunRecord) throws {
         try wrapErrors {
             try database.write { db in
@@ -55,10 +61,46 @@ extension ProjectStore {
         }
     }
 
-    /// Deletes a run and its metrics (not its checkpoint files).
-    public func deleteRun(id: Int64) throws {
+    /// Deletes a run and its metrics. With `deletingFiles`, also its checkpoints and its
+    /// folder `.actionlab/runs/<id>/` (files the run recorded outside `.actionlab/runs/` are
+    /// left alone); without, every file stays. A run still training in a live process is
+    /// refused. A pinned checkpoint of the run is unpinned when its file goes.
+    public func deleteRun(id: Int64, deletingFiles: Bool = false) throws {
+        guard let run = try run(id: id) else { throw RunNotFound(id: id) }
+        if run.status == .running {
+            throw StoreError.runInProgress(id: id)
+        }
         try wrapErrors {
-            try database.write { db in try db.execute(sql: "DELETE FROM runs WHERE id = ?", arguments: [id]) }
+            try database.write { db in
+                try db.execute(sql: "DELETE FROM runs WHERE id = ?", arguments: [id])
+                guard deletingFiles else { return }
+                let files = [run.bestCheckpointPath, run.lastCheckpointPath].compactMap { $0 }
+                if let pinned = try Self.pinnedPath(db), files.contains(pinned) {
+                    try db.execute(sql: "DELETE FROM project_settings WHERE key = ?", arguments: [Self.pinnedKey])
+                }
+            }
+        }
+        guard deletingFiles else { return }
+        let runs = layout.runsDirectory.standardizedFileURL.path + "/"
+        for path in [run.bestCheckpointPath, run.lastCheckpointPath].compactMap({ $0 }) {
+            let url = checkpointURL(path)
+            if url.standardizedFileURL.path.hasPrefix(runs) { try? FileManager.default.removeItem(at: url) }
+        }
+        try? FileManager.default.removeItem(at: layout.runsDirectory.appendingPathComponent(String(id), isDirectory: true))
+    }
+
+    /// Gives run `id` a name and a note (nil or empty clears them).
+    public func describeRun(id: Int64, name: String?, note: String?) throws {
+        func cleaned(_ text: String?) -> String? {
+            guard let trimmed = text?.trimmingCharacters(in: .whitespacesAndNewlines), !trimmed.isEmpty else { return nil }
+            return trimmed
+        }
+        try wrapErrors {
+            try database.write { db in
+                try db.execute(sql: "UPDATE runs SET name = ?, note = ? WHERE id = ?",
+                               arguments: [cleaned(name), cleaned(note), id])
+                if db.changesCount == 0 { throw RunNotFound(id: id) }
+            }
         }
     }
 
@@ -134,7 +176,9 @@ extension ProjectStore {
                          bestValAccuracy: try row.stored("best_val_accuracy", "runs.best_val_accuracy", of: item),
                          durationSeconds: try row.stored("duration_seconds", "runs.duration_seconds", of: item),
                          lastCheckpointPath: try row.stored("last_checkpoint_path", "runs.last_checkpoint_path", of: item),
-                         bestCheckpointPath: try row.stored("best_checkpoint_path", "runs.best_checkpoint_path", of: item))
+                         bestCheckpointPath: try row.stored("best_checkpoint_path", "runs.best_checkpoint_path", of: item),
+                         name: try row.stored("name", "runs.name", of: item),
+                         note: try row.stored("note", "runs.note", of: item))
     }
 }
 

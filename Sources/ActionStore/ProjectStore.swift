@@ -294,14 +294,18 @@ public final class ProjectStore: Sendable {
     ///
     /// - Parameter watchedSeconds: how long the clip was watched before this label.
     @discardableResult
-    public func setLabel(clipID: Int64, classIndex: Int, watchedSeconds: Double = 0) throws -> LabelChange? {
+    /// - Parameter acceptedFrom: the name of the model (`ProjectModel.name`) whose suggestion
+    ///   the user accepted, recorded in the history; nil for a label typed by key.
+    public func setLabel(clipID: Int64, classIndex: Int, watchedSeconds: Double = 0,
+                         acceptedFrom: String? = nil) throws -> LabelChange? {
         guard classes.indices.contains(classIndex) else {
             throw StoreError.unknownClassIndex(classIndex, classCount: classes.count)
         }
         return try wrapErrors {
             try database.write { db in
                 let classID = try classID(db, position: classIndex)
-                return try applyLabel(db, clipID: clipID, classID: classID, kind: .set, watchedSeconds: watchedSeconds)
+                return try applyLabel(db, clipID: clipID, classID: classID, kind: .set, watchedSeconds: watchedSeconds,
+                                      acceptedFrom: acceptedFrom)
             }
         }
     }
@@ -325,7 +329,7 @@ public final class ProjectStore: Sendable {
 
     /// The one place a label changes: updates `labels` and appends to `label_history`.
     func applyLabel(_ db: Database, clipID: Int64, classID: Int64?, kind: LabelChange.Kind,
-                    watchedSeconds: Double, at date: Date = Date()) throws -> LabelChange? {
+                    watchedSeconds: Double, at date: Date = Date(), acceptedFrom: String? = nil) throws -> LabelChange? {
         guard try Bool.fetchOne(db, sql: "SELECT 1 FROM clips WHERE id = ?", arguments: [clipID]) != nil else {
             throw StoreError.unknownClip(id: clipID)
         }
@@ -348,10 +352,10 @@ public final class ProjectStore: Sendable {
         }
         try db.execute(sql: """
             INSERT INTO label_history (clip_id, kind, old_class_id, old_labelled_by, old_labelled_at,
-                                       old_watched_seconds, new_class_id, who, at, watched_seconds)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                       old_watched_seconds, new_class_id, who, at, watched_seconds, accepted_from)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [clipID, kind.rawValue, oldClassID, old?["labelled_by"], old?["labelled_at"],
-                             old?["watched_seconds"], classID, user, now, watchedSeconds])
+                             old?["watched_seconds"], classID, user, now, watchedSeconds, acceptedFrom])
         return try Self.change(db, id: db.lastInsertedRowID)
     }
 
@@ -404,7 +408,7 @@ public final class ProjectStore: Sendable {
 
     static let changeColumns = """
         h.id, h.clip_id, c.path, h.kind, o.name AS old_name, n.name AS new_name, h.who, h.at,
-        h.watched_seconds, h.undone
+        h.watched_seconds, h.undone, h.accepted_from
         FROM label_history h
         JOIN clips c ON c.id = h.clip_id
         LEFT JOIN classes o ON o.id = h.old_class_id
@@ -430,7 +434,8 @@ public final class ProjectStore: Sendable {
                            who: try row.stored(6, "label_history.who", of: item),
                            at: Date(timeIntervalSince1970: try row.stored(7, "label_history.at", of: item)),
                            watchedSeconds: try row.stored(8, "label_history.watched_seconds", of: item),
-                           isUndone: try row.stored(9, "label_history.undone", of: item))
+                           isUndone: try row.stored(9, "label_history.undone", of: item),
+                           acceptedFrom: try row.stored(10, "label_history.accepted_from", of: item))
     }
 
     /// Every change of clip `clipID`'s label, oldest first.

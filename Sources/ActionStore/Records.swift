@@ -121,9 +121,11 @@ public struct LabelChange: Sendable, Equatable, Identifiable {
     public let watchedSeconds: Double
     /// True once undo has reverted this change.
     public let isUndone: Bool
+    /// The name of the model (`ProjectModel.name`) whose suggestion was accepted; nil when typed.
+    public let acceptedFrom: String?
 
     public init(id: Int64, clipID: Int64, path: String, kind: Kind, previousClass: String?, newClass: String?,
-                who: String, at: Date, watchedSeconds: Double, isUndone: Bool) {
+                who: String, at: Date, watchedSeconds: Double, isUndone: Bool, acceptedFrom: String? = nil) {
         self.id = id
         self.clipID = clipID
         self.path = path
@@ -134,6 +136,7 @@ public struct LabelChange: Sendable, Equatable, Identifiable {
         self.at = at
         self.watchedSeconds = watchedSeconds
         self.isUndone = isUndone
+        self.acceptedFrom = acceptedFrom
     }
 }
 
@@ -170,10 +173,15 @@ public struct RunRecord: Sendable, Equatable, Identifiable {
     /// The checkpoint of the last epoch and of the best validation accuracy.
     public var lastCheckpointPath: String?
     public var bestCheckpointPath: String?
+    /// The user's name and note for the run; nil until given. Changed only by
+    /// `ProjectStore.describeRun`, never by `updateRun` (the trainer's copy may be older).
+    public var name: String?
+    public var note: String?
 
     public init(id: Int64, startedAt: Date, settingsJSON: String, splitJSON: String, status: RunStatus,
                 statusDetail: String? = nil, epochs: Int = 0, bestValAccuracy: Double? = nil,
-                durationSeconds: Double = 0, lastCheckpointPath: String? = nil, bestCheckpointPath: String? = nil) {
+                durationSeconds: Double = 0, lastCheckpointPath: String? = nil, bestCheckpointPath: String? = nil,
+                name: String? = nil, note: String? = nil) {
         self.id = id
         self.startedAt = startedAt
         self.settingsJSON = settingsJSON
@@ -185,7 +193,12 @@ public struct RunRecord: Sendable, Equatable, Identifiable {
         self.durationSeconds = durationSeconds
         self.lastCheckpointPath = lastCheckpointPath
         self.bestCheckpointPath = bestCheckpointPath
+        self.name = name
+        self.note = note
     }
+
+    /// The run's name, or "run N" until the user names it.
+    public var displayName: String { name.map { $0.isEmpty ? "run \(id)" : $0 } ?? "run \(id)" }
 }
 
 /// The metrics of one epoch of one run. Validation values are nil when there is no validation set.

@@ -5,7 +5,7 @@ import GRDB
 /// wrote a file and an older ActionLab can refuse a newer file before touching it.
 enum Schema {
     /// The newest schema this build writes and understands.
-    static let version = 3
+    static let version = 4
 
     static let firstMigration = "v1: clips, classes, labels, history, runs, metrics"
 
@@ -97,6 +97,35 @@ enum Schema {
         ("v3: classes without a stored colour", """
                 ALTER TABLE classes DROP COLUMN colour;
                 PRAGMA user_version = 3;
+                """),
+        // The model in the loop: what each checkpoint predicted for each clip, the run a
+        // user names or pins, and labels accepted from a model's suggestion.
+        ("v4: predictions, run names and notes, pinned checkpoint, accepted labels", """
+                -- One row per (checkpoint, clip). `checkpoint` is the checkpoint's identity (its
+                -- path, size and modification time, so a rewritten file is another checkpoint);
+                -- clip_size and clip_mtime are the clip's at prediction time: when the clips row
+                -- differs, the file changed and the prediction is stale.
+                CREATE TABLE predictions (
+                    checkpoint TEXT NOT NULL,
+                    clip_id INTEGER NOT NULL REFERENCES clips(id) ON DELETE CASCADE,
+                    clip_size INTEGER NOT NULL,
+                    clip_mtime REAL NOT NULL,
+                    class_names TEXT NOT NULL,         -- JSON array, the order of probabilities
+                    probabilities TEXT NOT NULL,       -- JSON array of numbers
+                    computed_at REAL NOT NULL,
+                    PRIMARY KEY (checkpoint, clip_id)
+                );
+                CREATE INDEX predictions_by_clip ON predictions(clip_id);
+                ALTER TABLE runs ADD COLUMN name TEXT;
+                ALTER TABLE runs ADD COLUMN note TEXT;
+                -- The name of the model whose suggestion a label was accepted from; NULL when typed.
+                ALTER TABLE label_history ADD COLUMN accepted_from TEXT;
+                -- Project-wide choices: 'pinned_checkpoint' = path of the checkpoint the user pinned.
+                CREATE TABLE project_settings (
+                    key TEXT PRIMARY KEY,
+                    value TEXT NOT NULL
+                );
+                PRAGMA user_version = 4;
                 """),
     ]
 

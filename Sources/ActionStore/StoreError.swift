@@ -23,6 +23,12 @@ public enum StoreError: Error, Equatable, CustomStringConvertible, LocalizedErro
     case unknownClassIndex(Int, classCount: Int)
     /// An export format cannot represent `item`.
     case unexportable(item: String, reason: String)
+    /// Predictions to store that do not fit their class names.
+    case badPrediction(clipID: Int64, reason: String)
+    /// The run is still training in a live process.
+    case runInProgress(id: Int64)
+    /// The checkpoint the project pins cannot be read.
+    case pinnedCheckpointUnreadable(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -50,6 +56,12 @@ public enum StoreError: Error, Equatable, CustomStringConvertible, LocalizedErro
             return "no class with index \(index): the project has \(count) classes"
         case let .unexportable(item, reason):
             return "cannot export \(item): \(reason)"
+        case let .badPrediction(clipID, reason):
+            return "the prediction of clip \(clipID) cannot be stored: \(reason)"
+        case let .runInProgress(id):
+            return "run \(id) is still training; stop it first"
+        case let .pinnedCheckpointUnreadable(path, reason):
+            return "\(path): the project's pinned checkpoint \(reason); pin another or unpin it"
         }
     }
 

@@ -14,11 +14,12 @@ import Testing
         let queue = try DatabaseQueue(path: project.layout.databaseURL.path)
         let (version, journal, tables) = try queue.read { db in
             (try Int.fetchOne(db, sql: "PRAGMA user_version"), try String.fetchOne(db, sql: "PRAGMA journal_mode"),
-             try ["clips", "classes", "labels", "label_history", "runs", "epoch_metrics"].filter { try db.tableExists($0) })
+             try ["clips", "classes", "labels", "label_history", "runs", "epoch_metrics", "predictions",
+                   "project_settings"].filter { try db.tableExists($0) })
         }
         #expect(version == ProjectStore.schemaVersion)
         #expect(journal == "wal")
-        #expect(tables.count == 6)
+        #expect(tables.count == 8)
     }
 
     @Test func reopeningKeepsClipsLabelsAndHistory() throws {
@@ -172,8 +173,42 @@ import Testing
         let (version, columns) = try check.read { db in
             (try Int.fetchOne(db, sql: "PRAGMA user_version"), try db.columns(in: "classes").map(\.name))
         }
-        #expect(version == 3)
+        #expect(version == Schema.version)
         #expect(!columns.contains("colour"))
         #expect(columns.contains("name") && columns.contains("key"))
+    }
+
+    @Test func aVersion3DatabaseGainsPredictionsAndRunNamesKeepingItsHistoryAndRuns() throws {
+        let project = try TemporaryProject()
+        try FileManager.default.createDirectory(at: project.layout.stateDirectory, withIntermediateDirectories: true)
+        let queue = try DatabaseQueue(path: project.layout.databaseURL.path)
+        try Schema.migrator.migrate(queue, upTo: "v3: classes without a stored colour")
+        try queue.write { db in
+            try db.execute(sql: """
+                INSERT INTO clips (path, size, mtime, probed) VALUES ('a.mp4', 1, 0, 0);
+                INSERT INTO classes (name, position, key) VALUES ('run', 0, '1');
+                INSERT INTO labels VALUES (1, 1, 'old', 10, 2);
+                INSERT INTO label_history (clip_id, kind, new_class_id, who, at, watched_seconds)
+                    VALUES (1, 'set', 1, 'old', 10, 2);
+                INSERT INTO runs (started_at, settings_json, split_json, status, best_checkpoint_path)
+                    VALUES (0, '{}', '{}', 'completed', 'gone.safetensors');
+                """)
+        }
+        #expect(try queue.read { db in try Int.fetchOne(db, sql: "PRAGMA user_version") } == 3)
+        try queue.close()
+
+        let store = try project.open()
+        let clip = try #require(try store.clip(path: "a.mp4"))
+        #expect(clip.label?.labelledBy == "old")
+        #expect(try store.history(for: clip.id).map(\.acceptedFrom) == [nil])
+        let run = try #require(try store.runs().first)
+        #expect(run.name == nil && run.note == nil && run.displayName == "run \(run.id)")
+        #expect(try store.pinnedCheckpoint() == nil)
+        #expect(try store.predictions(source: "anything").isEmpty)
+        // Its checkpoint file is gone: no model to predict with, and no error.
+        #expect(try store.currentModel() == nil)
+        try store.close()
+        let check = try DatabaseQueue(path: project.layout.databaseURL.path)
+        #expect(try check.read { db in try Int.fetchOne(db, sql: "PRAGMA user_version") } == 4)
     }
 }

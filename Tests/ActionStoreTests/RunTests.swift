@@ -8,7 +8,7 @@ import Testing
         let store = try project.open()
         let started = Date(timeIntervalSince1970: 1_750_000_000)
         var first = try store.createRun(settingsJSON: #"{"epochs":3}"#, splitJSON: #"{"val":[1]}"#, startedAt: started)
-        let second = try store.createRun(settingsJSON: "{}", splitJSON: "{}")
+        var second = try store.createRun(settingsJSON: "{}", splitJSON: "{}")
         #expect(first.status == .running)
 
         first.status = .earlyStopped
@@ -22,6 +22,10 @@ import Testing
         #expect(try store.run(id: first.id) == first)
         #expect(try store.runs().map(\.id) == [second.id, first.id])
 
+        // A run still training in this (live) process keeps its record.
+        #expect(throws: StoreError.runInProgress(id: second.id)) { try store.deleteRun(id: second.id) }
+        second.status = .stopped
+        try store.updateRun(second)
         try store.deleteRun(id: second.id)
         #expect(try store.runs() == [first])
         var ghost = first
@@ -44,6 +48,9 @@ import Testing
             try store.appendMetrics(EpochMetrics(runID: 77, epoch: 1, loss: 0, accuracy: 0, valLoss: nil,
                                                  valAccuracy: nil, learningRate: 0, seconds: 0))
         }
+        var ended = run
+        ended.status = .failed
+        try store.updateRun(ended)
         try store.deleteRun(id: run.id)
         #expect(try store.metrics(runID: run.id).isEmpty)
     }
