@@ -1,5 +1,6 @@
 import ActionStore
 import Foundation
+import TestSupport
 import Testing
 @testable import ActionLabUI
 @testable import Training

@@ -1,23 +1,8 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import Training
 @testable import ActionLabUI
-
-/// A temporary folder removed when the test ends.
-final class TemporaryFolder {
-    let url: URL
-    init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("actionlab-ui-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-    func write(_ text: String, to name: String) throws -> URL {
-        let file = url.appendingPathComponent(name)
-        try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try text.write(to: file, atomically: true, encoding: .utf8)
-        return file
-    }
-    deinit { try? FileManager.default.removeItem(at: url) }
-}
 
 @Test func bundledThemesLoadWithEveryRoleAndClassColours() {
     let library = ThemeLibrary.builtIn

@@ -19,7 +19,7 @@ import Testing
     }
 
     @Test func saveAndLoadRoundTripIsBitExact() throws {
-        let folder = TemporaryFolder()
+        let folder = try TemporaryFolder()
         let model = try ActionModel(config: ModelConfig(frames: 3, height: 7, width: 5, channels: 2, filters: [3, 2],
                                                       denseUnits: 4, classes: 3), seed: 42)
         // Train one step so that the optimizer has state and BatchNorm moved.
@@ -39,7 +39,7 @@ import Testing
     }
 
     @Test func variantLayersRoundTrip() throws {
-        let folder = TemporaryFolder()
+        let folder = try TemporaryFolder()
         let spec = ModelSpec(inputShape: [2, 4, 4, 1], layers: [
             .convLSTM2D(filters: 2, kernelSize: 5, returnSequences: false, dropout: 0, recurrentDropout: 0),
             .globalAveragePool, .dropout(rate: 0.25), .dense(units: 2, activation: .softmax)])
@@ -57,7 +57,7 @@ import Testing
     /// A checkpoint ActionLab wrote before it stored the model: `config`, and `layers` when
     /// the list was not the seed stack's (here a global max pool head).
     @Test func olderCheckpointsWithConfigAndLayersLoad() throws {
-        let folder = TemporaryFolder()
+        let folder = try TemporaryFolder()
         let config = ModelConfig(frames: 2, height: 6, width: 6, channels: 1, filters: [2, 2], denseUnits: 4, classes: 3)
         let spec = config.spec(head: .globalMaxPool, batchNormMomentum: 0.9)
         let model = try ActionModel(spec: spec, seed: 5)
@@ -72,7 +72,7 @@ import Testing
     }
 
     @Test func aModelThatIsNotAModelIsNamed() throws {
-        let folder = TemporaryFolder()
+        let folder = try TemporaryFolder()
         let url = try fixtureWithHeader({ header in
             var metadata = header["__metadata__"] as? [String: String] ?? [:]
             metadata["model"] = #"{"input_shape":[5,12,12,1],"layers":[{"flatten":{}}]}"#
@@ -108,7 +108,7 @@ import Testing
     }
 
     @Test func truncatedFilesAreRefused() throws {
-        let folder = TemporaryFolder()
+        let folder = try TemporaryFolder()
         let bytes = try Data(contentsOf: Fixtures.kerasGray)
         let cut = folder.file("cut.safetensors")
         try bytes.prefix(bytes.count - 100).write(to: cut)
@@ -122,7 +122,7 @@ import Testing
     }
 
     @Test func lyingHeadersAreRefusedBeforeAnyAllocation() throws {
-        let folder = TemporaryFolder()
+        let folder = try TemporaryFolder()
         // A header length of 2^62: must be refused, not allocated.
         let huge = folder.file("huge.safetensors")
         try writeRawSafeTensors(header: ["a": ["dtype": "F32", "shape": [1], "data_offsets": [0, 4]]], data: Data(count: 4),
@@ -147,7 +147,7 @@ import Testing
     }
 
     @Test func missingWrongShapeAndWrongDtypeNameTheTensor() throws {
-        let folder = TemporaryFolder()
+        let folder = try TemporaryFolder()
         let missing = try fixtureWithHeader({ $0["convlstm2.bias"] = nil }, folder: folder, name: "missing.safetensors")
         expectError(missing, mentions: ["convlstm2.bias", "missing"])
         let shape = try fixtureWithHeader({ $0["dense2.bias"] = ["dtype": "F32", "shape": [1, 5], "data_offsets": [8208, 8228]] }, folder: folder, name: "shape.safetensors")
@@ -157,7 +157,7 @@ import Testing
     }
 
     @Test func configThatDoesNotFitTheWeightsIsRefused() throws {
-        let folder = TemporaryFolder()
+        let folder = try TemporaryFolder()
         let url = try fixtureWithHeader({ header in
             var metadata = header["__metadata__"] as! [String: String]
             metadata["config"] = #"{"frames": 5, "height": 12, "width": 12, "channels": 1, "filters": [8, 3, 2], "dense_units": 16, "classes": 5}"#

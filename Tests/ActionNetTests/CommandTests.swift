@@ -59,7 +59,7 @@ import Testing
     }
 
     @Test func trainFromAFixtureEqualsKerasThreeSteps() throws {
-        let folder = TemporaryFolder()
+        let folder = try TemporaryFolder()
         let url = Fixtures.kerasGray
         let out = folder.file("trained.safetensors")
         let result = try ActionLabBinary.run(["train", "--tensors", url.path, "--init", url.path, "--epochs", "3",
@@ -77,7 +77,7 @@ import Testing
     }
 
     @Test func trainRefusesTimeLastWithTheNumpyFix() throws {
-        let folder = TemporaryFolder()
+        let folder = try TemporaryFolder()
         let data = folder.file("wrong.safetensors")
         try SafeTensors.write([(name: "x", tensor: Tensor(shape: [4, 12, 12, 5])), (name: "y", tensor: Tensor(shape: [4], data: [0, 1, 2, 3]))], to: data)
         let result = try ActionLabBinary.run(["train", "--tensors", data.path, "--epochs", "1", "--out", folder.file("m.safetensors").path])
@@ -90,7 +90,7 @@ import Testing
     }
 
     @Test func predictWithACorruptCheckpointNamesTheFile() throws {
-        let folder = TemporaryFolder()
+        let folder = try TemporaryFolder()
         let bad = folder.file("bad.safetensors")
         try Data("not a checkpoint".utf8).write(to: bad)
         let result = try ActionLabBinary.run(["predict", "--checkpoint", bad.path, "--tensors", Fixtures.kerasGray.path])

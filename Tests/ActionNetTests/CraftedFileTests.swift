@@ -1,12 +1,15 @@
 @testable import ActionNet
 import Foundation
+import TestSupport
 import Testing
 
 /// Small files that claim too much: each is refused with the file and the problem named,
 /// before anything is built or allocated from what they claim.
 @Suite struct CraftedFileTests {
-    let folder = TemporaryFolder()
+    let folder: TemporaryFolder
     let config = ModelConfig(frames: 2, height: 4, width: 4, channels: 1, filters: [2], denseUnits: 3, classes: 2)
+
+    init() throws { folder = try TemporaryFolder() }
 
     /// A small checkpoint with Adam's state, after one training step.
     func checkpointWithOptimizer() throws -> URL {

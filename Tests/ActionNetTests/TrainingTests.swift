@@ -127,7 +127,7 @@ import Testing
     }
 
     @Test func timeLastIsRefusedWithTheMoveaxisFix() throws {
-        let folder = TemporaryFolder()
+        let folder = try TemporaryFolder()
         let blob = movingBlob(samples: 2, T: 6, H: 8, W: 8)
         // (N, H, W, T), as np.moveaxis(video, 1, -1) would give.
         var data = [Float]()
@@ -138,19 +138,19 @@ import Testing
     }
 
     @Test func missingChannelAxisIsRefused() throws {
-        let folder = TemporaryFolder()
+        let folder = try TemporaryFolder()
         let url = try write([("x", Tensor(shape: [2, 6, 8, 8])), ("y", Tensor(shape: [2], data: [0, 1]))], folder)
         expectLayoutError(url, mentions: ["(2, 6, 8, 8)", "x[..., None]"])
     }
 
     @Test func timeAfterTheFrameAxesIsRefusedWhenTheModelIsKnown() throws {
-        let folder = TemporaryFolder()
+        let folder = try TemporaryFolder()
         let url = try write([("x", Tensor(shape: [2, 8, 8, 6, 1])), ("y", Tensor(shape: [2], data: [0, 1]))], folder)
         expectLayoutError(url, expected: [6, 8, 8, 1], mentions: ["(2, 8, 8, 6, 1)", "np.moveaxis(x, 3, 1)"])
     }
 
     @Test func reshapeInsteadOfMoveaxisIsRefused() throws {
-        let folder = TemporaryFolder()
+        let folder = try TemporaryFolder()
         let (T, H, W) = (16, 24, 24)
         let blob = movingBlob(samples: 2, T: T, H: H, W: W)
         var correct = [Float](), reshaped = [Float]()
@@ -172,7 +172,7 @@ import Testing
     }
 
     @Test func integerLabelsBecomeOneHot() throws {
-        let folder = TemporaryFolder()
+        let folder = try TemporaryFolder()
         let url = try write([("x", Tensor(shape: [3, 2, 3, 3, 1])), ("y", Tensor(shape: [3], data: [2, 0, 1]))], folder)
         let data = try TensorDataset.load(url, classes: 4)
         #expect(data.y == Tensor(shape: [3, 4], data: [0, 0, 1, 0, 1, 0, 0, 0, 0, 1, 0, 0]))

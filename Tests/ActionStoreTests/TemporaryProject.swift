@@ -1,26 +1,19 @@
 import ActionStore
 import Foundation
+import TestSupport
 
 /// A project folder under the temporary directory, removed when the value is released.
 final class TemporaryProject {
-    let root: URL
+    let folder: TemporaryFolder
+    var root: URL { folder.url }
     var layout: ProjectLayout { ProjectLayout(root: root) }
 
-    init() throws {
-        root = FileManager.default.temporaryDirectory
-            .appendingPathComponent("actionstore-\(UUID().uuidString)", isDirectory: true)
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-    }
-
-    deinit { try? FileManager.default.removeItem(at: root) }
+    init() throws { folder = try TemporaryFolder() }
 
     /// Writes `contents` to `relativePath`, creating folders as needed.
     @discardableResult
     func write(_ relativePath: String, _ contents: String = "not really a video") throws -> URL {
-        let url = root.appendingPathComponent(relativePath)
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try Data(contents.utf8).write(to: url)
-        return url
+        try folder.write(contents, to: relativePath)
     }
 
     func open(config: ProjectConfig? = nil, user: String = "tester") throws -> ProjectStore {

@@ -1,5 +1,6 @@
 @testable import ClipIO
 import Foundation
+import TestSupport
 import Testing
 
 /// Every kind of bad input gives frames (where FFmpeg can decode any) or a

@@ -1,5 +1,6 @@
 @testable import ClipIO
 import Foundation
+import TestSupport
 import Testing
 
 @Suite struct ClipCacheTests {

@@ -1,5 +1,6 @@
 @testable import ClipIO
 import Foundation
+import TestSupport
 import Testing
 
 /// Small files whose headers lie, or that are not files at all: each gives a

@@ -1,6 +1,7 @@
 @testable import ClipIO
 import CFFmpeg
 import Foundation
+import TestSupport
 import Testing
 
 @Suite struct MP4WriterTests {

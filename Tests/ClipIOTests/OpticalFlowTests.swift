@@ -1,5 +1,6 @@
 import ClipIO
 import Foundation
+import TestSupport
 import Testing
 
 @Suite struct OpticalFlowTests {

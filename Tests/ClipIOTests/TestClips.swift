@@ -2,23 +2,6 @@ import ClipIO
 import Foundation
 import Testing
 
-/// A temporary folder for one test, removed when the test is done with it.
-final class TemporaryFolder {
-    let url: URL
-
-    init() throws {
-        url = FileManager.default.temporaryDirectory
-            .appendingPathComponent("ClipIOTests-\(UUID().uuidString)", isDirectory: true)
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-
-    deinit {
-        try? FileManager.default.removeItem(at: url)
-    }
-
-    func file(_ name: String) -> URL { url.appendingPathComponent(name) }
-}
-
 /// Clips made for the tests.
 enum TestClips {
     /// The gray level of frame `index` in an index-coded clip: far enough apart that

@@ -52,7 +52,7 @@ struct MPIRunTests {
     }
 
     @Test func twoRanksEndWithTheWeightsOfOneProcess() throws {
-        let folder = TemporaryFolder()
+        let folder = try TemporaryFolder()
         let single = folder.file("one.safetensors"), parallel = folder.file("two.safetensors")
         let one = try ActionLabBinary.run(Self.trainArguments(out: single))
         #expect(one.status == 0, "\(one.stderr)")
@@ -76,7 +76,7 @@ struct MPIRunTests {
 
     /// Two ranks on one project folder: one run is recorded, by rank 0, with its checkpoints.
     @Test func twoRanksOnAProjectFolderRecordOneRun() throws {
-        let folder = TemporaryFolder()
+        let folder = try TemporaryFolder()
         let project = folder.file("clips")
         let synth = try ActionLabBinary.run(["synth", project.path, "--per-class", "2", "--frames", "16", "--size", "48"])
         #expect(synth.status == 0, "\(synth.stderr)")
@@ -94,7 +94,7 @@ struct MPIRunTests {
     }
 
     @Test func aFailingRankStopsEveryRankWithItsMessage() throws {
-        let folder = TemporaryFolder()
+        let folder = try TemporaryFolder()
         let missing = folder.file("only-on-rank-0.safetensors")
         var rank1 = Self.trainArguments(out: folder.file("m.safetensors")) + ["--distributed"]
         rank1[rank1.firstIndex(of: "--tensors")! + 1] = missing.path
@@ -117,18 +117,4 @@ struct WithoutOpenMPITests {
         #expect(result.stderr.contains("distributed training needs Open MPI"))
         #expect(result.stderr.contains(DistributedError.installLine))
     }
-}
-
-/// A temporary folder for one test, removed when the value goes away.
-final class TemporaryFolder {
-    let url: URL
-
-    init() {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("distributed-tests-\(UUID().uuidString)")
-        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-
-    deinit { try? FileManager.default.removeItem(at: url) }
-
-    func file(_ name: String) -> URL { url.appendingPathComponent(name) }
 }

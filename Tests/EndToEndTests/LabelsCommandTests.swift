@@ -3,16 +3,14 @@ import Testing
 import TestSupport
 
 @Suite struct LabelsCommandTests {
-    let root = FileManager.default.temporaryDirectory.appendingPathComponent("labels-cli-\(UUID().uuidString)")
+    let folder: TemporaryFolder
+    var root: URL { folder.url }
 
-    private func write(_ path: String, _ text: String) throws {
-        let url = root.appendingPathComponent(path)
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try Data(text.utf8).write(to: url)
-    }
+    init() throws { folder = try TemporaryFolder() }
+
+    private func write(_ path: String, _ text: String) throws { try folder.write(text, to: path) }
 
     @Test func importRejectsBadFilesWholeThenAppliesGoodOnesAndExportsThem() throws {
-        defer { try? FileManager.default.removeItem(at: root) }
         try write("actionlab.toml", #"classes = ["box", "clap"]"#)
         try write("clips/a.mp4", "x")
         try write("b.mp4", "y")
@@ -43,7 +41,6 @@ import TestSupport
     }
 
     @Test func badProjectFolderOrConfigurationIsOneClearLine() throws {
-        defer { try? FileManager.default.removeItem(at: root) }
         let missing = try ActionLabBinary.run(["labels", "export", root.path + "/nowhere"])
         #expect(missing.status != 0)
         #expect(missing.stderr.contains("nowhere: no such project folder"))
@@ -56,7 +53,6 @@ import TestSupport
     }
 
     @Test func importCountsInWordsAndMapsRemovedClasses() throws {
-        defer { try? FileManager.default.removeItem(at: root) }
         try write("actionlab.toml", #"classes = ["box", "clap"]"#)
         try write("a.mp4", "x")
         try write("b.mp4", "y")
@@ -79,7 +75,6 @@ import TestSupport
     }
 
     @Test func synthRefusesAFolderWithAnythingInItUnlessForced() throws {
-        defer { try? FileManager.default.removeItem(at: root) }
         try write("actionlab.toml", #"classes = ["box", "clap"]"#)
         try write("labels.csv", "a.mp4,box\n")
         let tiny = ["--per-class", "1", "--frames", "2", "--size", "16"]
@@ -100,7 +95,6 @@ import TestSupport
     }
 
     @Test func cacheReportsItsSizeAndClears() throws {
-        defer { try? FileManager.default.removeItem(at: root) }
         try write(".actionlab/cache/leftover.frames", "not an entry")
         let shown = try ActionLabBinary.run(["cache", root.path, "--json"])
         #expect(shown.status == 0, "\(shown.stderr)")
@@ -116,23 +110,10 @@ import TestSupport
     /// A folder the scan cannot open (its path is longer than the system accepts, so
     /// even root cannot) is named on standard error by the commands that scan.
     @Test func trainWarnsOfAFolderItCannotList() throws {
-        defer {
-            // Halve the tree so that it can be removed by path.
-            let level = String(repeating: "d", count: 200)
-            let half = Array(repeating: level, count: 12).joined(separator: "/")
-            _ = rename(root.path + "/" + half + "/" + level, root.path + "/lower")
-            try? FileManager.default.removeItem(at: root)
-        }
         try write("a.mp4", "x")
-        var descriptor = open(root.path, O_RDONLY | O_DIRECTORY)
-        let level = String(repeating: "d", count: 200)
-        for _ in 0..<25 {
-            #expect(mkdirat(descriptor, level, 0o755) == 0)
-            let next = openat(descriptor, level, O_RDONLY | O_DIRECTORY)
-            close(descriptor)
-            descriptor = next
-        }
-        close(descriptor)
+        let deep = try TooDeepFolder(in: root)
+        // Halve the tree so that the folder can be removed by path.
+        defer { deep.splitForRemoval() }
         let train = try ActionLabBinary.run(["train", root.path, "--epochs", "1"])
         #expect(train.stderr.contains(": cannot be listed (\(String(cString: strerror(ENAMETOOLONG)))); "
                                       + "its clips are left as they were"), "\(train.stderr)")
@@ -140,7 +121,6 @@ import TestSupport
 
     /// Four commands importing into one new project at once: each waits for the others.
     @Test func simultaneousImportsIntoANewProjectAllSucceed() throws {
-        defer { try? FileManager.default.removeItem(at: root) }
         for n in 0..<4 {
             try write("c\(n).mp4", "x")
             try write("l\(n).csv", "c\(n).mp4,run\n")

@@ -1,28 +1,24 @@
 import ActionStore
 import ClipIO
 import Foundation
+import TestSupport
 import Testing
 @testable import Training
 
 /// A project folder of fake clip files and a probe that records which files it was asked about.
 private final class ScanFixture: @unchecked Sendable {
-    let root = FileManager.default.temporaryDirectory.appendingPathComponent("scan-\(UUID().uuidString)")
+    let folder: TemporaryFolder
+    var root: URL { folder.url }
     let store: ProjectStore
     private let lock = NSLock()
     private var probedPaths: [String] = []
 
     init() throws {
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-        store = try ProjectStore.open(ProjectLayout(root: root), user: "tester")
+        folder = try TemporaryFolder()
+        store = try ProjectStore.open(ProjectLayout(root: folder.url), user: "tester")
     }
 
-    deinit { try? FileManager.default.removeItem(at: root) }
-
-    func write(_ path: String, _ contents: String = "frames") throws {
-        let url = root.appendingPathComponent(path)
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try Data(contents.utf8).write(to: url)
-    }
+    func write(_ path: String, _ contents: String = "frames") throws { try folder.write(contents, to: path) }
 
     /// Files whose contents start with "broken" are unreadable; others are 2-second clips.
     var probe: ProjectScanner.Probe {
@@ -228,9 +224,9 @@ private final class ScanFixture: @unchecked Sendable {
     @Test func sampleDataScansAndItsLabelsImportCleanly() throws {
         let sampleData = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("sample-data")
-        let copy = FileManager.default.temporaryDirectory.appendingPathComponent("sample-\(UUID().uuidString)")
+        let folder = try TemporaryFolder()
+        let copy = folder.file("sample-data")
         try FileManager.default.copyItem(at: sampleData, to: copy)
-        defer { try? FileManager.default.removeItem(at: copy) }
         try? FileManager.default.removeItem(at: copy.appendingPathComponent(".actionlab"))
 
         let store = try ProjectStore.open(ProjectLayout(root: copy), user: "tester")
@@ -325,10 +321,9 @@ private final class EventLog: @unchecked Sendable {
 
     @Test func eachRealFileIsListedOnceAndLinksLeadingOutsideAreUnreadable() throws {
         let fixture = try ScanFixture()
-        let outside = FileManager.default.temporaryDirectory.appendingPathComponent("outside-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: outside, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: outside) }
-        try Data("frames".utf8).write(to: outside.appendingPathComponent("far.mp4"))
+        let outsideFolder = try TemporaryFolder()
+        let outside = outsideFolder.url
+        try outsideFolder.write("frames", to: "far.mp4")
         try fixture.write("real/a.mp4")
         let link = { (name: String, target: String) in
             try FileManager.default.createSymbolicLink(atPath: fixture.root.appendingPathComponent(name).path,
@@ -355,18 +350,8 @@ private final class EventLog: @unchecked Sendable {
     @Test func aFolderThatCannotBeListedIsReportedAndItsClipsKept() throws {
         let fixture = try ScanFixture()
         try fixture.write("top.mp4")
-        // Build the deep folder one level at a time, each relative to the last.
-        var descriptor = open(fixture.root.path, O_RDONLY | O_DIRECTORY)
-        let level = String(repeating: "d", count: 200)
-        var relative = ""
-        for _ in 0..<25 {
-            #expect(mkdirat(descriptor, level, 0o755) == 0)
-            let next = openat(descriptor, level, O_RDONLY | O_DIRECTORY)
-            close(descriptor)
-            descriptor = next
-            relative += (relative.isEmpty ? "" : "/") + level
-        }
-        close(descriptor)
+        let deep = try TooDeepFolder(in: fixture.root)
+        let relative = deep.relativePath
         let deepClip = relative + "/deep.mp4"
         try fixture.store.record([ScannedClip(path: deepClip, stamp: FileStamp(size: 1, modified: Date()),
                                               outcome: .unreadable("no video stream"))])
@@ -380,8 +365,7 @@ private final class EventLog: @unchecked Sendable {
         #expect(try fixture.store.clip(path: deepClip)?.isMissing == false)
         #expect(try fixture.store.clip(path: "top.mp4")?.isUsable == true)
         // Halve the tree so that the fixture can remove both parts by path.
-        let half = relative.split(separator: "/").prefix(12).joined(separator: "/")
-        #expect(rename(fixture.root.path + "/" + half + "/" + level, fixture.root.path + "/lower") == 0)
+        #expect(deep.splitForRemoval())
     }
 
     /// A probe that failed because the process had no descriptor left says nothing about

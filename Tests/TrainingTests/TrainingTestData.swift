@@ -1,25 +1,25 @@
 import ActionNet
 import ActionStore
 import Foundation
+import TestSupport
 import Testing
 import Training
 
 /// A temporary project folder with its database, removed when released.
 final class TemporaryProject: @unchecked Sendable {
-    let root = FileManager.default.temporaryDirectory.appendingPathComponent("training-\(UUID().uuidString)")
+    let folder: TemporaryFolder
+    var root: URL { folder.url }
     let store: ProjectStore
 
     init(classes: [String] = ["bright", "dark", "striped"]) throws {
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-        store = try ProjectStore.open(ProjectLayout(root: root), config: ProjectConfig(classes: classes), user: "tester")
+        folder = try TemporaryFolder()
+        store = try ProjectStore.open(ProjectLayout(root: folder.url), config: ProjectConfig(classes: classes), user: "tester")
     }
 
-    deinit {
-        try? store.close()
-        try? FileManager.default.removeItem(at: root)
-    }
+    // The database closes before the folder holding it is removed.
+    deinit { try? store.close() }
 
-    func file(_ name: String) -> URL { root.appendingPathComponent(name) }
+    func file(_ name: String) -> URL { folder.file(name) }
 }
 
 /// Events collected from a trainer's queue, with a way to wait for one.
