@@ -224,6 +224,13 @@ public final class ActionModel: @unchecked Sendable {
         for case let pool as MaxPool in layers where pool.inputShape.count == 4 { pool.nearTieTolerance = tolerance }
     }
 
+    /// Memory-maps every ConvLSTM2D working buffer of at least `bytes` bytes (the default
+    /// is `FloatBuffer.defaultMappingThreshold`); with 0, each buffer the model discards
+    /// between uses reads as zeros afterwards, which shows whether anything reads one then.
+    func setBufferMappingThreshold(_ bytes: Int) {
+        for case let layer as ConvLSTM2D in layers { layer.bufferMappingThreshold = bytes }
+    }
+
     // MARK: running
 
     /// Checks that `x` is (N, T, H, W, C) for this model.

@@ -15,15 +15,16 @@ final class FloatBuffer {
     private let mappedBytes: Int    // 0 when allocated on the heap
     private let owner: FloatBuffer? // set for a view into another buffer's memory
 
-    /// Buffers of at least this many bytes are mapped and may be discarded. Only the
-    /// large ones are worth it: a discarded buffer costs page faults when next written.
-    /// (Tests lower it to map every buffer.)
-    nonisolated(unsafe) static var mappingThreshold = 64 << 20
+    /// By default buffers of at least this many bytes are mapped and may be discarded.
+    /// Only the large ones are worth it: a discarded buffer costs page faults when next
+    /// written.
+    static let defaultMappingThreshold = 64 << 20
 
-    init(count: Int) {
+    /// A buffer of `count` zeros, mapped when it takes at least `mappingThreshold` bytes.
+    init(count: Int, mappingThreshold: Int = FloatBuffer.defaultMappingThreshold) {
         self.count = max(count, 0)
         let bytes = max(count, 1) * MemoryLayout<Float>.stride
-        if bytes >= Self.mappingThreshold,
+        if bytes >= mappingThreshold,
            let raw = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
            raw != MAP_FAILED {
             pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
@@ -62,10 +63,12 @@ final class FloatBuffer {
     var array: [Float] { Array(UnsafeBufferPointer(start: pointer, count: count)) }
 }
 
-/// Grows a buffer to hold at least `count` values, keeping it when already big enough.
-func ensure(_ buffer: inout FloatBuffer?, _ count: Int) -> FloatBuffer {
+/// Grows a buffer to hold at least `count` values, keeping it when already big enough;
+/// a new one is mapped when it takes at least `mappingThreshold` bytes.
+func ensure(_ buffer: inout FloatBuffer?, _ count: Int,
+            mappingThreshold: Int = FloatBuffer.defaultMappingThreshold) -> FloatBuffer {
     if let existing = buffer, existing.count >= count { return existing }
-    let fresh = FloatBuffer(count: count)
+    let fresh = FloatBuffer(count: count, mappingThreshold: mappingThreshold)
     buffer = fresh
     return fresh
 }

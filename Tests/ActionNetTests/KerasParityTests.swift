@@ -54,10 +54,9 @@ import Testing
     /// The same with every buffer memory-mapped, so that each buffer the model discards
     /// between uses really reads as zeros afterwards: nothing may read one after discarding it.
     @Test func adamStepsMatchWhenEveryBufferCanBeDiscarded() throws {
-        FloatBuffer.mappingThreshold = 0
-        defer { FloatBuffer.mappingThreshold = 64 << 20 }
-        try checkAdamSteps(Fixtures.kerasGray)
+        try checkAdamSteps(Fixtures.kerasGray, bufferMappingThreshold: 0)
         let (model, file) = try load(Fixtures.kerasRGB)
+        model.setBufferMappingThreshold(0)
         model.setMaxPool3DTieTolerance(1e-5)
         _ = try model.computeGradients(x: try file.tensor("x"), y: try file.tensor("y"))
         for entry in model.parameterLayout where entry.trainable {
@@ -68,8 +67,9 @@ import Testing
         #expect(model.statistics.allSatisfy { $0.activationStd > 0 })
     }
 
-    func checkAdamSteps(_ url: URL) throws {
+    func checkAdamSteps(_ url: URL, bufferMappingThreshold: Int? = nil) throws {
         let (model, file) = try load(url)
+        if let bufferMappingThreshold { model.setBufferMappingThreshold(bufferMappingThreshold) }
         let x = try file.tensor("x"), y = try file.tensor("y")
         let losses = try file.tensor("train.step_losses").data
         var adam = Adam(learningRate: 1e-3)

@@ -45,7 +45,7 @@ extension ConvLSTM2D {
     /// U = G g G^T of the stacked kernel and recurrent kernel, (16, C + F, 4F).
     private func transformKernel(_ parameters: UnsafePointer<Float>) -> UnsafeMutablePointer<Float> {
         let G = 4 * F, C = self.C, F = self.F
-        let u = ensure(&transformedKernel, 16 * (C + F) * G).pointer
+        let u = ensureBuffer(&transformedKernel, 16 * (C + F) * G).pointer
         let kernel = parameters + offset(of: "kernel")
         WinogradF2x3.transformKernel(rows: C + F, columns: G, into: u) { kernel + stackedTap($0, $1, $2) }
         return u
@@ -93,7 +93,7 @@ extension ConvLSTM2D {
     /// for another batch size may hold old values there.
     private func paddedStepInput(batch: Int, geometry: TileGeometry) -> UnsafeMutablePointer<Float> {
         let count = batch * geometry.paddedPixels * (C + F)
-        let padded = ensure(&paddedInput, count).pointer
+        let padded = ensureBuffer(&paddedInput, count).pointer
         padded.update(repeating: 0, count: count)
         return padded
     }
@@ -104,16 +104,16 @@ extension ConvLSTM2D {
         let geometry = TileGeometry(H: H, W: W)
         let TW = geometry.columns, tileRows = batch * geometry.rows, chunk = Self.winogradChunk
         let parts = Parallel.parts(tileRows, threads: threads, grain: 1)
-        let gates = ensure(&self.gates, (training ? T : 1) * P * G).pointer
-        let cells = ensure(&self.cells, (training ? T : 2) * P * F).pointer
-        let hidden: UnsafeMutablePointer<Float>? = returnSequences ? nil : ensure(&self.hidden, 2 * P * F).pointer
+        let gates = ensureBuffer(&self.gates, (training ? T : 1) * P * G).pointer
+        let cells = ensureBuffer(&self.cells, (training ? T : 2) * P * F).pointer
+        let hidden: UnsafeMutablePointer<Float>? = returnSequences ? nil : ensureBuffer(&self.hidden, 2 * P * F).pointer
         let u = UnsafePointer(transformKernel(parameters))
         let bias = UnsafePointer(parameters + offset(of: "bias"))
         let padded = paddedStepInput(batch: batch, geometry: geometry)
         // Per part: V (16, chunk, Cin), M (16, chunk, G), and G values that take the
         // outputs of tiles hanging over the frame's edge.
         let perPart = 16 * chunk * (Cin + G) + G
-        let scratch = ensure(&tileScratch, parts * perPart).pointer
+        let scratch = ensureBuffer(&tileScratch, parts * perPart).pointer
         prepareMasks(batch: batch, training: training)
         lastForwardStored = training
         let xMask = inputMask.map { UnsafePointer($0.pointer) }, hMask = recurrentMask.map { UnsafePointer($0.pointer) }
@@ -191,22 +191,22 @@ extension ConvLSTM2D {
         // Transformed again rather than kept from the forward pass: 16 (C + F) 4F values,
         // nothing beside a step, and no dependence on what ran in between.
         let u = UnsafePointer(transformKernel(parameters))
-        let dZ = ensure(&self.dGates, P * G).pointer
-        let dH = ensure(&self.dHidden, P * F).pointer     // d(loss)/d(h_t) from step t+1
-        let dC = ensure(&self.dCell, P * F).pointer       // d(loss)/d(c_t) from step t+1
-        let hPrevious = ensure(&self.hidden, 2 * P * F).pointer   // h_(t-1), rebuilt from o and c (P, F)
-        let windowGradients = ensure(&self.tileGradients, tileRows * TW * 16 * Cin).pointer
+        let dZ = ensureBuffer(&self.dGates, P * G).pointer
+        let dH = ensureBuffer(&self.dHidden, P * F).pointer     // d(loss)/d(h_t) from step t+1
+        let dC = ensureBuffer(&self.dCell, P * F).pointer       // d(loss)/d(c_t) from step t+1
+        let hPrevious = ensureBuffer(&self.hidden, 2 * P * F).pointer   // h_(t-1), rebuilt from o and c (P, F)
+        let windowGradients = ensureBuffer(&self.tileGradients, tileRows * TW * 16 * Cin).pointer
         dH.update(repeating: 0, count: P * F)
         dC.update(repeating: 0, count: P * F)
-        let ones = ensure(&self.ones, P).pointer
+        let ones = ensureBuffer(&self.ones, P).pointer
         ones.update(repeating: 1, count: P)
         let padded = paddedStepInput(batch: batch, geometry: geometry)
         // Per part: V (16, chunk, Cin), dM (16, chunk, G), and G zeros standing in for the
         // gradients of pixels past the frame's edge.
         let perPart = 16 * chunk * (Cin + G) + G
-        let scratch = ensure(&tileScratch, parts * perPart).pointer
+        let scratch = ensureBuffer(&tileScratch, parts * perPart).pointer
         // Each part sums its own transformed kernel gradient and bias gradient, (16 Cin + 1, G).
-        let partials = ensure(&self.partialGradients, parts * (16 * Cin + 1) * G).pointer
+        let partials = ensureBuffer(&self.partialGradients, parts * (16 * Cin + 1) * G).pointer
         partials.update(repeating: 0, count: parts * (16 * Cin + 1) * G)
         let xMask = inputMask.map { UnsafePointer($0.pointer) }, hMask = recurrentMask.map { UnsafePointer($0.pointer) }
 

@@ -47,6 +47,15 @@ public final class ConvLSTM2D: Layer {
     /// Threads to split the work over; nil for `BLAS.threads`.
     public var threads: Int?
 
+    /// The layer's working buffers of at least this many bytes are memory-mapped, so that
+    /// `discardTrainingState` hands their memory back to the system (0: every buffer).
+    var bufferMappingThreshold = FloatBuffer.defaultMappingThreshold
+
+    /// `ensure` with the layer's mapping threshold.
+    func ensureBuffer(_ buffer: inout FloatBuffer?, _ count: Int) -> FloatBuffer {
+        ensure(&buffer, count, mappingThreshold: bufferMappingThreshold)
+    }
+
     /// How the convolutions are computed: Winograd F(2x2, 3x3) for 3x3 kernels (2.25x
     /// fewer multiplications), im2col and one sgemm for other sizes or when asked for.
     public enum Algorithm: String, Sendable, CaseIterable { case winograd, im2col }
@@ -300,10 +309,10 @@ public final class ConvLSTM2D: Layer {
         }
         let P = batch * H * W, hw = H * W, G = 4 * F, F = self.F, K = kAll, tile = tileRows
         let parts = Parallel.parts(P, threads: threads)
-        let gates = ensure(&self.gates, (training ? T : 1) * P * G).pointer
-        let cells = ensure(&self.cells, (training ? T : 2) * P * F).pointer
-        let hidden: UnsafeMutablePointer<Float>? = returnSequences ? nil : ensure(&self.hidden, 2 * P * F).pointer
-        let columns = ensure(&self.columns, parts * tile * K).pointer      // (parts, tile, K)
+        let gates = ensureBuffer(&self.gates, (training ? T : 1) * P * G).pointer
+        let cells = ensureBuffer(&self.cells, (training ? T : 2) * P * F).pointer
+        let hidden: UnsafeMutablePointer<Float>? = returnSequences ? nil : ensureBuffer(&self.hidden, 2 * P * F).pointer
+        let columns = ensureBuffer(&self.columns, parts * tile * K).pointer      // (parts, tile, K)
         let weights = UnsafePointer(parameters + offset(of: "kernel"))   // (K, 4F): kernel rows, then recurrent rows
         let bias = UnsafePointer(parameters + offset(of: "bias"))
         prepareMasks(batch: batch, training: training)
@@ -368,21 +377,21 @@ public final class ConvLSTM2D: Layer {
         let P = batch * H * W, hw = H * W, G = 4 * F, F = self.F, K = kAll, kx = self.kx, tile = tileRows
         let parts = Parallel.parts(P, threads: threads)
         let gates = self.gates!.pointer, cells = self.cells!.pointer
-        let columns = ensure(&self.columns, parts * tile * K).pointer     // (parts, tile, K)
-        let dColumns = ensure(&self.dColumns, P * K).pointer
-        let dZ = ensure(&self.dGates, P * G).pointer
-        let dH = ensure(&self.dHidden, P * F).pointer     // d(loss)/d(h_t) from step t+1
-        let dC = ensure(&self.dCell, P * F).pointer       // d(loss)/d(c_t) from step t+1
-        let hPrevious = ensure(&self.hidden, 2 * P * F).pointer   // h_(t-1), rebuilt from o and c (P, F)
+        let columns = ensureBuffer(&self.columns, parts * tile * K).pointer     // (parts, tile, K)
+        let dColumns = ensureBuffer(&self.dColumns, P * K).pointer
+        let dZ = ensureBuffer(&self.dGates, P * G).pointer
+        let dH = ensureBuffer(&self.dHidden, P * F).pointer     // d(loss)/d(h_t) from step t+1
+        let dC = ensureBuffer(&self.dCell, P * F).pointer       // d(loss)/d(c_t) from step t+1
+        let hPrevious = ensureBuffer(&self.hidden, 2 * P * F).pointer   // h_(t-1), rebuilt from o and c (P, F)
         dH.update(repeating: 0, count: P * F)
         dC.update(repeating: 0, count: P * F)
         let weights = parameters + offset(of: "kernel")
         let dWeights = gradients + offset(of: "kernel")
         let dBias = gradients + offset(of: "bias")
-        let ones = ensure(&self.ones, P).pointer
+        let ones = ensureBuffer(&self.ones, P).pointer
         ones.update(repeating: 1, count: P)
         // Each part sums its own weight and bias gradients, (K + 1, 4F); added up at the end.
-        let partials = ensure(&self.partialGradients, parts * (K + 1) * G).pointer
+        let partials = ensureBuffer(&self.partialGradients, parts * (K + 1) * G).pointer
         partials.update(repeating: 0, count: parts * (K + 1) * G)
 
         Parallel.splitting(P, parts: parts) { run in
