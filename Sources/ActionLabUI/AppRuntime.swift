@@ -19,24 +19,35 @@ public protocol PreviewDecoder: Sendable {
 
 /// Events that background work posts for the main thread to apply.
 public final class EventInbox: @unchecked Sendable {
-    private let lock = NSLock()
+    private let condition = NSCondition()
     private var pending: [AppEvent] = []
 
     public init() {}
 
     public func post(_ event: AppEvent) {
-        lock.lock()
+        condition.lock()
         pending.append(event)
-        lock.unlock()
+        condition.broadcast()
+        condition.unlock()
     }
 
     /// Everything posted so far, oldest first.
     public func drain() -> [AppEvent] {
-        lock.lock()
-        defer { lock.unlock() }
+        condition.lock()
+        defer { condition.unlock() }
         let events = pending
         pending.removeAll()
         return events
+    }
+
+    /// Blocks until an event is pending or `deadline` passes; true when one is.
+    public func waitForEvents(until deadline: Date) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        while pending.isEmpty {
+            if !condition.wait(until: deadline) { return !pending.isEmpty }
+        }
+        return true
     }
 }
 

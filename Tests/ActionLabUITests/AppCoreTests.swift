@@ -51,14 +51,6 @@ private func makeCore(_ store: MemoryLabelStore, clips: [ClipRow] = Sample.clips
     return core
 }
 
-/// Waits (briefly) for background work to post, then applies it.
-private func settle(_ core: AppCore) {
-    for _ in 0..<200 {
-        if core.drainInbox() { return }
-        Thread.sleep(forTimeInterval: 0.005)
-    }
-}
-
 @Test func aLabelKeyCommitsToTheStoreBeforeTheScreenShowsIt() {
     let store = MemoryLabelStore()
     let core = makeCore(store)
@@ -100,7 +92,7 @@ private func settle(_ core: AppCore) {
 
 @Test func previewsAreDecodedInTheBackgroundAndCached() {
     let core = makeCore(MemoryLabelStore())
-    settle(core)
+    settle(core, until: previewSettled)
     guard case .ready(let request, let frames) = core.state.clips.preview else {
         Issue.record("expected the first clip's preview, got \(core.state.clips.preview)")
         return
@@ -108,7 +100,7 @@ private func settle(_ core: AppCore) {
     #expect(request.clipID == 1 && frames.count == 3)
     #expect(frames[0].width == 42 && frames[0].height == 42)
     core.handle(.key(.down))
-    settle(core)
+    settle(core, until: previewSettled)
     core.handle(.key(.up))
     // The first clip's frames come from the cache, without waiting for the decoder.
     guard case .ready(let again, _) = core.state.clips.preview else {
@@ -122,7 +114,7 @@ private func settle(_ core: AppCore) {
     var clips = Sample.clips(2)
     clips[0].url = URL(fileURLWithPath: "/project/bad.mp4")
     let core = makeCore(MemoryLabelStore(), clips: clips)
-    settle(core)
+    settle(core, until: previewSettled)
     guard case .failed(_, let reason) = core.state.clips.preview else {
         Issue.record("expected a failed preview, got \(core.state.clips.preview)")
         return

@@ -31,11 +31,13 @@ private func projectWithClips(_ count: Int, in folder: TemporaryFolder) throws -
     let scan = ActionLabApp.startScan(store: store, layout: layout, inbox: inbox)
     // Quit once the scan has recorded its first clips and is probing the next.
     var events: [AppEvent] = []
-    let deadline = Date().addingTimeInterval(30)
-    while Date() < deadline, !events.contains(where: { if case .clipsChanged = $0 { true } else { false } }) {
+    let deadline = Date().addingTimeInterval(60)
+    while !events.contains(where: { if case .clipsChanged = $0 { true } else { false } }),
+          inbox.waitForEvents(until: deadline) {
         events += inbox.drain()
-        Thread.sleep(forTimeInterval: 0.001)
     }
+    try #require(events.contains { if case .clipsChanged = $0 { true } else { false } },
+                 "the scan recorded clips within a minute")
     let closed = ActionLabApp.shutDown(store: store, scan: scan, training: nil)
     #expect(closed, "the scan stopped well within the time allowed")
     let summary = try scan.wait()

@@ -58,14 +58,6 @@ final class FakeTrainingBackend: TrainingBackend, @unchecked Sendable {
         return core
     }
 
-    /// Applies what the background work posts until `condition` holds (at most two seconds).
-    func settle(_ core: AppCore, until condition: (AppState) -> Bool) {
-        for _ in 0..<400 where !condition(core.state) {
-            _ = core.drainInbox()
-            Thread.sleep(forTimeInterval: 0.005)
-        }
-    }
-
     @Test func theKeysReachTheTrainerAndItsEventsReachTheScreen() {
         let backend = FakeTrainingBackend()
         let core = makeCore(backend)
