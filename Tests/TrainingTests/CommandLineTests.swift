@@ -115,20 +115,21 @@ import Training
                                  "--batch-size", "4", "--out", out.path, "--threads", "1"]
             process.standardError = FileHandle.nullDevice
             process.standardOutput = FileHandle.nullDevice
+            let watch = try FolderWatch(folder.root)
             try process.run()
-            let deadline = Date().addingTimeInterval(60)
-            var temporary: String? = nil
-            while process.isRunning && Date() < deadline {
-                if FileManager.default.fileExists(atPath: out.path),
-                   let name = try FileManager.default.contentsOfDirectory(atPath: folder.root.path)
-                       .first(where: { $0.hasPrefix(".model.safetensors.") && $0.hasSuffix(".tmp") }) {
+            // Kill the moment a save starts its temporary file while a checkpoint is in
+            // place (renamed there by an earlier save).
+            let deadline = Date().addingTimeInterval(120)
+            var temporary: String? = nil, checkpointInPlace = false
+            while temporary == nil, let name = watch.nextName(before: deadline) {
+                if name == out.lastPathComponent {
+                    checkpointInPlace = true
+                } else if checkpointInPlace && name.hasPrefix(".model.safetensors.") && name.hasSuffix(".tmp") {
                     kill(process.processIdentifier, SIGKILL)
                     temporary = name
-                    break
                 }
-                usleep(200)
             }
-            if process.isRunning && temporary == nil { kill(process.processIdentifier, SIGKILL) }
+            if temporary == nil && process.isRunning { kill(process.processIdentifier, SIGKILL) }
             process.waitUntilExit()
             let loaded = try Checkpoint.load(out)
             #expect(Int(try SafeTensorsFile(contentsOf: out).metadata["epoch"] ?? "") ?? 0 >= 1)
