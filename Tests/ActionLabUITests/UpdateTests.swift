@@ -493,7 +493,7 @@ import Testing
         _ = state.update(.warning("theme.toml: line 2: bad"))
         #expect(state.message?.kind == .warning)
         _ = state.update(.tick(now: 5))
-        #expect(state.message != nil)
+        #expect(state.message?.text == "theme.toml: line 2: bad", "still shown after 5 s")
         #expect(state.update(.tick(now: 11)).redraw)
         #expect(state.message == nil)
     }

@@ -154,7 +154,7 @@ import Testing
         #expect(ClipLimits.problem(with: metadata, fileSize: 5000)?.contains("more than a file of 5000 bytes") == true)
         metadata = plausible
         metadata.width = 20_000
-        #expect(ClipLimits.problem(with: metadata, fileSize: nil) != nil)
+        #expect(ClipLimits.problem(with: metadata, fileSize: nil) == "the picture size 20000x48 is beyond 16384x16384")
         #expect(ClipLimits.wholeNumber(1e19, in: 0...Int.max) == nil)
         #expect(ClipLimits.wholeNumber(.infinity, in: 0...Int64.max) == nil)
         #expect(ClipLimits.wholeNumber(41.6, in: 0...Int.max) == 42)
