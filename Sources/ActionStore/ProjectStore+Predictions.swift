@@ -181,14 +181,10 @@ extension ProjectStore {
         let runs = try runs()
         if let pinned = try pinnedCheckpoint() {
             let url = checkpointURL(pinned)
-            guard let identity = PredictionSource.checkpoint(url, in: layout) else {
+            guard let model = Self.model(url, layout: layout, runs: runs, isPinned: true) else {
                 throw StoreError.pinnedCheckpointUnreadable(path: url.path, reason: "is missing")
             }
-            let owner = runs.first { $0.bestCheckpointPath == pinned || $0.lastCheckpointPath == pinned }
-            let name = owner.map { $0.bestCheckpointPath == pinned ? $0.displayName : $0.displayName + " (last)" }
-                ?? url.lastPathComponent
-            return ProjectModel(checkpoint: url, recordedPath: pinned, identity: identity, name: name,
-                                isPinned: true, runID: owner?.id)
+            return model
         }
         let ended: Set<RunStatus> = [.completed, .earlyStopped, .stopped]
         for run in runs where ended.contains(run.status) {
@@ -199,6 +195,44 @@ extension ProjectStore {
                                 isPinned: false, runID: run.id)
         }
         return nil
+    }
+
+    /// `checkpoint` as a model of this project (not pinned): named after the run that wrote
+    /// it, if one did ("run 3", "run 3 (last)"), else after the file. Nil when the file is missing.
+    public func model(checkpoint: URL) throws -> ProjectModel? {
+        Self.model(checkpoint, layout: layout, runs: try runs(), isPinned: try pinnedCheckpoint() == layout.relativePath(of: checkpoint))
+    }
+
+    static func model(_ url: URL, layout: ProjectLayout, runs: [RunRecord], isPinned: Bool) -> ProjectModel? {
+        guard let identity = PredictionSource.checkpoint(url, in: layout) else { return nil }
+        let recorded = layout.relativePath(of: url)
+        let owner = runs.first { $0.bestCheckpointPath == recorded || $0.lastCheckpointPath == recorded }
+        let name = owner.map { $0.bestCheckpointPath == recorded ? $0.displayName : $0.displayName + " (last)" }
+            ?? url.lastPathComponent
+        return ProjectModel(checkpoint: url, recordedPath: recorded, identity: identity, name: name,
+                            isPinned: isPinned, runID: owner?.id)
+    }
+
+    /// Keeps the JSON of the latest learning curve (`actionlab train-curve`) for the app.
+    public func saveTrainCurve(json: String) throws {
+        try wrapErrors {
+            try database.write { db in
+                try db.execute(sql: """
+                    INSERT INTO project_settings (key, value) VALUES ('train_curve', ?)
+                    ON CONFLICT(key) DO UPDATE SET value = excluded.value
+                    """, arguments: [json])
+            }
+        }
+    }
+
+    /// The JSON saved by `saveTrainCurve`, or nil.
+    public func trainCurveJSON() throws -> String? {
+        try wrapErrors {
+            try database.read { db in
+                try Row.fetchOne(db, sql: "SELECT value FROM project_settings WHERE key = 'train_curve'")
+                    .map { try $0.stored(0, "project_settings.value", of: "the learning curve") }
+            }
+        }
     }
 
     /// Stores `predictions` made by `source` (a `PredictionSource` identity) with

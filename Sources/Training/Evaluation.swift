@@ -169,11 +169,13 @@ public final class ClipClassifier: @unchecked Sendable {
         return try model.predict(transformed, batchSize: batchSize)
     }
 
-    /// Evaluates the model on a project's labelled clips, matching the project's class
-    /// names to the checkpoint's; clips of other classes are skipped.
-    public func evaluate(project store: ProjectStore, loader: @escaping ClipFrameLoader, batchSize: Int = 8)
-        throws -> (evaluation: Evaluation, skipped: [SkippedSample]) {
-        let loaded = try ProjectDataset.load(store: store, sampling: sampling, loader: loader, classNames: classNames)
+    /// Evaluates the model on a project's labelled clips (those of `only`'s paths, when
+    /// given), matching the project's class names to the checkpoint's; clips of other
+    /// classes are skipped.
+    public func evaluate(project store: ProjectStore, loader: @escaping ClipFrameLoader, batchSize: Int = 8,
+                         only: Set<String>? = nil) throws -> (evaluation: Evaluation, skipped: [SkippedSample]) {
+        let loaded = try ProjectDataset.load(store: store, sampling: sampling, loader: loader, classNames: classNames,
+                                             only: only)
         let evaluation = try lock.withLock { () throws -> Evaluation in
             try Evaluation(model: model, set: loaded.set, input: input, batchSize: batchSize)
         }

@@ -26,11 +26,13 @@ public enum ProjectDataset {
     /// Clips whose label names a current class and whose file was readable at the last
     /// scan, sorted by path, with their class index in the project's classes, or in
     /// `classNames` (matched by name) when given.
-    public static func labelledClips(_ store: ProjectStore, classNames: [String]? = nil)
+    /// With `only`, just the clips of those paths.
+    public static func labelledClips(_ store: ProjectStore, classNames: [String]? = nil, only: Set<String>? = nil)
         throws -> (clips: [(path: String, classIndex: Int)], otherClasses: [(path: String, reason: String)]) {
         var clips: [(path: String, classIndex: Int)] = [], other: [(path: String, reason: String)] = []
         for clip in try store.clips() {
-            guard clip.isUsable, let label = clip.label, let index = label.classIndex else { continue }
+            guard clip.isUsable, let label = clip.label, let index = label.classIndex,
+                  only?.contains(clip.path) ?? true else { continue }
             if let classNames {
                 guard let mapped = classNames.firstIndex(of: label.className) else {
                     other.append((clip.path, "its class \(label.className) is not one of \(classNames.joined(separator: ", "))"))
@@ -44,16 +46,16 @@ public enum ProjectDataset {
         return (clips.sorted { $0.path < $1.path }, other.sorted { $0.path < $1.path })
     }
 
-    /// Loads the labelled clips of `store` at `sampling`, two at a time. A clip that no
+    /// Loads the labelled clips of `store` (those of `only`'s paths, when given) at `sampling`, two at a time. A clip that no
     /// longer decodes (or, with `classNames`, whose class is not among them) is left out
     /// and listed in `skipped` with the reason.
     /// `progress(done, total)` is called as clips finish, from the worker threads.
     public static func load(store: ProjectStore, sampling: SamplingSettings, loader: @escaping ClipFrameLoader,
-                            classNames: [String]? = nil,
+                            classNames: [String]? = nil, only: Set<String>? = nil,
                             isCancelled: @escaping @Sendable () -> Bool = { false },
                             progress: @escaping @Sendable (Int, Int) -> Void = { _, _ in })
         throws -> (set: SampleSet, skipped: [(path: String, reason: String)]) {
-        let (clips, otherClasses) = try labelledClips(store, classNames: classNames)
+        let (clips, otherClasses) = try labelledClips(store, classNames: classNames, only: only)
         let root = store.layout.root
         let results = LockedResults<Result<ClipFrames, Error>?>(count: clips.count, initial: nil)
         DispatchQueue.concurrentPerform(iterations: 2) { worker in

@@ -191,16 +191,7 @@ struct Train: ParsableCommand {
             job.csv = csv.map { URL(fileURLWithPath: $0) }
             return job
         }
-        let classes = store.classes.count
-        var settings = (preset ?? .quick).settings(classes: classes)
-        let config = try ProjectConfig.load(layout)
-        if preset == nil, let sampling = config.sampling {
-            let asked = SamplingSettings(frames: sampling.frames, height: sampling.height, width: sampling.width,
-                                         channels: sampling.channels)
-            if let problem = asked.problem { throw Failure(description: "\(layout.configURL.path): [sampling]: \(problem)") }
-            settings = TrainingPreset.project(classes: classes, sampling: sampling)
-        }
-        if let choices = config.training { settings = try settings.applying(choices, file: layout.configURL.path) }
+        var settings = try Self.projectSettings(store, preset: preset)
         if let initPath = `init` {
             let loaded = try Checkpoint.load(URL(fileURLWithPath: initPath))
             try ClipClassifier.checkSampleSize(of: loaded)
@@ -214,6 +205,23 @@ struct Train: ParsableCommand {
         job.output = out.map { URL(fileURLWithPath: $0) }
         job.csv = csv.map { URL(fileURLWithPath: $0) }
         return job
+    }
+
+    /// The settings a new run on the project starts from: `preset` (quick by default, or
+    /// the project's [sampling] when no preset is named) with the project's [training] choices.
+    static func projectSettings(_ store: ProjectStore, preset: TrainingPreset?) throws -> TrainingSettings {
+        let layout = store.layout
+        let classes = store.classes.count
+        var settings = (preset ?? .quick).settings(classes: classes)
+        let config = try ProjectConfig.load(layout)
+        if preset == nil, let sampling = config.sampling {
+            let asked = SamplingSettings(frames: sampling.frames, height: sampling.height, width: sampling.width,
+                                         channels: sampling.channels)
+            if let problem = asked.problem { throw Failure(description: "\(layout.configURL.path): [sampling]: \(problem)") }
+            settings = TrainingPreset.project(classes: classes, sampling: sampling)
+        }
+        if let choices = config.training { settings = try settings.applying(choices, file: layout.configURL.path) }
+        return settings
     }
 
     /// A run on a tensor file: the `tensors` preset (the seed stack's sizes and the original
