@@ -125,8 +125,9 @@ func brailleChart(_ points: [(x: Double, y: Double)], width: Int = 40, height: I
     // Bits of the dots in a braille cell, by (column, row) of the 2 x 4 dots.
     let bits: [[UInt32]] = [[0x01, 0x02, 0x04, 0x40], [0x08, 0x10, 0x20, 0x80]]
     func dot(_ p: (x: Double, y: Double)) -> (Int, Int) {
-        let xs = (p.x - xRange.lowerBound) / max(xRange.upperBound - xRange.lowerBound, 1e-9)
-        let ys = (p.y - yRange.lowerBound) / max(yRange.upperBound - yRange.lowerBound, 1e-9)
+        // A NaN would trap in the conversion to Int: it is drawn at the bottom left.
+        let xs = p.x.isNaN ? 0 : (p.x - xRange.lowerBound) / max(xRange.upperBound - xRange.lowerBound, 1e-9)
+        let ys = p.y.isNaN ? 0 : (p.y - yRange.lowerBound) / max(yRange.upperBound - yRange.lowerBound, 1e-9)
         let x = Int((min(max(xs, 0), 1) * Double(dotsWide - 1)).rounded())
         let y = Int(((1 - min(max(ys, 0), 1)) * Double(dotsHigh - 1)).rounded())
         return (x, y)

@@ -37,11 +37,12 @@ struct TrainCurve: ParsableCommand {
     var json = false
 
     func parsedFractions() throws -> [Double] {
-        let values = fractions.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
-        guard !values.isEmpty, values.allSatisfy({ $0 != nil && $0! > 0 && $0! <= 1 }) else {
+        let parts = fractions.split(separator: ",", omittingEmptySubsequences: false)
+        let values = parts.compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }.filter { $0 > 0 && $0 <= 1 }
+        guard !parts.isEmpty, values.count == parts.count else {
             throw ValidationError("--fractions must be numbers above 0 and at most 1, comma-separated; got '\(fractions)'")
         }
-        return values.compactMap { $0 }
+        return values
     }
 
     func validate() throws {

@@ -204,6 +204,17 @@ import Training
         }
     }
 
+    @Test func theVerdictSaysWhetherMoreLabelsWillLikelyHelp() {
+        func points(_ accuracies: [Double]) -> [LearningCurve.Point] {
+            accuracies.enumerated().map { LearningCurve.Point(fraction: Double($0 + 1) / 4, trainClips: 10 * ($0 + 1), valAccuracy: $1) }
+        }
+        #expect(LearningCurve.verdict(points([0.4, 0.5, 0.6, 0.75]), validationClips: 40).contains("will likely help"))
+        #expect(LearningCurve.verdict(points([0.6, 0.8, 0.92, 0.925]), validationClips: 40).contains("levelled off"))
+        #expect(LearningCurve.verdict(points([0.2, 0.4]), validationClips: 5).contains("too few to tell"))
+        #expect(LearningCurve.verdict(points([0.8, 1]), validationClips: 10).contains("already 100%"))
+        #expect(LearningCurve.verdict(points([0.8, 0.6]), validationClips: 40).contains("fell"))
+    }
+
     @Test func crossValidationScoresEverySampleWithAModelThatDidNotSeeIt() throws {
         let set = TinyData.samples(perClass: 4)
         let review = try CrossValidation(set: set, settings: TinyData.settings(epochs: 1), folds: 3, speed: TinyData.speed)
