@@ -47,54 +47,47 @@ private func lossPlot(_ screen: String) -> [String] {
         // Enough epochs that the run is still going when s arrives.
         let (sample, tmux) = try openLabelledSample { "\($0) --preset tiny --epochs 2000; echo \"exit status $?\"; sleep 60" }
         try tmux.sendKeys("F2")
-        let ready = try tmux.waitFor(text: "ready: t starts a run")
-        #expect(ready.contains("Preset  tiny"))
-        #expect(ready.contains("2000 epochs"))
-        try tmux.waitFor("the estimate") { $0.contains("/epoch ·") }
-        let empty = lossPlot(try tmux.screen())
-        #expect(!empty.isEmpty && empty.allSatisfy { $0.allSatisfy { $0 == " " } }, "no curve before the run")
+        try tmux.waitFor(all: ["ready: t starts a run", "Preset  tiny", "2000 epochs"])
+        let estimated = try tmux.waitFor("the estimate and the empty loss chart") {
+            $0.contains("/epoch ·") && !lossPlot($0).isEmpty
+        }
+        #expect(lossPlot(estimated).allSatisfy { $0.allSatisfy { $0 == " " } }, "no curve before the run")
 
         try tmux.sendKeys("t")
-        let moving = try tmux.waitFor("the loss curve", timeout: 60) { screen in
-            lossPlot(screen).contains { $0.unicodeScalars.contains { (0x2801...0x28FF).contains($0.value) } }
+        let moving = try tmux.waitFor("run 1's loss curve", timeout: 60) { screen in
+            screen.contains("Run 1")
+                && lossPlot(screen).contains { $0.unicodeScalars.contains { (0x2801...0x28FF).contains($0.value) } }
         }
-        #expect(moving.contains("Run 1"))
         // The chart keeps changing as batches finish.
         let first = lossPlot(moving)
         try tmux.waitFor("the chart to change", timeout: 60) { lossPlot($0) != first }
         try tmux.waitFor("a finished epoch", timeout: 60) { $0.contains("Validation, epoch") }
 
         try tmux.sendKeys("s")
-        let stopped = try tmux.waitFor(text: "was stopped", timeout: 60)
-        #expect(stopped.contains("Run 1 was stopped after"))
+        try tmux.waitFor(text: "Run 1 was stopped after", timeout: 60)
         let runFolder = sample.project.appendingPathComponent(".actionlab/runs/1")
         #expect(FileManager.default.fileExists(atPath: runFolder.appendingPathComponent("last.safetensors").path))
         #expect(FileManager.default.fileExists(atPath: runFolder.appendingPathComponent("metrics.csv").path))
 
         // The Runs screen lists it as stopped, with its curves.
         try tmux.sendKeys("F4")
-        let runs = try tmux.waitFor(text: "Runs (1)")
-        #expect(runs.contains("tiny 4x24x24x1 4/4/4 d16 b8"))
-        #expect(runs.contains("stopped"))
+        try tmux.waitFor(all: ["Runs (1)", "tiny 4x24x24x1 4/4/4 d16 b8", "stopped"])
 
         // r resumes it from its last checkpoint, on the Train screen.
         try tmux.sendKeys("r")
         try tmux.waitFor("the resumed run", timeout: 60) { $0.contains("Run 1 ") && $0.contains("▶ training") }
         try tmux.sendKeys("s")
-        let resumed = try tmux.waitFor(text: "was stopped", timeout: 60)
-        #expect(resumed.contains("Run 1 was stopped after"))
+        try tmux.waitFor(text: "Run 1 was stopped after", timeout: 60)
 
         // P on a clip: the best checkpoint's guess beside its label.
         try tmux.sendKeys("F1")
         try tmux.sendKeys("P")
-        let predicted = try tmux.waitFor("a prediction", timeout: 30) { screen in
-            screen.range(of: #"model: \w+ \d+%"#, options: .regularExpression) != nil
+        try tmux.waitFor("a prediction beside the label", timeout: 60) { screen in
+            screen.contains("Label: ") && screen.range(of: #"model: \w+ \d+%"#, options: .regularExpression) != nil
         }
-        #expect(predicted.contains("Label: "))
 
         try tmux.sendKeys("q")
-        let after = try tmux.waitFor(text: "exit status")
-        #expect(after.contains("exit status 0"))
+        try tmux.waitFor(text: "exit status 0")
     }
 
     @Test(.enabled(if: TmuxSession.isAvailable, "tmux is not installed: the terminal tests need it"))
@@ -109,10 +102,8 @@ private func lossPlot(_ screen: String) -> [String] {
         try tmux.waitFor(text: "Labelled \(paths.count - 1)/\(paths.count)")
 
         try tmux.sendKeys("q")
-        let after = try tmux.waitFor(text: "exit status", timeout: 60)
-        #expect(after.contains("Stopping the run in progress after its batch (Ctrl-C quits at once)"))
-        #expect(after.contains("The run in progress was stopped; its last checkpoint is saved."))
-        #expect(after.contains("exit status 0"))
+        try tmux.waitFor(all: ["Stopping the run in progress after its batch (Ctrl-C quits at once)",
+                               "The run in progress was stopped; its last checkpoint is saved.", "exit status 0"])
         let last = sample.project.appendingPathComponent(".actionlab/runs/1/last.safetensors")
         #expect(FileManager.default.fileExists(atPath: last.path))
     }
@@ -128,11 +119,10 @@ private func lossPlot(_ screen: String) -> [String] {
 
         // Ctrl-C: the run stops after its batch with its checkpoint saved, as with q.
         try tmux.sendKeys("C-c")
-        let after = try tmux.waitFor(text: "exit status", timeout: 60)
-        #expect(after.contains("Stopping the run in progress after its batch (Ctrl-C again quits at once)"))
-        #expect(after.contains("The run in progress was stopped; its last checkpoint is saved."))
-        #expect(after.contains("exit status 130"))
-        #expect(!after.contains("F1 Clips"), "the terminal is restored after Ctrl-C")
+        // The terminal is restored after Ctrl-C.
+        try tmux.waitFor(all: ["Stopping the run in progress after its batch (Ctrl-C again quits at once)",
+                               "The run in progress was stopped; its last checkpoint is saved.", "exit status 130"],
+                         none: ["F1 Clips"])
         let last = sample.project.appendingPathComponent(".actionlab/runs/1/last.safetensors")
         #expect(FileManager.default.fileExists(atPath: last.path))
 
@@ -140,16 +130,13 @@ private func lossPlot(_ screen: String) -> [String] {
         try tmux.sendKeys("Enter")
         try tmux.waitFor(text: "F1 Clips")
         try tmux.sendKeys("F4")
-        let runs = try tmux.waitFor(text: "Runs (1)")
-        #expect(runs.contains("stopped"))
-        #expect(!runs.contains("interrupted"))
+        try tmux.waitFor(all: ["Runs (1)", "stopped"], none: ["interrupted"])
 
         // kill (SIGTERM) quits the same way, with its own status.
         let pid = try tmux.programPID()
         try #require(pid > 0)
         #expect(kill(pid, SIGTERM) == 0)
-        let killed = try tmux.waitFor(text: "reopened exit status")
-        #expect(killed.contains("reopened exit status 143"))
-        #expect(!killed.contains("Runs (1)"), "the terminal is restored after kill")
+        // The terminal is restored after kill.
+        try tmux.waitFor(all: ["reopened exit status 143"], none: ["Runs (1)"])
     }
 }
