@@ -296,6 +296,16 @@ public final class AppCore {
                 }
             }
             return []
+        case .loadRunValidation(let runID):
+            guard let training else { return [.runValidationFailed(runID: runID, Self.noTraining)] }
+            let inbox = inbox
+            training.validation(runID: runID) { outcome in
+                switch outcome {
+                case .success(let validation): inbox.post(.runValidationLoaded(validation))
+                case .failure(let error): inbox.post(.runValidationFailed(runID: runID, error.description))
+                }
+            }
+            return []
         }
     }
 

@@ -179,7 +179,10 @@ public struct ClipsState: Sendable, Equatable {
     public internal(set) var selection = 0
     /// The first visible row shown at the top of the list.
     public internal(set) var scrollTop = 0
-    public internal(set) var filter = ""
+    /// The filters (name, label, predicted class, a confusion cell's clips) and the order.
+    public internal(set) var options = ClipListOptions()
+    /// The name filter's text.
+    public var filter: String { options.name }
     public internal(set) var isEditingFilter = false
     public internal(set) var preview: PreviewStatus = .none
     /// The preview shows motion (optical flow, coloured by direction) instead of frames.
@@ -190,6 +193,10 @@ public struct ClipsState: Sendable, Equatable {
     public internal(set) var scan = ScanStatus(scanned: 0, total: nil, isFinished: true)
     /// The best checkpoint's answers for clips, asked for with P.
     public internal(set) var predictions: [ClipID: PredictionStatus] = [:]
+    /// The project's current model and its predictions, as the database holds them.
+    public internal(set) var suggestions = ModelSuggestions()
+    /// Each clip's place in the stored out-of-fold review, most doubtful first (0).
+    public internal(set) var reviewRank: [ClipID: Int] = [:]
     /// How many label changes this app has committed; and for each clip changed, the
     /// count just after its latest change. A list read before that change is older than
     /// the clip's label on screen.
@@ -217,6 +224,11 @@ public struct AppState: Sendable, Equatable {
     public internal(set) var training: TrainingState
     /// The Runs screen.
     public internal(set) var runs = RunsState()
+    /// Runs' validation clips as their best checkpoints classify them (Enter on a
+    /// confusion matrix cell), by run id.
+    public internal(set) var validations: [Int64: ValidationStatus] = [:]
+    /// A confusion cell waiting for its run's validation to open its clips.
+    public internal(set) var confusionOpening: ConfusionOpening?
     public internal(set) var themes: [Theme]
     public internal(set) var themeIndex: Int
     public internal(set) var showingHelp = false

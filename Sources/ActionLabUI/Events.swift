@@ -49,6 +49,14 @@ public enum AppEvent: Sendable, Equatable {
     /// The best checkpoint's answer for a clip (P on the Clips screen).
     case predictionReady(clipID: ClipID, ClipPrediction)
     case predictionFailed(clipID: ClipID, String)
+    /// The project's current model and its stored predictions (all of them, read again
+    /// whenever more are stored).
+    case suggestionsLoaded(ModelSuggestions)
+    /// The stored out-of-fold review: labelled clips, most doubtful first.
+    case reviewLoaded([ClipID])
+    /// A run's validation clips classified by its best checkpoint (a confusion cell's clips).
+    case runValidationLoaded(RunValidation)
+    case runValidationFailed(runID: Int64, String)
 }
 
 /// Work `update` asks the app to do: database writes, decoding, saving settings.
@@ -77,6 +85,8 @@ public enum Effect: Sendable, Equatable {
     case loadRunMetrics(runID: Int64)
     /// Classify a clip with the best checkpoint of the best run (in the background).
     case predict(clipID: ClipID, url: URL)
+    /// Classify a run's validation clips with its best checkpoint (in the background).
+    case loadRunValidation(runID: Int64)
     /// Clear the terminal and draw every cell again (Ctrl-L).
     case repaintTerminal
     /// See whether another process changed the project (see `OutsideChangeWatcher`).

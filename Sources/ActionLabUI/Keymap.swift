@@ -130,11 +130,21 @@ enum Keymap {
                    hint: KeyHint(",.", "step")) { state, key in
             state.stepFrame(by: key == .character(",") ? -1 : 1)
         },
-        KeyBinding([.character("/")], help: "filter name/label", hint: KeyHint("/", "filter")) { state, _ in
+        KeyBinding([.character("/")], help: "filter by name", hint: KeyHint("/", "filter")) { state, _ in
             state.startFilter()
         },
-        KeyBinding([.escape], help: "clear the filter") { state, _ in
-            state.clips.filter.isEmpty ? .unchanged : state.setFilter("")
+        KeyBinding([.character("f")], help: "only unlabelled / a label") { state, _ in
+            state.cycleLabelFilter()
+        },
+        KeyBinding([.character("F")], help: "only a predicted class") { state, _ in
+            state.cyclePredictedFilter()
+        },
+        KeyBinding([.character("o")], help: "next order of the list",
+                   hint: KeyHint("o", when: { $0.clips.suggestions.byClip.isEmpty ? nil : "order" })) { state, _ in
+            state.cycleOrder()
+        },
+        KeyBinding([.escape], help: "clear the filters") { state, _ in
+            state.clearFilters()
         },
         KeyBinding([.character("P")], help: "model's prediction", hint: KeyHint("P", "predict")) { state, _ in
             state.predictSelectedClip()
@@ -184,7 +194,27 @@ enum Keymap {
                    hint: KeyHint("s", when: { $0.training.phase.isActive ? "stop and save" : nil })) { state, _ in
             state.stopTraining()
         },
-    ]
+    ] + confusionKeys(arrows: [.up, .down, .left, .right], "↑ ↓ ← →") { state, key in state.moveConfusionCell(key) }
+
+    /// x, the arrows and Enter: a confusion matrix cell and its clips (Train and Runs).
+    /// `arrows` are the keys that move the cell; `move` does it.
+    static func confusionKeys(arrows: [Key], _ label: String,
+                              move: @escaping @Sendable (inout AppState, Key) -> UpdateResult) -> [KeyBinding] {
+        [
+            KeyBinding([.character("x"), .escape], "x  Esc", help: "select a confusion cell / stop",
+                       hint: KeyHint("x", when: { state in
+                           state.confusionCell != nil ? "done" : state.hasConfusionMatrix ? "confusion cell" : nil
+                       })) { state, key in
+                state.toggleConfusionSelection(key)
+            },
+            KeyBinding(arrows, label, help: "move the selected cell",
+                       hint: KeyHint("←→↑↓", when: { $0.confusionCell == nil ? nil : "cell" }), perform: move),
+            KeyBinding([.enter], help: "the cell's validation clips",
+                       hint: KeyHint("Enter", when: { $0.confusionCell == nil ? nil : "its clips" })) { state, _ in
+                state.openConfusionCell()
+            },
+        ]
+    }
 
     static let model: [KeyBinding] = [
         KeyBinding([.character("v")], help: "summary or layer statistics",
@@ -198,9 +228,10 @@ enum Keymap {
     ]
 
     static let runs: [KeyBinding] = [
-        KeyBinding([.up, .down, .character("j"), .character("k")], "↑ ↓  j k", help: "select a run",
-                   hint: KeyHint("↑↓", "select")) { state, key in
-            state.moveRunSelection(to: state.runs.selection + (key == .up || key == .character("k") ? -1 : 1))
+        KeyBinding([.up, .down, .character("j"), .character("k")], "↑ ↓  j k", help: "select a run (or a cell)",
+                   hint: KeyHint("↑↓", when: { $0.runs.confusionCell == nil ? "select" : nil })) { state, key in
+            if state.runs.confusionCell != nil { return state.moveConfusionCell(key) }
+            return state.moveRunSelection(to: state.runs.selection + (key == .up || key == .character("k") ? -1 : 1))
         },
         KeyBinding([.home, .end, .character("g"), .character("G")], "Home End  g G", help: "first / last run") { state, key in
             state.moveRunSelection(to: key == .home || key == .character("g") ? 0 : state.runs.rows.count - 1)
@@ -211,7 +242,7 @@ enum Keymap {
         KeyBinding([.character("r")], help: "resume from its checkpoint", hint: KeyHint("r", "resume")) { state, _ in
             state.resumeSelectedRun()
         },
-    ]
+    ] + confusionKeys(arrows: [.left, .right], "← →") { state, key in state.moveConfusionCell(key) }
 }
 
 extension Key {

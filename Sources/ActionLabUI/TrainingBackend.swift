@@ -25,6 +25,8 @@ public protocol TrainingBackend: AnyObject {
     func metrics(runID: Int64) throws -> [EpochMetrics]
     /// Classifies a clip with the best checkpoint of the run with the best validation accuracy.
     func predict(clip url: URL, completion: @escaping @Sendable (Result<ClipPrediction, TrainingError>) -> Void)
+    /// Classifies the validation clips of run `runID` with its best checkpoint.
+    func validation(runID: Int64, completion: @escaping @Sendable (Result<RunValidation, TrainingError>) -> Void)
 }
 
 /// Training on a project's database and clip cache.
@@ -158,6 +160,51 @@ public final class ProjectTraining: TrainingBackend, @unchecked Sendable {
                 completion(.failure(TrainingError("\(url.lastPathComponent): \(error)")))
             }
         }
+    }
+
+    public func validation(runID: Int64, completion: @escaping @Sendable (Result<RunValidation, TrainingError>) -> Void) {
+        predictions.async { [self] in
+            do {
+                completion(.success(try classifyValidation(runID: runID)))
+            } catch let error as TrainingError {
+                completion(.failure(error))
+            } catch {
+                completion(.failure(TrainingError("\(error)")))
+            }
+        }
+    }
+
+    /// Run `runID`'s validation clips (from its stored split) as its best checkpoint
+    /// classifies them, with their labels now. On the `predictions` queue.
+    private func classifyValidation(runID: Int64) throws -> RunValidation {
+        guard let run = try store.run(id: runID) else { throw TrainingError("run \(runID) is not in the project database") }
+        guard let path = run.bestCheckpointPath else {
+            throw TrainingError("run \(runID) has no best checkpoint yet (it appears after an epoch with validation)")
+        }
+        let split = try DatasetSplit.decode(json: run.splitJSON)
+        let model = try classifier(for: RunFiles.resolve(path, in: store.layout))
+        // The checkpoint's class names, matched to the project's by name.
+        let projectIndex = Dictionary(store.classes.map { ($0.name, $0.index) }, uniquingKeysWith: { first, _ in first })
+        let clipsByPath = Dictionary(try store.clips().map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
+        var clips: [ValidationClip] = [], skipped = 0
+        for id in split.validation {
+            guard let clip = clipsByPath[id], clip.isUsable, let truth = clip.label?.classIndex else {
+                skipped += 1
+                continue
+            }
+            let prediction = try model.classify(clip: store.layout.root.appendingPathComponent(clip.path), loader: loader)
+            guard let predicted = projectIndex[prediction.topLabel] else {
+                skipped += 1
+                continue
+            }
+            clips.append(ValidationClip(clipID: clip.id, truth: truth, predicted: predicted))
+        }
+        // The best epoch as the trainer chose it: the highest validation accuracy, the
+        // lower validation loss between equals, the earlier epoch between exact equals.
+        let best = try store.metrics(runID: runID).filter { $0.valAccuracy != nil }.min { a, b in
+            (-(a.valAccuracy ?? 0), a.valLoss ?? .infinity, a.epoch) < (-(b.valAccuracy ?? 0), b.valLoss ?? .infinity, b.epoch)
+        }
+        return RunValidation(runID: runID, bestEpoch: best?.epoch, clips: clips, skipped: skipped)
     }
 
     /// The classifier of `checkpoint`, loaded again when the file has changed since.

@@ -102,6 +102,17 @@ extension AppState {
         case .predictionReady(let clipID, let prediction):
             clips.predictions[clipID] = .ready(prediction)
             return .redraw
+        case .suggestionsLoaded(let suggestions):
+            return applySuggestions(suggestions)
+        case .reviewLoaded(let order):
+            clips.reviewRank = Dictionary(order.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+            if clips.reviewRank.isEmpty, clips.options.order == .review { clips.options.order = .name }
+            recomputeVisible(keeping: clips.selectedClip?.id)
+            return .redraw
+        case .runValidationLoaded(let validation):
+            return applyRunValidation(runID: validation.runID, .ready(validation))
+        case .runValidationFailed(let runID, let reason):
+            return applyRunValidation(runID: runID, .failed(reason))
         case .predictionFailed(let clipID, let reason):
             clips.predictions[clipID] = .failed(reason)
             show("No prediction: \(reason)", .warning, about: .clip(clipID))
@@ -193,7 +204,7 @@ extension AppState {
         clips.labelEdits += 1
         clips.labelEditedAt[clipID] = clips.labelEdits
         let path = clips.clips[index].path
-        // The filter may match label names, so a label change can show or hide rows.
+        // The label filter and the disagreement order depend on labels.
         recomputeVisible(keeping: selectedID)
         var result = UpdateResult.redraw
         switch cause {
@@ -345,18 +356,9 @@ extension AppState {
     /// Rebuilds the filtered rows, keeping the clip `selectedID` selected if it is still
     /// listed; otherwise the row at the same position, or the first row when
     /// `elseFirstRow` (a new filter: the old position means nothing in the new list).
-    private mutating func recomputeVisible(keeping selectedID: ClipID?, elseFirstRow: Bool = false) {
-        let needle = clips.filter.lowercased()
-        if needle.isEmpty {
-            clips.visible = Array(clips.clips.indices)
-        } else {
-            let matchingClasses = Set(classes.indices.filter { classes[$0].name.lowercased().contains(needle) })
-            clips.visible = clips.clips.indices.filter { i in
-                let clip = clips.clips[i]
-                if let label = clip.label, matchingClasses.contains(label) { return true }
-                return clip.path.lowercased().contains(needle)
-            }
-        }
+    mutating func recomputeVisible(keeping selectedID: ClipID?, elseFirstRow: Bool = false) {
+        clips.visible = clips.options.visible(clips.clips, suggestions: clips.suggestions.byClip,
+                                              reviewRank: clips.reviewRank)
         if let selectedID, let position = clips.visible.firstIndex(where: { clips.clips[$0].id == selectedID }) {
             clips.selection = position
         } else {
@@ -395,8 +397,14 @@ extension AppState {
     }
 
     mutating func setFilter(_ text: String) -> UpdateResult {
+        changeListOptions { $0.name = text }
+    }
+
+    /// Changes the filters or the order and rebuilds the list: the selected clip stays
+    /// selected when it is still listed, else the first row is.
+    mutating func changeListOptions(_ change: (inout ClipListOptions) -> Void) -> UpdateResult {
         let selectedID = clips.selectedClip?.id
-        clips.filter = text
+        change(&clips.options)
         recomputeVisible(keeping: selectedID, elseFirstRow: true)
         var result = UpdateResult.redraw
         result.merge(requestPreviewIfNeeded())

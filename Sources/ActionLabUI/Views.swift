@@ -117,21 +117,36 @@ enum ClipsView {
     static func drawList(_ state: AppState, _ layout: ClipsLayout, into grid: inout CellGrid) {
         let clips = state.clips
         var title = "Clips \(clips.visible.isEmpty ? 0 : clips.selection + 1)/\(clips.visible.count)"
-        if !clips.filter.isEmpty { title += " · filter \"\(clips.filter)\" of \(clips.clips.count)" }
+        if clips.options.isFiltering { title += " of \(clips.clips.count)" }
+        if let model = clips.suggestions.modelName { title += " · model \(model)" }
         grid.box(row: layout.bodyTop, column: 0, width: layout.listWidth, height: layout.bodyHeight, title: title)
+        // The filters and the order on the bottom border, where the eye looks for them
+        // after the last row.
+        let options = clips.options.description(classNames: state.classes.map(\.name))
+        if !options.isEmpty, layout.listWidth > 6 {
+            grid.put(" " + options.joined(separator: " · ").truncated(to: layout.listWidth - 6) + " ",
+                     row: layout.bodyTop + layout.bodyHeight - 1, column: 2, style: .role(.accent, bold: true),
+                     maxWidth: layout.listWidth - 4)
+        }
 
         let inner = layout.listInnerWidth
         let labelWidth = min(12, max(10, state.classes.map(\.name.displayWidth).max() ?? 0))
-        let durationWidth = 6
-        let nameWidth = max(4, inner - 2 - 1 - durationWidth - 2 - labelWidth)
-        let headerText = "  " + "Clip".padded(to: nameWidth) + " " + "Length".leftPadded(to: durationWidth)
-            + "  " + "Label".padded(to: labelWidth)
+        // With predictions the Length column makes room for them (the preview shows the length).
+        let showsPredictions = !clips.suggestions.byClip.isEmpty
+        let predictionWidth = showsPredictions ? predictionColumnWidth : 0
+        let durationWidth = showsPredictions ? 0 : 6
+        let nameWidth = max(4, inner - 2 - (showsPredictions ? 0 : 1 + durationWidth) - 2 - labelWidth
+                               - (showsPredictions ? 2 + predictionWidth : 0))
+        var headerText = "  " + "Clip".padded(to: nameWidth)
+        if !showsPredictions { headerText += " " + "Length".leftPadded(to: durationWidth) }
+        headerText += "  " + "Label".padded(to: labelWidth)
+        if showsPredictions { headerText += "  " + "Model".padded(to: predictionWidth) }
         grid.put(headerText, row: layout.bodyTop + 1, column: 1, style: .role(.dim, bold: true), maxWidth: inner)
 
         if clips.visible.isEmpty {
             let text = clips.clips.isEmpty
                 ? (clips.scan.isFinished ? "No clips found in this folder." : "Scanning for clips…")
-                : "No clip matches the filter (Esc clears it)."
+                : "No clip matches the filters (Esc clears them)."
             grid.put(text, row: layout.listFirstRow, column: 3, style: .role(.dim), maxWidth: inner - 2)
             return
         }
@@ -155,8 +170,12 @@ enum ClipsView {
                          style: selected ? emphasis : isBroken ? CellStyle(.role(.error), bold: true) : base)
             x = grid.put(clip.path.paddedName(to: nameWidth), row: row, column: x,
                          style: isBroken && !selected ? .role(.error) : base)
-            x = grid.put(" " + Formatting.duration(clip.duration).leftPadded(to: durationWidth) + "  ",
-                         row: row, column: x, style: selected ? base : .role(.dim))
+            if showsPredictions {
+                x = grid.put("  ", row: row, column: x, style: base)
+            } else {
+                x = grid.put(" " + Formatting.duration(clip.duration).leftPadded(to: durationWidth) + "  ",
+                             row: row, column: x, style: selected ? base : .role(.dim))
+            }
             let labelText: String, labelStyle: CellStyle
             if clip.isMissing {
                 (labelText, labelStyle) = ("missing", selected ? emphasis : .role(.error, bold: true))
@@ -170,8 +189,27 @@ enum ClipsView {
             } else {
                 (labelText, labelStyle) = ("·", selected ? base : .role(.dim))
             }
-            grid.put(labelText.padded(to: labelWidth), row: row, column: x, style: labelStyle, maxWidth: inner + 1 - x)
+            x = grid.put(labelText.padded(to: labelWidth), row: row, column: x, style: labelStyle, maxWidth: inner + 1 - x)
+            if showsPredictions, clip.isUsable, let suggestion = clips.suggestions.byClip[clip.id] {
+                x = grid.put("  ", row: row, column: x, style: base)
+                let disagrees = clip.label.map { $0 != suggestion.predicted } ?? false
+                let style: CellStyle = selected ? base
+                    : suggestion.isStale ? .role(.dim)
+                    : disagrees ? .role(.warning, bold: true) : CellStyle(.classColor(suggestion.predicted))
+                grid.put(predictionText(state, suggestion, width: predictionWidth), row: row, column: x, style: style,
+                         maxWidth: max(0, inner + 1 - x))
+            }
         }
+    }
+
+    /// "walk 87%" in the list; a stale prediction (an older model's) reads "~walk 87%".
+    static let predictionColumnWidth = 12
+
+    static func predictionText(_ state: AppState, _ suggestion: ClipSuggestion, width: Int) -> String {
+        let percent = String(format: " %.0f%%", suggestion.probability * 100)
+        let mark = suggestion.isStale ? "~" : ""
+        let name = className(state, suggestion.predicted).prefix(cells: max(1, width - mark.count - percent.count))
+        return (mark + name + percent).padded(to: width)
     }
 
     // MARK: Preview
@@ -240,14 +278,25 @@ enum ClipsView {
             grid.put(playLine, row: infoRow + 1, column: layout.imageColumn, style: .plain, maxWidth: innerWidth)
         }
         var x = grid.put(" Label: ", row: infoRow + 2, column: layout.imageColumn, style: .role(.dim))
+        let end = layout.imageColumn + innerWidth
+        let suggestion = clip.isUsable ? state.clips.suggestions.byClip[clip.id] : nil
         if let label = clip.label {
             x = grid.put(className(state, label), row: infoRow + 2, column: x,
                          style: CellStyle(.classColor(label), bold: true), maxWidth: innerWidth - 8)
-            drawPrediction(state.clips.predictions[clip.id], row: infoRow + 2, column: x,
-                           end: layout.imageColumn + innerWidth, into: &grid)
+            if let prediction = state.clips.predictions[clip.id] {
+                drawPrediction(prediction, row: infoRow + 2, column: x, end: end, into: &grid)
+            } else if let suggestion {
+                drawSuggestion(state, suggestion, row: infoRow + 2, column: x, end: end, into: &grid)
+            }
         } else if clip.isUsable, let prediction = state.clips.predictions[clip.id] {
             x = grid.put("none", row: infoRow + 2, column: x, style: .role(.dim))
-            drawPrediction(prediction, row: infoRow + 2, column: x, end: layout.imageColumn + innerWidth, into: &grid)
+            drawPrediction(prediction, row: infoRow + 2, column: x, end: end, into: &grid)
+        } else if let suggestion {
+            x = grid.put("none", row: infoRow + 2, column: x, style: .role(.dim))
+            x = drawSuggestion(state, suggestion, row: infoRow + 2, column: x, end: end, into: &grid)
+            if !suggestion.isStale {
+                grid.put(" (Enter accepts)", row: infoRow + 2, column: x, style: .role(.dim), maxWidth: max(0, end - x))
+            }
         } else if clip.isUsable {
             let keys = state.classes.isEmpty ? "" : " (press \(state.classes.first!.key)-\(state.classes.last!.key))"
             grid.put("none" + keys, row: infoRow + 2, column: x, style: .role(.dim), maxWidth: innerWidth - 8)
@@ -271,6 +320,23 @@ enum ClipsView {
         case .failed:
             grid.put("no prediction", row: row, column: x, style: .role(.error), maxWidth: max(0, end - x))
         }
+    }
+
+    /// "  run 3: walk 87%" after the label: the current model's stored prediction, named;
+    /// an older model's reads "~walk 87% (older model)".
+    @discardableResult
+    static func drawSuggestion(_ state: AppState, _ suggestion: ClipSuggestion, row: Int, column: Int, end: Int,
+                               into grid: inout CellGrid) -> Int {
+        let model = state.clips.suggestions.modelName.map { "  \($0): " } ?? "  model: "
+        var x = grid.put(model, row: row, column: column, style: .role(.dim), maxWidth: max(0, end - column))
+        let text = String(format: "%@%@ %.0f%%", suggestion.isStale ? "~" : "", className(state, suggestion.predicted),
+                          suggestion.probability * 100)
+        x = grid.put(text, row: row, column: x, style: suggestion.isStale ? .role(.dim) : .role(.accent, bold: true),
+                     maxWidth: max(0, end - x))
+        if suggestion.isStale {
+            x = grid.put(" (older model)", row: row, column: x, style: .role(.dim), maxWidth: max(0, end - x))
+        }
+        return x
     }
 
     /// Splits `text` into lines of at most `width` cells at spaces; a word longer than
@@ -348,7 +414,8 @@ enum ClipsView {
             var x = grid.put(" Filter: ", row: row, column: 0, style: .role(.accent, bold: true))
             x = grid.put(state.clips.filter, row: row, column: x, style: .plain)
             x = grid.put("█", row: row, column: x, style: .role(.accent))
-            grid.put("  Enter keeps it · Esc clears it · matches names and labels", row: row, column: x + 1, style: .role(.dim))
+            grid.put("  Enter keeps it · Esc clears it · matches clip names (f: labels)", row: row, column: x + 1,
+                     style: .role(.dim))
             return
         }
         HintLine.draw(state, row: row, into: &grid)

@@ -49,7 +49,7 @@ private func expectSnapshot(_ state: AppState, _ name: String) {
 
 @Test func filterSnapshot() {
     var state = labellingState()
-    Sample.send(&state, [.key(.character("/"))] + Key.typing("wa").map { .key($0) })
+    Sample.send(&state, [.key(.character("f")), .key(.character("/"))] + Key.typing("_2").map { .key($0) })
     expectSnapshot(state, "filter-editing-100x30")
 }
 

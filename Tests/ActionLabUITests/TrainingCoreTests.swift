@@ -43,6 +43,17 @@ final class FakeTrainingBackend: TrainingBackend, @unchecked Sendable {
         record("predict \(url.lastPathComponent)")
         queue.async { completion(.success(ClipPrediction(label: "jump", probability: 0.5, runID: 2))) }
     }
+
+    /// Clips 1-4 validate run `runID`: 1 and 2 are walk clips predicted as run.
+    func validation(runID: Int64, completion: @escaping @Sendable (Result<RunValidation, TrainingError>) -> Void) {
+        record("validation \(runID)")
+        queue.async {
+            completion(.success(RunValidation(runID: runID, bestEpoch: 3, clips: [
+                ValidationClip(clipID: 1, truth: 1, predicted: 0), ValidationClip(clipID: 2, truth: 1, predicted: 0),
+                ValidationClip(clipID: 3, truth: 1, predicted: 1), ValidationClip(clipID: 4, truth: 0, predicted: 0),
+            ], skipped: 0)))
+        }
+    }
 }
 
 @Suite struct TrainingCoreTests {

@@ -104,14 +104,61 @@ enum RunsView {
         let lossChart = LineChart(series: loss, xRange: 0...Double(lastEpoch), yRange: LineChart.fittedRange(loss), xTicks: ticks)
         let accuracyChart = LineChart(series: accuracy, xRange: 0...Double(lastEpoch), yRange: 0...1, xTicks: ticks,
                                       yLabelStyle: .percent)
-        let leftWidth = state.width / 2
+        // Once x has asked for the selected run's confusion matrix, its box takes the
+        // right side and the charts share the rest.
+        let showsConfusion = selected.map { state.validations[$0.id] != nil } ?? false
+        let chartsWidth = state.width - (showsConfusion ? RunsLayout.confusionWidth : 0)
+        let leftWidth = chartsWidth / 2
         var suffix = selected.map { " · run \($0.id)" } ?? ""
         if let marked, marked.id != selected?.id { suffix += " vs \(marked.id)" }
         grid.box(row: layout.chartsTop, column: 0, width: leftWidth, height: layout.chartsHeight, title: "Loss" + suffix)
         lossChart.draw(into: &grid, row: layout.chartsTop + 1, column: 1, width: leftWidth - 2, height: layout.chartsHeight - 2)
-        grid.box(row: layout.chartsTop, column: leftWidth, width: state.width - leftWidth, height: layout.chartsHeight,
+        grid.box(row: layout.chartsTop, column: leftWidth, width: chartsWidth - leftWidth, height: layout.chartsHeight,
                  title: "Accuracy" + suffix)
         accuracyChart.draw(into: &grid, row: layout.chartsTop + 1, column: leftWidth + 1,
-                           width: state.width - leftWidth - 2, height: layout.chartsHeight - 2)
+                           width: chartsWidth - leftWidth - 2, height: layout.chartsHeight - 2)
+        if showsConfusion { drawConfusion(state, layout, column: chartsWidth, into: &grid) }
+    }
+
+    /// The selected run's best checkpoint on its validation clips, once x has asked for it.
+    static func drawConfusion(_ state: AppState, _ layout: RunsLayout, column: Int, into grid: inout CellGrid) {
+        let width = RunsLayout.confusionWidth
+        let top = layout.chartsTop, last = layout.chartsTop + layout.chartsHeight - 2
+        let inner = width - 2
+        guard let run = state.runs.selectedRow else {
+            grid.box(row: top, column: column, width: width, height: layout.chartsHeight, title: "Validation")
+            return
+        }
+        let status = state.validations[run.id]
+        var title = "Validation"
+        if case .ready(let validation) = status { title += validation.bestEpoch.map { ", best epoch \($0)" } ?? ", best" }
+        grid.box(row: top, column: column, width: width, height: layout.chartsHeight, title: title)
+        func text(_ words: String, _ role: ColorRole) {
+            for (i, line) in ClipsView.wrap(words, width: inner - 2).enumerated() where top + 1 + i <= last {
+                grid.put(line, row: top + 1 + i, column: column + 2, style: .role(role))
+            }
+        }
+        switch status {
+        case nil:
+            break
+        case .pending?:
+            text("Classifying the run's validation clips with its best checkpoint…", .dim)
+        case .failed(let reason)?:
+            text(reason, .error)
+        case .ready(let validation)?:
+            let matrix = validation.confusion(classes: state.classes.count)
+            var row = TrainView.drawConfusion(matrix, recall: matrix.recall, names: state.classes.map(\.name),
+                                              selected: state.runs.confusionCell, top: top + 1, last: last,
+                                              column: column + 1, inner: inner, into: &grid)
+            if row <= last {
+                let legend = state.runs.confusionCell == nil ? "rows: true · columns: predicted" : "Enter: the cell's clips"
+                grid.put(legend, row: row, column: column + 2, style: .role(.dim), maxWidth: inner - 1)
+                row += 1
+            }
+            if row <= last, validation.skipped > 0 {
+                grid.put("\(validation.skipped) skipped (no label or file)", row: row, column: column + 2,
+                         style: .role(.dim), maxWidth: inner - 1)
+            }
+        }
     }
 }

@@ -79,6 +79,8 @@ public struct RunsState: Sendable, Equatable {
     /// Per-epoch metrics of the runs looked at so far.
     public internal(set) var metrics: [Int64: [EpochMetrics]] = [:]
     public internal(set) var isLoaded = false
+    /// The cell selected in the selected run's confusion matrix (x), nil when none is.
+    public internal(set) var confusionCell: ConfusionCell?
 
     public var selectedRow: RunRow? { rows.indices.contains(selection) ? rows[selection] : nil }
 }
@@ -117,6 +119,8 @@ struct RunsLayout {
     var chartsTop: Int { listTop + listHeight }
     var chartsHeight: Int { max(0, height - 1 - chartsTop) }
     var hintRow: Int { height - 1 }
+    /// The confusion box beside the charts: as wide as the Train screen's.
+    static let confusionWidth = 34
 }
 
 extension AppState {
@@ -162,7 +166,9 @@ extension AppState {
         guard clamped != runs.selection else { return .unchanged }
         runs.selection = clamped
         scrollRunsToSelection()
-        return UpdateResult(redraw: true, effects: metricsEffect())
+        var effects = metricsEffect()
+        if runs.confusionCell != nil, let row = runs.selectedRow { effects += requestValidation(runID: row.id) }
+        return UpdateResult(redraw: true, effects: effects)
     }
 
     private mutating func scrollRunsToSelection() {

@@ -275,35 +275,52 @@ enum TrainView {
             return
         }
         let names = training.run?.classNames ?? state.classes.map(\.name)
-        // "class  acc   run wal jum ..." : the rows are true classes, columns predictions.
-        var x = grid.put("class".padded(to: 7) + " acc ", row: first, column: 1, style: .role(.dim, bold: true))
-        for c in 0..<confusion.classes {
-            x = grid.put(" " + (names.indices.contains(c) ? names[c].prefix(cells: 3) : "\(c + 1)").leftPadded(to: 3),
-                         row: first, column: x, style: CellStyle(.classColor(c), bold: true), maxWidth: inner + 1 - x)
-        }
-        for t in 0..<confusion.classes {
-            let row = first + 1 + t
-            guard row <= last else { break }
-            let name = names.indices.contains(t) ? names[t] : "class \(t + 1)"
-            var x = grid.put(name.padded(to: 7), row: row, column: 1, style: CellStyle(.classColor(t), bold: true))
-            let recall = report.perClassValidationAccuracy.indices.contains(t) ? report.perClassValidationAccuracy[t] : nil
-            x = grid.put(" " + (recall.map { String(format: "%3.0f%%", $0 * 100) } ?? "   –"), row: row, column: x)
-            for p in 0..<confusion.classes {
-                let count = confusion[t, p]
-                let style: CellStyle = count == 0 ? .role(.dim) : p == t ? .role(.accent, bold: true) : .role(.warning)
-                x = grid.put(" " + String(count).leftPadded(to: 3), row: row, column: x, style: style, maxWidth: inner + 1 - x)
-            }
-        }
+        var row = drawConfusion(confusion, recall: report.perClassValidationAccuracy, names: names,
+                                selected: training.confusionCell, top: first, last: last, column: 1, inner: inner,
+                                into: &grid)
         // Rows are true classes, columns predictions; and what "s" has to show for itself.
-        var row = first + 1 + confusion.classes
         if row < last {
-            grid.put("rows: true · columns: predicted", row: row, column: 2, style: .role(.dim), maxWidth: inner - 1)
+            let legend = training.confusionCell == nil ? "rows: true · columns: predicted" : "Enter: the cell's clips"
+            grid.put(legend, row: row, column: 2, style: .role(.dim), maxWidth: inner - 1)
             row += 1
         }
         if row <= last, let saved = training.lastCheckpoint {
             grid.put("Checkpoint \(saved.kind.rawValue) · epoch \(saved.epoch)", row: row, column: 2,
                      style: .role(.dim), maxWidth: inner - 1)
         }
+    }
+}
+
+extension TrainView {
+    /// Draws "class  acc   run wal jum ...", then a row per true class with its recall and
+    /// counts per predicted class, from row `top` to at most `last`; the selected cell is
+    /// marked "▸". Returns the row after the matrix.
+    static func drawConfusion(_ confusion: ConfusionMatrix, recall: [Float?], names: [String], selected: ConfusionCell?,
+                              top: Int, last: Int, column: Int, inner: Int, into grid: inout CellGrid) -> Int {
+        let end = column + inner
+        var x = grid.put("class".padded(to: 7) + " acc ", row: top, column: column, style: .role(.dim, bold: true))
+        for c in 0..<confusion.classes {
+            x = grid.put(" " + (names.indices.contains(c) ? names[c].prefix(cells: 3) : "\(c + 1)").leftPadded(to: 3),
+                         row: top, column: x, style: CellStyle(.classColor(c), bold: true), maxWidth: max(0, end - x))
+        }
+        for t in 0..<confusion.classes {
+            let row = top + 1 + t
+            guard row <= last else { break }
+            let name = names.indices.contains(t) ? names[t] : "class \(t + 1)"
+            var x = grid.put(name.padded(to: 7), row: row, column: column, style: CellStyle(.classColor(t), bold: true),
+                             maxWidth: 7)
+            let classRecall = recall.indices.contains(t) ? recall[t] : nil
+            x = grid.put(" " + (classRecall.map { String(format: "%3.0f%%", $0 * 100) } ?? "   –"), row: row, column: x)
+            for p in 0..<confusion.classes {
+                let count = confusion[t, p]
+                let isSelected = selected == ConfusionCell(truth: t, predicted: p)
+                let style: CellStyle = isSelected ? CellStyle(.role(.selection), bold: true)
+                    : count == 0 ? .role(.dim) : p == t ? .role(.accent, bold: true) : .role(.warning)
+                x = grid.put((isSelected ? "▸" : " ") + String(count).leftPadded(to: 3), row: row, column: x, style: style,
+                             maxWidth: max(0, end - x))
+            }
+        }
+        return top + 1 + confusion.classes
     }
 }
 

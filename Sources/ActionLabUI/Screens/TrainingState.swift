@@ -193,6 +193,8 @@ public struct TrainingState: Sendable, Equatable {
     public internal(set) var trainingAccuracy: [ChartPoint] = []
     public internal(set) var validationLoss: [ChartPoint] = []
     public internal(set) var validationAccuracy: [ChartPoint] = []
+    /// The confusion matrix cell selected (x), nil when none is.
+    public internal(set) var confusionCell: ConfusionCell?
     /// The Keras-style table of the model of the chosen settings (or the running run's).
     public internal(set) var summary: Result<ModelSummary, ModelError>
 
@@ -230,6 +232,7 @@ public struct TrainingState: Sendable, Equatable {
         validationLoss = []
         validationAccuracy = []
         pauseRequested = false
+        confusionCell = nil
     }
 }
 
@@ -489,6 +492,7 @@ extension AppState {
             show(String(format: "Learning rate lowered to %g after epoch %d", change.to, change.epoch), .info)
         case .checkpoint(let saved):
             training.lastCheckpoint = saved
+            if saved.kind == .best, let runID = training.run?.runID { forgetValidation(runID: runID) }
         case .paused:
             training.pauseRequested = false
             if training.phase != .stopping { training.phase = .paused }
