@@ -4,7 +4,8 @@ import Foundation
 /// Where labels are kept. Every call commits before it returns: the app shows a
 /// label change only after that.
 public protocol LabelStore: AnyObject {
-    func setLabel(clipID: ClipID, classIndex: Int, watchedSeconds: Double) throws
+    /// `acceptedFrom`: the model whose suggestion the label is (Enter), nil for a typed one.
+    func setLabel(clipID: ClipID, classIndex: Int, watchedSeconds: Double, acceptedFrom: String?) throws
     func clearLabel(clipID: ClipID) throws
     /// Reverts the most recent label change; returns the clip and its restored
     /// label (class index or nil), or nil when there is nothing to undo.
@@ -205,7 +206,14 @@ public final class AppCore {
         switch effect {
         case .setLabel(let clipID, let classIndex, let watched):
             do {
-                try store.setLabel(clipID: clipID, classIndex: classIndex, watchedSeconds: watched)
+                try store.setLabel(clipID: clipID, classIndex: classIndex, watchedSeconds: watched, acceptedFrom: nil)
+                return [.labelCommitted(clipID: clipID, classIndex: classIndex, cause: .label)]
+            } catch {
+                return [.labelNotChanged("Label not saved: \(error)")]
+            }
+        case .acceptSuggestion(let clipID, let classIndex, let watched, let model):
+            do {
+                try store.setLabel(clipID: clipID, classIndex: classIndex, watchedSeconds: watched, acceptedFrom: model)
                 return [.labelCommitted(clipID: clipID, classIndex: classIndex, cause: .label)]
             } catch {
                 return [.labelNotChanged("Label not saved: \(error)")]
@@ -295,6 +303,38 @@ public final class AppCore {
                 case .failure(let error): inbox.post(.predictionFailed(clipID: clipID, error.description))
                 }
             }
+            return []
+        case .describeRun(let runID, let name, let note):
+            guard let training else { return [] }
+            do {
+                try training.describeRun(id: runID, name: name, note: note)
+                return [.runsChanged("Run \(runID): name and note saved", modelMayHaveChanged: false)]
+            } catch { return [.warning("Run \(runID)'s name and note not saved: \(error)")] }
+        case .pinCheckpoint(let path):
+            guard let training else { return [] }
+            do {
+                try training.pinCheckpoint(path)
+                return [.runsChanged(path.map { "Pinned \($0) as the project's model" }
+                                     ?? "Unpinned: the latest run's best checkpoint is the project's model", modelMayHaveChanged: true)]
+            } catch { return [.warning("Not pinned: \(error)")] }
+        case .deleteRun(let runID):
+            guard let training else { return [] }
+            do {
+                try training.deleteRun(id: runID)
+                return [.runsChanged("Run \(runID) deleted with its checkpoints", modelMayHaveChanged: true)]
+            } catch { return [.warning("Run \(runID) not deleted: \(error)")] }
+        case .loadSuggestions:
+            guard let training else { return [] }
+            do { return [.suggestionsLoaded(try training.suggestions())] }
+            catch { return [.suggestionsFailed("\(error)")] }
+        case .predictClips:
+            guard let training else { return [] }
+            let inbox = inbox
+            do { try training.predictClips { inbox.post(.predictionJob($0)) } }
+            catch { return [.suggestionsFailed("\(error)")] }
+            return []
+        case .stopPredicting:
+            training?.stopPredicting()
             return []
         case .loadRunValidation(let runID):
             guard let training else { return [.runValidationFailed(runID: runID, Self.noTraining)] }

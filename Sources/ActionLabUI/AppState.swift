@@ -195,8 +195,8 @@ public struct ClipsState: Sendable, Equatable {
     public internal(set) var predictions: [ClipID: PredictionStatus] = [:]
     /// The project's current model and its predictions, as the database holds them.
     public internal(set) var suggestions = ModelSuggestions()
-    /// Each clip's place in the stored out-of-fold review, most doubtful first (0).
-    public internal(set) var reviewRank: [ClipID: Int] = [:]
+    /// The background job predicting clips with the current model, while it runs.
+    public internal(set) var predicting: PredictionProgress?
     /// How many label changes this app has committed; and for each clip changed, the
     /// count just after its latest change. A list read before that change is older than
     /// the clip's label on screen.

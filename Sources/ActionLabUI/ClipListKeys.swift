@@ -1,4 +1,5 @@
 import Foundation
+import Training
 
 extension AppState {
     // MARK: Filters and orders of the clip list
@@ -48,7 +49,7 @@ extension AppState {
         switch order {
         case .name: true
         case .uncertain, .disagreements, .predictedClass: !clips.suggestions.byClip.isEmpty
-        case .review: !clips.reviewRank.isEmpty
+        case .review: !clips.suggestions.review.isEmpty
         }
     }
 
@@ -71,8 +72,58 @@ extension AppState {
             clips.options.predicted = nil
             if clips.options.order != .review { clips.options.order = .name }
         }
+        if suggestions.review.isEmpty, clips.options.order == .review { clips.options.order = .name }
         recomputeVisible(keeping: clips.selectedClip?.id)
         return .redraw
+    }
+
+    /// Enter: labels the selected clip with the current model's suggestion, as a class key
+    /// would, its history saying it was accepted from the model.
+    mutating func acceptSuggestion() -> UpdateResult {
+        guard let clip = clips.selectedClip else { return .unchanged }
+        guard clip.isUsable else { return label(0) }   // says why it cannot be labelled
+        guard let prediction = clips.suggestions.byClip[clip.id], let model = clips.suggestions.modelName else {
+            show("No suggestion for \(clip.path) yet: " + (clips.suggestions.modelName == nil
+                ? "a completed run makes the project's model" : "the model predicts it shortly"), .info, about: .clip(clip.id))
+            return .redraw
+        }
+        guard !prediction.isStale else {
+            show("\(clip.path): that suggestion is an older model's; \(model)'s comes shortly", .info, about: .clip(clip.id))
+            return .redraw
+        }
+        guard let index = prediction.predictedIndex(in: classes.map(\.name)) else {
+            show("\(model) predicts \(prediction.topClass), a class actionlab.toml does not list", .warning, about: .clip(clip.id))
+            return .redraw
+        }
+        let watched = max(0, clock - clips.selectedSince)
+        return UpdateResult(effects: [.acceptSuggestion(clipID: clip.id, classIndex: index, watchedSeconds: watched,
+                                                        model: model)])
+    }
+
+    /// After a run, and after the scan: read the model's predictions and predict what
+    /// it has not (not while a run trains: the job would slow it down).
+    func predictClipsEffects() -> [Effect] {
+        training.phase.isActive ? [.loadSuggestions] : [.loadSuggestions, .predictClips]
+    }
+
+    /// The prediction job's progress: the stored predictions are read again after each
+    /// batch, so the column fills in as it goes.
+    mutating func applyPredictionJob(_ event: PredictionEvent) -> UpdateResult {
+        switch event {
+        case .progress(let progress):
+            clips.predicting = progress
+        case .finished(let progress, _):
+            clips.predicting = nil
+            if !progress.failures.isEmpty {
+                let first = progress.failures[0]
+                show("\(progress.failures.count) clips could not be predicted; \(first.id): \(first.reason)", .warning)
+            }
+        case .failed(let reason):
+            clips.predicting = nil
+            show("Predicting the clips stopped: \(reason)", .warning)
+            return .redraw
+        }
+        return UpdateResult(redraw: true, effects: [.loadSuggestions])
     }
 
     static let noPredictionsYet = "No predictions yet: the current model predicts every clip after a run completes"

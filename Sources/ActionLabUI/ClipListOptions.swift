@@ -1,4 +1,6 @@
+import ActionStore
 import Foundation
+import Training
 
 /// Which clips the list shows by their label (f cycles it).
 public enum LabelFilter: Sendable, Equatable {
@@ -32,10 +34,10 @@ public enum ClipListOrder: Sendable, Equatable, CaseIterable {
     case disagreements
     /// Grouped by the model's predicted class, the surest first within each.
     case predictedClass
-    /// The out-of-fold review (`actionlab review`): the most doubtful label first.
+    /// The stored out-of-fold review (`actionlab review`): the most doubtful label first.
     case review
 
-    /// For the list header.
+    /// For the list's border.
     var title: String {
         switch self {
         case .name: "by name"
@@ -47,47 +49,27 @@ public enum ClipListOrder: Sendable, Equatable, CaseIterable {
     }
 }
 
-/// The model's answer for one clip as the list shows it.
-public struct ClipSuggestion: Sendable, Equatable {
-    /// Index of the likeliest class among the project's classes.
-    public var predicted: Int
-    /// One per project class, in class order.
-    public var probabilities: [Float]
-    /// True when a model other than the project's current one made it (or the clip has
-    /// changed since): shown marked, never accepted.
-    public var isStale: Bool
+/// The project's current model and the predictions the database holds for it.
+public struct ModelSuggestions: Sendable, Equatable {
+    /// How the model is named wherever its predictions show ("run 3", a run's own name).
+    public var modelName: String?
+    /// Its predictions by clip; for a clip it has not predicted yet, the newest of another
+    /// checkpoint, marked stale (`StoredPrediction.isStale`): shown marked, never accepted.
+    public var byClip: [ClipID: StoredPrediction]
+    /// The latest stored out-of-fold review (`actionlab review`), by clip.
+    public var review: [ClipID: StoredPrediction]
 
-    public init(predicted: Int, probabilities: [Float], isStale: Bool = false) {
-        self.predicted = predicted
-        self.probabilities = probabilities
-        self.isStale = isStale
-    }
-
-    /// The likeliest class's probability.
-    public var probability: Float { probabilities.indices.contains(predicted) ? probabilities[predicted] : 0 }
-
-    /// The top probability minus the second: small when the model hesitates.
-    public var margin: Float {
-        let sorted = probabilities.sorted(by: >)
-        return sorted.count < 2 ? (sorted.first ?? 0) : sorted[0] - sorted[1]
-    }
-
-    /// The probability the model gives to class `index`.
-    public func probability(of index: Int) -> Float {
-        probabilities.indices.contains(index) ? probabilities[index] : 0
+    public init(modelName: String? = nil, byClip: [ClipID: StoredPrediction] = [:],
+                review: [ClipID: StoredPrediction] = [:]) {
+        self.modelName = modelName
+        self.byClip = byClip
+        self.review = review
     }
 }
 
-/// The project's current model and what it says about the clips.
-public struct ModelSuggestions: Sendable, Equatable {
-    /// How the model is named wherever its predictions are shown ("run 3 · epoch 12").
-    public var modelName: String?
-    public var byClip: [ClipID: ClipSuggestion]
-
-    public init(modelName: String? = nil, byClip: [ClipID: ClipSuggestion] = [:]) {
-        self.modelName = modelName
-        self.byClip = byClip
-    }
+extension StoredPrediction {
+    /// The project class index of the likeliest class; nil when the project has no class of that name.
+    func predictedIndex(in classNames: [String]) -> Int? { classNames.firstIndex(of: topClass) }
 }
 
 /// The clip list's filters and order, applied in `ClipListOptions.visible`.
@@ -95,7 +77,7 @@ public struct ClipListOptions: Sendable, Equatable {
     /// Text the clip's path contains (/ edits it).
     public var name = ""
     public var label: LabelFilter = .any
-    /// Only clips the model predicts as this class (F cycles it).
+    /// Only clips the model predicts as this class index (F cycles it).
     public var predicted: Int?
     public var clipSet: ClipSet?
     public var order: ClipListOrder = .name
@@ -105,7 +87,7 @@ public struct ClipListOptions: Sendable, Equatable {
     /// True when some filter hides clips.
     public var isFiltering: Bool { !name.isEmpty || label != .any || predicted != nil || clipSet != nil }
 
-    /// The filters and the order in words for the list header, given the class names.
+    /// The filters and the order in words for the list's border.
     func description(classNames: [String]) -> [String] {
         func className(_ index: Int) -> String { classNames.indices.contains(index) ? classNames[index] : "class \(index + 1)" }
         var parts: [String] = []
@@ -122,10 +104,11 @@ public struct ClipListOptions: Sendable, Equatable {
     }
 
     /// Indices into `clips` (sorted by path) that the filters let through, in the order's
-    /// order; ties and clips the order knows nothing about keep their path order, after
-    /// those it does know about.
-    func visible(_ clips: [ClipRow], suggestions: [ClipID: ClipSuggestion], reviewRank: [ClipID: Int]) -> [Int] {
+    /// order (`ClipOrder`, on current predictions only): clips the order knows nothing
+    /// about follow the others in path order.
+    func visible(_ clips: [ClipRow], classNames: [String], suggestions: ModelSuggestions) -> [Int] {
         let needle = name.lowercased()
+        let predictedName = predicted.flatMap { classNames.indices.contains($0) ? classNames[$0] : nil }
         let passing = clips.indices.filter { i in
             let clip = clips[i]
             if let clipSet, !clipSet.ids.contains(clip.id) { return false }
@@ -134,35 +117,22 @@ public struct ClipListOptions: Sendable, Equatable {
             case .unlabelled: if clip.label != nil || !clip.isUsable { return false }
             case .label(let index): if clip.label != index { return false }
             }
-            if let predicted, suggestions[clip.id]?.predicted != predicted { return false }
+            if predicted != nil, suggestions.byClip[clip.id]?.topClass != predictedName { return false }
             return needle.isEmpty || clip.path.lowercased().contains(needle)
         }
-        // A key per clip: nil puts it after every keyed clip, in path order.
-        let key: (ClipRow) -> [Float]?
+        let id: (Int) -> Int64 = { clips[$0].id }
+        let labelName: (Int) -> String? = { i in clips[i].label.flatMap { classNames.indices.contains($0) ? classNames[$0] : nil } }
         switch order {
         case .name:
             return passing
         case .uncertain:
-            // Current predictions before stale ones: a stale margin says little.
-            key = { clip in suggestions[clip.id].map { [$0.isStale ? 1 : 0, $0.margin] } }
+            return ClipOrder.mostUncertainFirst(passing, id: id, predictions: suggestions.byClip)
         case .disagreements:
-            key = { clip in
-                guard let label = clip.label, let s = suggestions[clip.id], s.predicted != label else { return nil }
-                return [s.isStale ? 1 : 0, s.probability(of: label)]
-            }
+            return ClipOrder.disagreementsFirst(passing, id: id, label: labelName, predictions: suggestions.byClip)
         case .predictedClass:
-            key = { clip in suggestions[clip.id].map { [Float($0.predicted), $0.isStale ? 1 : 0, -$0.probability] } }
+            return ClipOrder.byPredictedClass(passing, id: id, classNames: classNames, predictions: suggestions.byClip)
         case .review:
-            key = { clip in reviewRank[clip.id].map { [Float($0)] } }
+            return ClipOrder.reviewOrder(passing, id: id, label: labelName, predictions: suggestions.review)
         }
-        let keyed = passing.map { (index: $0, key: key(clips[$0])) }
-        return keyed.sorted { a, b in
-            switch (a.key, b.key) {
-            case (nil, nil): return a.index < b.index
-            case (nil, _): return false
-            case (_, nil): return true
-            case (let x?, let y?): return x.lexicographicallyPrecedes(y) || (x == y && a.index < b.index)
-            }
-        }.map(\.index)
     }
 }

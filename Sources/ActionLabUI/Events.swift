@@ -52,8 +52,11 @@ public enum AppEvent: Sendable, Equatable {
     /// The project's current model and its stored predictions (all of them, read again
     /// whenever more are stored).
     case suggestionsLoaded(ModelSuggestions)
-    /// The stored out-of-fold review: labelled clips, most doubtful first.
-    case reviewLoaded([ClipID])
+    case suggestionsFailed(String)
+    /// A run was renamed, pinned, unpinned or deleted (the message says which).
+    case runsChanged(String, modelMayHaveChanged: Bool)
+    /// What the background job predicting clips with the current model reports.
+    case predictionJob(PredictionEvent)
     /// A run's validation clips classified by its best checkpoint (a confusion cell's clips).
     case runValidationLoaded(RunValidation)
     case runValidationFailed(runID: Int64, String)
@@ -85,6 +88,21 @@ public enum Effect: Sendable, Equatable {
     case loadRunMetrics(runID: Int64)
     /// Classify a clip with the best checkpoint of the best run (in the background).
     case predict(clipID: ClipID, url: URL)
+    /// Store a run's name and note (nil or empty: none).
+    case describeRun(runID: Int64, name: String?, note: String?)
+    /// Pin the checkpoint at this recorded path as the project's model; nil unpins.
+    case pinCheckpoint(String?)
+    /// Delete a run's record, checkpoints and folder.
+    case deleteRun(runID: Int64)
+    /// Read the current model and its stored predictions (and the latest review's).
+    case loadSuggestions
+    /// Predict, in the background, every clip the current model has no current
+    /// prediction for (nothing when a job for it is running already).
+    case predictClips
+    /// Stop predicting after the batch in progress (a run is starting).
+    case stopPredicting
+    /// Label a clip with the current model's suggestion, recorded as accepted from `model`.
+    case acceptSuggestion(clipID: ClipID, classIndex: Int, watchedSeconds: Double, model: String)
     /// Classify a run's validation clips with its best checkpoint (in the background).
     case loadRunValidation(runID: Int64)
     /// Clear the terminal and draw every cell again (Ctrl-L).

@@ -112,6 +112,14 @@ enum Keymap {
             }
             return state.label(index)
         },
+        KeyBinding([.enter], help: "accept the model's suggestion",
+                   hint: KeyHint("Enter", when: { state in
+                       guard let clip = state.clips.selectedClip, clip.label == nil,
+                             let prediction = state.clips.suggestions.byClip[clip.id], !prediction.isStale else { return nil }
+                       return "accept"
+                   })) { state, _ in
+            state.acceptSuggestion()
+        },
         KeyBinding([.character("0"), .backspace, .delete], "0  Bksp  Del", help: "clear the label") { state, _ in
             state.clearLabel()
         },
@@ -241,6 +249,16 @@ enum Keymap {
         },
         KeyBinding([.character("r")], help: "resume from its checkpoint", hint: KeyHint("r", "resume")) { state, _ in
             state.resumeSelectedRun()
+        },
+        KeyBinding([.character("n"), .character("N")], "n  N", help: "name / note the run") { state, key in
+            state.editRunText(key == .character("n") ? .name : .note)
+        },
+        KeyBinding([.character("p")], help: "pin as the project's model",
+                   hint: KeyHint("p", when: { $0.runs.selectedRow?.isPinned == true ? "unpin" : "pin" })) { state, _ in
+            state.togglePin()
+        },
+        KeyBinding([.character("D")], help: "delete the run (asks first)") { state, _ in
+            state.askToDeleteRun()
         },
     ] + confusionKeys(arrows: [.left, .right], "← →") { state, key in state.moveConfusionCell(key) }
 }

@@ -23,8 +23,8 @@ public final class ProjectLabelStore: LabelStore {
         self.store = store
     }
 
-    public func setLabel(clipID: ClipID, classIndex: Int, watchedSeconds: Double) throws {
-        try store.setLabel(clipID: clipID, classIndex: classIndex, watchedSeconds: watchedSeconds)
+    public func setLabel(clipID: ClipID, classIndex: Int, watchedSeconds: Double, acceptedFrom: String?) throws {
+        try store.setLabel(clipID: clipID, classIndex: classIndex, watchedSeconds: watchedSeconds, acceptedFrom: acceptedFrom)
     }
 
     public func clearLabel(clipID: ClipID) throws {

@@ -25,6 +25,19 @@ public protocol TrainingBackend: AnyObject {
     func metrics(runID: Int64) throws -> [EpochMetrics]
     /// Classifies a clip with the best checkpoint of the run with the best validation accuracy.
     func predict(clip url: URL, completion: @escaping @Sendable (Result<ClipPrediction, TrainingError>) -> Void)
+    /// Stores a run's name and note (nil or empty clears them).
+    func describeRun(id: Int64, name: String?, note: String?) throws
+    /// Pins the checkpoint at `recordedPath` as the project's model; nil unpins.
+    func pinCheckpoint(_ recordedPath: String?) throws
+    /// Deletes a run that is not running, with its checkpoints and folder.
+    func deleteRun(id: Int64) throws
+    /// The project's current model and its stored predictions, and the latest review's.
+    func suggestions() throws -> ModelSuggestions
+    /// Starts predicting, in the background, every clip the current model has no current
+    /// prediction for, unless a job for that model is running; `events` reports it.
+    func predictClips(events: @escaping @Sendable (PredictionEvent) -> Void) throws
+    /// Stops the prediction job after its batch (a run is about to use the processor).
+    func stopPredicting()
     /// Classifies the validation clips of run `runID` with its best checkpoint.
     func validation(runID: Int64, completion: @escaping @Sendable (Result<RunValidation, TrainingError>) -> Void)
 }
@@ -43,6 +56,11 @@ public final class ProjectTraining: TrainingBackend, @unchecked Sendable {
     private var classifierDate: Date?
     private let estimates = DispatchQueue(label: "actionlab.estimate", qos: .utility)
     private let predictions = DispatchQueue(label: "actionlab.predict", qos: .userInitiated)
+    /// The job predicting clips for the current model (main thread only), the model's
+    /// identity, and whether it is still running (under `lock`).
+    private var predictionJob: PredictionJob?
+    private var predictionSource: String?
+    private var runningPredictionJob: ObjectIdentifier?
 
     public init(store: ProjectStore) {
         self.store = store
@@ -90,16 +108,58 @@ public final class ProjectTraining: TrainingBackend, @unchecked Sendable {
         return true
     }
 
-    /// Waits up to `seconds` for the estimate and the prediction in progress to end; true
-    /// if they did. OpenBLAS frees its buffers as the process exits, and a thread still
-    /// multiplying in them then crashes the program on its way out.
+    /// Waits up to `seconds` for the estimate, the prediction and the prediction job in
+    /// progress to end (the job after its batch); true if they did. OpenBLAS frees its
+    /// buffers as the process exits, and a thread still multiplying in them then crashes
+    /// the program on its way out.
     public func finishBackgroundWork(seconds: Double) -> Bool {
         let finished = DispatchGroup()
         for queue in [estimates, predictions] {
             finished.enter()
             queue.async { finished.leave() }
         }
+        if let job = predictionJob, lock.withLock({ runningPredictionJob == ObjectIdentifier(job) }) {
+            job.stop()
+            finished.enter()
+            DispatchQueue.global(qos: .userInitiated).async {
+                _ = job.wait()
+                finished.leave()
+            }
+        }
         return finished.wait(timeout: .now() + seconds) == .success
+    }
+
+    public func suggestions() throws -> ModelSuggestions {
+        var result = ModelSuggestions()
+        if let model = try store.currentModel() {
+            result.modelName = model.name
+            result.byClip = try store.predictions(source: model.identity)
+        }
+        // The review with the most folds (they are listed fewest first).
+        if let review = try store.reviewSources().last {
+            result.review = try store.predictions(source: review)
+        }
+        return result
+    }
+
+    public func predictClips(events: @escaping @Sendable (PredictionEvent) -> Void) throws {
+        guard let model = try store.currentModel() else { return }
+        if let job = predictionJob, predictionSource == model.identity,
+           lock.withLock({ runningPredictionJob == ObjectIdentifier(job) }) { return }
+        predictionJob?.stop()
+        let job = PredictionJob(store: store, model: model, loader: loader)
+        let id = ObjectIdentifier(job)
+        predictionJob = job
+        predictionSource = model.identity
+        lock.withLock { runningPredictionJob = id }
+        job.start { [self] event in
+            if event.isFinal { lock.withLock { if runningPredictionJob == id { runningPredictionJob = nil } } }
+            events(event)
+        }
+    }
+
+    public func stopPredicting() {
+        predictionJob?.stop()
     }
 
     private static func speedKey(_ settings: TrainingSettings) -> String {
@@ -133,7 +193,22 @@ public final class ProjectTraining: TrainingBackend, @unchecked Sendable {
     }
 
     public func runs() throws -> [RunRow] {
-        try store.runs().map { RunRow($0, layout: store.layout) }
+        let pinned = try store.pinnedCheckpoint()
+        // A pinned file gone missing is said where the predictions are; the list still shows.
+        let modelRun = (try? store.currentModel())?.runID
+        return try store.runs().map { RunRow($0, layout: store.layout, pinned: pinned, currentModelRunID: modelRun) }
+    }
+
+    public func describeRun(id: Int64, name: String?, note: String?) throws {
+        try store.describeRun(id: id, name: name, note: note)
+    }
+
+    public func pinCheckpoint(_ recordedPath: String?) throws {
+        try store.pinCheckpoint(recordedPath.map { store.checkpointURL($0) })
+    }
+
+    public func deleteRun(id: Int64) throws {
+        try store.deleteRun(id: id, deletingFiles: true)
     }
 
     public func metrics(runID: Int64) throws -> [EpochMetrics] {

@@ -54,8 +54,10 @@ extension AppState {
             if screen == .train { result.merge(requestEstimateIfNeeded()) }
             return result
         case .scanProgress(let status):
+            let finished = status.isFinished && !clips.scan.isFinished
             clips.scan = status
-            return .redraw
+            // New clips: the current model predicts them.
+            return UpdateResult(redraw: true, effects: finished ? predictClipsEffects() : [])
         case .labelCommitted(let clipID, let classIndex, let cause):
             var result = applyCommittedLabel(clipID: clipID, classIndex: classIndex, cause: cause)
             if screen == .train { result.merge(requestEstimateIfNeeded()) }
@@ -104,11 +106,13 @@ extension AppState {
             return .redraw
         case .suggestionsLoaded(let suggestions):
             return applySuggestions(suggestions)
-        case .reviewLoaded(let order):
-            clips.reviewRank = Dictionary(order.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
-            if clips.reviewRank.isEmpty, clips.options.order == .review { clips.options.order = .name }
-            recomputeVisible(keeping: clips.selectedClip?.id)
+        case .runsChanged(let message, let modelMayHaveChanged):
+            return applyRunsChanged(message, modelMayHaveChanged: modelMayHaveChanged)
+        case .suggestionsFailed(let reason):
+            show("The model's predictions could not be read: \(reason)", .warning)
             return .redraw
+        case .predictionJob(let event):
+            return applyPredictionJob(event)
         case .runValidationLoaded(let validation):
             return applyRunValidation(runID: validation.runID, .ready(validation))
         case .runValidationFailed(let runID, let reason):
@@ -139,6 +143,8 @@ extension AppState {
         if clips.isEditingFilter {
             return editFilter(key)
         }
+        if runs.editing != nil { return typeRunText(key) }
+        if runs.deleteAsked != nil { return answerDelete(key) }
         let binding = Keymap.binding(for: key, in: Keymap.everywhere)
             ?? Keymap.binding(for: key, in: Keymap.bindings(for: screen))
         return binding?.perform(&self, key) ?? .unchanged
@@ -357,8 +363,7 @@ extension AppState {
     /// listed; otherwise the row at the same position, or the first row when
     /// `elseFirstRow` (a new filter: the old position means nothing in the new list).
     mutating func recomputeVisible(keeping selectedID: ClipID?, elseFirstRow: Bool = false) {
-        clips.visible = clips.options.visible(clips.clips, suggestions: clips.suggestions.byClip,
-                                              reviewRank: clips.reviewRank)
+        clips.visible = clips.options.visible(clips.clips, classNames: classes.map(\.name), suggestions: clips.suggestions)
         if let selectedID, let position = clips.visible.firstIndex(where: { clips.clips[$0].id == selectedID }) {
             clips.selection = position
         } else {

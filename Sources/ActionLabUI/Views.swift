@@ -192,10 +192,11 @@ enum ClipsView {
             x = grid.put(labelText.padded(to: labelWidth), row: row, column: x, style: labelStyle, maxWidth: inner + 1 - x)
             if showsPredictions, clip.isUsable, let suggestion = clips.suggestions.byClip[clip.id] {
                 x = grid.put("  ", row: row, column: x, style: base)
-                let disagrees = clip.label.map { $0 != suggestion.predicted } ?? false
+                let predicted = suggestion.predictedIndex(in: state.classes.map(\.name))
+                let disagrees = clip.label.map { $0 != predicted } ?? false
                 let style: CellStyle = selected ? base
                     : suggestion.isStale ? .role(.dim)
-                    : disagrees ? .role(.warning, bold: true) : CellStyle(.classColor(suggestion.predicted))
+                    : disagrees ? .role(.warning, bold: true) : predicted.map { CellStyle(.classColor($0)) } ?? .plain
                 grid.put(predictionText(state, suggestion, width: predictionWidth), row: row, column: x, style: style,
                          maxWidth: max(0, inner + 1 - x))
             }
@@ -205,10 +206,10 @@ enum ClipsView {
     /// "walk 87%" in the list; a stale prediction (an older model's) reads "~walk 87%".
     static let predictionColumnWidth = 12
 
-    static func predictionText(_ state: AppState, _ suggestion: ClipSuggestion, width: Int) -> String {
-        let percent = String(format: " %.0f%%", suggestion.probability * 100)
+    static func predictionText(_ state: AppState, _ suggestion: StoredPrediction, width: Int) -> String {
+        let percent = String(format: " %.0f%%", suggestion.topProbability * 100)
         let mark = suggestion.isStale ? "~" : ""
-        let name = className(state, suggestion.predicted).prefix(cells: max(1, width - mark.count - percent.count))
+        let name = suggestion.topClass.prefix(cells: max(1, width - mark.count - percent.count))
         return (mark + name + percent).padded(to: width)
     }
 
@@ -325,12 +326,11 @@ enum ClipsView {
     /// "  run 3: walk 87%" after the label: the current model's stored prediction, named;
     /// an older model's reads "~walk 87% (older model)".
     @discardableResult
-    static func drawSuggestion(_ state: AppState, _ suggestion: ClipSuggestion, row: Int, column: Int, end: Int,
+    static func drawSuggestion(_ state: AppState, _ suggestion: StoredPrediction, row: Int, column: Int, end: Int,
                                into grid: inout CellGrid) -> Int {
         let model = state.clips.suggestions.modelName.map { "  \($0): " } ?? "  model: "
         var x = grid.put(model, row: row, column: column, style: .role(.dim), maxWidth: max(0, end - column))
-        let text = String(format: "%@%@ %.0f%%", suggestion.isStale ? "~" : "", className(state, suggestion.predicted),
-                          suggestion.probability * 100)
+        let text = (suggestion.isStale ? "~" : "") + suggestion.topClass + String(format: " %.0f%%", suggestion.topProbability * 100)
         x = grid.put(text, row: row, column: x, style: suggestion.isStale ? .role(.dim) : .role(.accent, bold: true),
                      maxWidth: max(0, end - x))
         if suggestion.isStale {
@@ -404,7 +404,10 @@ enum ClipsView {
         let scan = state.clips.scan
         if !scan.isFinished {
             let progress = scan.total.map { "\(scan.scanned)/\($0)" } ?? "\(scan.scanned)"
-            grid.put("│ Scanning \(progress)…", row: row, column: x, style: status)
+            x = grid.put("│ Scanning \(progress)…  ", row: row, column: x, style: status)
+        }
+        if let predicting = state.clips.predicting {
+            grid.put("│ Predicting \(predicting.done)/\(predicting.total)…", row: row, column: x, style: status)
         }
     }
 

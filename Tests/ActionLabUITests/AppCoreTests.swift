@@ -7,14 +7,17 @@ import Testing
 final class MemoryLabelStore: LabelStore {
     var labels: [ClipID: Int] = [:]
     var history: [(ClipID, Int?)] = []
+    /// The model each label was accepted from (nil: typed), in order.
+    var acceptedFrom: [String?] = []
     var failing = false
 
     struct WriteFailed: Error, CustomStringConvertible {
         var description: String { "disk full" }
     }
 
-    func setLabel(clipID: ClipID, classIndex: Int, watchedSeconds: Double) throws {
+    func setLabel(clipID: ClipID, classIndex: Int, watchedSeconds: Double, acceptedFrom model: String?) throws {
         if failing { throw WriteFailed() }
+        acceptedFrom.append(model)
         history.append((clipID, labels[clipID]))
         labels[clipID] = classIndex
     }

@@ -23,13 +23,17 @@ private func stateWithSuggestions(stale: Set<ClipID> = []) -> AppState {
         5: [0.45, 0.4, 0.15, 0, 0],   // run, margin 0.05: the most uncertain
         6: [0.05, 0.1, 0.05, 0.7, 0.1],
     ]
-    var byClip: [ClipID: ClipSuggestion] = [:]
-    for (id, p) in probabilities {
-        let top = p.indices.max { p[$0] < p[$1] }!
-        byClip[id] = ClipSuggestion(predicted: top, probabilities: p, isStale: stale.contains(id))
-    }
+    var byClip: [ClipID: StoredPrediction] = [:]
+    for (id, p) in probabilities { byClip[id] = prediction(id, p, stale: stale.contains(id)) }
     _ = state.update(.suggestionsLoaded(ModelSuggestions(modelName: "run 3", byClip: byClip)))
     return state
+}
+
+/// A stored prediction over the sample classes; a stale one is another checkpoint's.
+func prediction(_ id: ClipID, _ probabilities: [Float], stale: Bool = false) -> StoredPrediction {
+    StoredPrediction(clipID: id, source: "checkpoint:.actionlab/runs/3/best.safetensors|1|0", classNames: Sample.classNames,
+                     probabilities: probabilities, computedAt: Date(timeIntervalSince1970: 0),
+                     freshness: stale ? .otherSource : .current)
 }
 
 private func paths(_ state: AppState) -> [String] {
@@ -113,7 +117,9 @@ private func expectSnapshot(_ state: AppState, _ name: String) {
         _ = state.update(.key(.character("o")))
         #expect(state.clips.options.order == .name, "no review stored: back to names")
 
-        _ = state.update(.reviewLoaded([2, 1]))
+        var withReview = state.clips.suggestions
+        withReview.review = [1: prediction(1, [0.9, 0.1, 0, 0, 0]), 2: prediction(2, [0.8, 0.1, 0.1, 0, 0])]
+        _ = state.update(.suggestionsLoaded(withReview))
         Sample.send(&state, [.key(.character("o")), .key(.character("o")), .key(.character("o")), .key(.character("o"))])
         #expect(state.clips.options.order == .review)
         #expect(Array(paths(state).prefix(2)) == ["clip_01.mp4", "clip_00.mp4"])
@@ -280,5 +286,162 @@ private func expectSnapshot(_ state: AppState, _ name: String) {
         #expect(backend.calls.contains("validation 3"))
         #expect(core.state.screen == .clips)
         #expect(core.state.clips.visible.map { core.state.clips.clips[$0].id } == [1, 2], "walk clips predicted as run")
+    }
+}
+
+@Suite struct AcceptSuggestionTests {
+    @Test func enterAsksToLabelTheClipWithTheCurrentModelsSuggestion() {
+        var state = stateWithSuggestions(stale: [3])
+        Sample.send(&state, [.tick(now: 1), .key(.down), .key(.down), .key(.down), .tick(now: 2.5)])
+        #expect(state.clips.selectedClip?.id == 4)
+        #expect(HintLine.hints(state, width: 99).map(\.keys).contains("Enter"))
+        let result = state.update(.key(.enter))
+        #expect(result.effects == [.acceptSuggestion(clipID: 4, classIndex: 1, watchedSeconds: 1.5, model: "run 3")])
+        #expect(state.clips.clips[3].label == nil, "shown only once committed")
+        _ = state.update(.labelCommitted(clipID: 4, classIndex: 1, cause: .label))
+        #expect(state.clips.clips[3].label == 1)
+        #expect(state.clips.selectedClip?.id == 5, "on to the next clip, as a class key does")
+    }
+
+    @Test func aStaleSuggestionOrNoneIsNotAccepted() {
+        var state = stateWithSuggestions(stale: [3])
+        Sample.send(&state, [.key(.down), .key(.down)])
+        #expect(state.update(.key(.enter)).effects.isEmpty)
+        #expect(state.message?.text == "clip_02.mp4: that suggestion is an older model's; run 3's comes shortly")
+        var plain = Sample.state()
+        #expect(plain.update(.key(.enter)).effects.isEmpty)
+        #expect(plain.message?.text.hasPrefix("No suggestion for clip_00.mp4 yet") == true)
+    }
+
+    @Test func anAcceptedLabelIsStoredAsAcceptedAndUndoes() {
+        let store = MemoryLabelStore()
+        let core = AppCore(state: stateWithSuggestions(), store: store, decoder: GradientDecoder(), preferencesURL: nil)
+        for key in [Key.down, .down, .enter] { core.handle(.key(key)) }
+        #expect(store.labels[3] == 2)
+        #expect(store.acceptedFrom == ["run 3"])
+        #expect(core.state.clips.clips[2].label == 2)
+        core.handle(.key(.character("4")))
+        #expect(store.acceptedFrom == ["run 3", nil], "a typed label is not accepted from the model")
+        core.handle(.key(.character("u")))
+        core.handle(.key(.character("u")))
+        #expect(store.labels[3] == nil)
+        #expect(core.state.clips.clips[2].label == nil)
+    }
+}
+
+@Suite struct PredictionJobTests {
+    @Test func theJobsBatchesReloadThePredictionsAndShowProgress() {
+        var state = Sample.state()
+        let progress = PredictionProgress(done: 8, total: 12, saved: 8)
+        #expect(state.update(.predictionJob(.progress(progress))).effects == [.loadSuggestions])
+        #expect(AppView.render(state).lines[28].contains("│ Predicting 8/12…"))
+        let failure = SkippedSample(id: "clip_03.mp4", reason: "no frames")
+        let done = PredictionProgress(done: 12, total: 12, saved: 11, failures: [failure])
+        #expect(state.update(.predictionJob(.finished(done, stopped: false))).effects == [.loadSuggestions])
+        #expect(state.clips.predicting == nil)
+        #expect(state.message?.text == "1 clips could not be predicted; clip_03.mp4: no frames")
+    }
+
+    @Test func theScansEndAndARunsEndAskForPredictions() {
+        var state = Sample.state()
+        _ = state.update(.scanProgress(ScanStatus(scanned: 0, total: nil, isFinished: false)))
+        let scanned = state.update(.scanProgress(ScanStatus(scanned: 12, total: 12, isFinished: true)))
+        #expect(scanned.effects == [.loadSuggestions, .predictClips])
+        for event in RecordedRun.events { _ = state.update(.training(event)) }
+        let summary = RunSummary(runID: 3, status: .completed, reason: "all epochs", epochsCompleted: 4, bestEpoch: 2,
+                                 bestValidationAccuracy: 1, seconds: 2, lastCheckpoint: nil, bestCheckpoint: nil)
+        #expect(state.update(.training(.finished(summary))).effects == [.loadRuns, .loadSuggestions, .predictClips])
+    }
+
+    @Test func aRunStartingStopsThePredictions() {
+        var state = Sample.state()
+        _ = state.update(.predictionJob(.progress(PredictionProgress(done: 8, total: 12, saved: 8))))
+        let events = RecordedRun.events
+        let started = events.firstIndex { if case .started = $0 { true } else { false } }!
+        for event in events[..<started] { _ = state.update(.training(event)) }
+        #expect(state.update(.training(events[started])).effects == [.stopPredicting])
+    }
+}
+
+@Suite struct RunsEditingTests {
+    private func runsState() -> AppState {
+        var rows = RunsScreenTests.rows
+        rows[0].name = "fast lr"
+        rows[0].learningRate = 0.004
+        rows[0].recipe = "motion · global max pool · crop+shift"
+        rows[0].checkpointPath = ".actionlab/runs/2/best.safetensors"
+        rows[0].metricsPath = ".actionlab/runs/2/metrics.csv"
+        rows[0].isCurrentModel = true
+        rows[0].note = "twice the preset's rate"
+        var state = Sample.state()
+        _ = state.update(.key(.function(4)))
+        _ = state.update(.runsLoaded(rows))
+        return state
+    }
+
+    @Test func theListShowsNamesRecipesRatesTheModelAndTheFiles() {
+        let lines = AppView.render(runsState()).lines
+        #expect(lines[2].contains("Run") && lines[2].contains("Recipe") && lines[2].contains("LR"))
+        #expect(lines[3].contains("▸ ★fast lr") && lines[3].contains("motion · global") && lines[3].contains("0.004"), "\(lines[3])")
+        #expect(lines[4].contains("run 1"))
+        #expect(lines[8].contains("Fast lr: quick 16x48x48x1 16/8/8 d64 b8 · lr 0.004 · stopped"))
+        #expect(lines[9].contains("Note: twice the preset's rate"))
+        #expect(lines[10].contains("Checkpoint .actionlab/runs/2/best.safetensors"), "cut in the middle when long")
+        #expect(lines[10].contains("metrics.csv · the project's model"))
+    }
+
+    @Test func nTypesANameEnterSavesItEscCancels() {
+        var state = runsState()
+        _ = state.update(.key(.character("n")))
+        #expect(state.runs.editing == RunTextEdit(runID: 2, field: .name, text: "fast lr"))
+        Sample.send(&state, [.key(.backspace), .key(.backspace)] + Key.typing("r!").map { .key($0) })
+        #expect(AppView.render(state).lines[29].hasPrefix(" Run 2 name: fast r!█  Enter saves · Esc cancels"))
+        #expect(state.update(.key(.character("q"))).effects.isEmpty, "q is text while typing")
+        let saved = state.update(.key(.enter))
+        #expect(saved.effects == [.describeRun(runID: 2, name: "fast r!q", note: "twice the preset's rate")])
+        #expect(state.runs.editing == nil)
+
+        _ = state.update(.key(.character("N")))
+        _ = state.update(.key(.character("x")))
+        _ = state.update(.key(.escape))
+        #expect(state.runs.editing == nil)
+        #expect(state.runs.confusionCell == nil, "the keys went to the note, then Esc cancelled it")
+    }
+
+    @Test func pPinsOrUnpinsTheRunsCheckpoint() {
+        var state = runsState()
+        #expect(state.update(.key(.character("p"))).effects == [.pinCheckpoint(".actionlab/runs/2/best.safetensors")])
+        var pinned = RunsScreenTests.rows
+        pinned[0].isPinned = true
+        pinned[0].checkpointPath = ".actionlab/runs/2/best.safetensors"
+        _ = state.update(.runsLoaded(pinned))
+        #expect(HintLine.hints(state, width: 99).contains { $0.keys == "p" && $0.text == "unpin" })
+        #expect(state.update(.key(.character("p"))).effects == [.pinCheckpoint(nil)])
+        _ = state.update(.key(.down))
+        #expect(state.update(.key(.character("p"))).effects.isEmpty, "run 1 has no checkpoint")
+        #expect(state.message?.text == "run 1 has no checkpoint to pin")
+    }
+
+    @Test func dAsksAndOnlyYDeletes() {
+        var state = runsState()
+        _ = state.update(.key(.character("D")))
+        #expect(AppView.render(state).lines[29].contains("Delete run 2 with its checkpoints? y deletes"))
+        #expect(state.update(.key(.character("n"))).effects.isEmpty)
+        #expect(state.message?.text == "Run 2 kept")
+        _ = state.update(.key(.character("D")))
+        #expect(state.update(.key(.character("y"))).effects == [.deleteRun(runID: 2)])
+        let changed = state.update(.runsChanged("Run 2 deleted with its checkpoints", modelMayHaveChanged: true))
+        #expect(changed.effects == [.loadRuns, .loadSuggestions, .predictClips])
+    }
+
+    @Test func aRunningRunIsNotDeleted() {
+        var rows = RunsScreenTests.rows
+        rows[0].status = .running
+        var state = Sample.state()
+        _ = state.update(.key(.function(4)))
+        _ = state.update(.runsLoaded(rows))
+        _ = state.update(.key(.character("D")))
+        #expect(state.runs.deleteAsked == nil)
+        #expect(state.message?.text.contains("is running") == true)
     }
 }

@@ -70,4 +70,73 @@ import Testing
         watcher.stop()
         #expect(inbox.drain().isEmpty, "a stopped watcher looks no more")
     }
+
+    @Test func anAcceptedLabelIsRecordedAsAcceptedFromTheModelAndUndoes() throws {
+        let folder = try TemporaryFolder()
+        let layout = ProjectLayout(root: folder.url)
+        let store = try ProjectStore.open(layout)
+        defer { try? store.close() }
+        let stamp = FileStamp(size: 10, modified: Date(timeIntervalSince1970: 1_000_000))
+        let probe = ClipProbe(codec: "h264", width: 64, height: 48, fps: 25, duration: 2, frameCount: 50,
+                              frameCountIsExact: true)
+        let clip = try store.record([ScannedClip(path: "a.mp4", stamp: stamp, outcome: .readable(probe))])[0]
+        let labels = ProjectLabelStore(store)
+        try labels.setLabel(clipID: clip.id, classIndex: 1, watchedSeconds: 2, acceptedFrom: "run 3")
+        #expect(try store.history(for: clip.id).last?.acceptedFrom == "run 3")
+        try labels.setLabel(clipID: clip.id, classIndex: 2, watchedSeconds: 1, acceptedFrom: nil)
+        #expect(try store.history(for: clip.id).last?.acceptedFrom == nil)
+        #expect(try labels.undoLastChange()?.classIndex == 1)
+    }
+
+    @Test func runsAreNamedPinnedAndDeletedAndTheModelsPredictionsRead() throws {
+        let folder = try TemporaryFolder()
+        let layout = ProjectLayout(root: folder.url)
+        let store = try ProjectStore.open(layout)
+        defer { try? store.close() }
+        let stamp = FileStamp(size: 10, modified: Date(timeIntervalSince1970: 1_000_000))
+        let probe = ClipProbe(codec: "h264", width: 64, height: 48, fps: 25, duration: 2, frameCount: 50,
+                              frameCountIsExact: true)
+        let clip = try store.record([ScannedClip(path: "a.mp4", stamp: stamp, outcome: .readable(probe))])[0]
+        var settings = TrainingPreset.tiny.settings(classes: store.classes.count)
+        settings.learningRate = 0.004
+        let settingsJSON = String(decoding: try JSONEncoder().encode(settings), as: UTF8.self)
+        let split = DatasetSplit(seed: 1, validationFraction: 0.2, groupBy: .none, training: ["a.mp4"], validation: [])
+        var run = try store.createRun(settingsJSON: settingsJSON, splitJSON: split.json)
+        let directory = RunFiles.directory(runID: run.id, in: layout)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let checkpoint = directory.appendingPathComponent("best.safetensors")
+        try Data("weights".utf8).write(to: checkpoint)
+        run.status = .completed
+        run.bestCheckpointPath = RunFiles.recordedPath(checkpoint, in: layout)
+        try store.updateRun(run)
+
+        let training = ProjectTraining(store: store)
+        var row = try #require(try training.runs().first)
+        #expect(row.displayName == "run \(run.id)" && row.learningRate == 0.004 && row.isCurrentModel && !row.isPinned)
+        #expect(row.recipe == "frames · flatten · no aug.")
+        #expect(row.checkpointPath == ".actionlab/runs/\(run.id)/best.safetensors")
+        #expect(row.metricsPath == ".actionlab/runs/\(run.id)/metrics.csv")
+
+        try training.describeRun(id: run.id, name: "first try", note: "lr doubled")
+        try training.pinCheckpoint(row.checkpointPath)
+        row = try #require(try training.runs().first)
+        #expect(row.displayName == "first try" && row.note == "lr doubled" && row.isPinned)
+
+        // The model's stored predictions, named as the model.
+        let model = try #require(try store.currentModel())
+        let classNames = store.classes.map(\.name)
+        var probabilities = [Float](repeating: 0, count: classNames.count)
+        probabilities[1] = 1
+        try store.savePredictions([NewPrediction(clipID: clip.id, clipStamp: stamp, probabilities: probabilities)],
+                                  classNames: classNames, source: model.identity)
+        let suggestions = try training.suggestions()
+        #expect(suggestions.modelName == "first try")
+        #expect(suggestions.byClip[clip.id]?.topClass == classNames[1])
+        #expect(suggestions.byClip[clip.id]?.isStale == false)
+
+        try training.deleteRun(id: run.id)
+        #expect(try training.runs().isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: checkpoint.path), "its checkpoint goes with it")
+        #expect(try training.suggestions().modelName == nil, "no model is left")
+    }
 }

@@ -285,7 +285,8 @@ private let estimate = try! TrainingEstimate(model: RecordedRun.settings.modelSp
                                  bestEpoch: nil, bestValidationAccuracy: nil, seconds: 0.1,
                                  lastCheckpoint: URL(fileURLWithPath: "/project/.actionlab/runs/3/last.safetensors"),
                                  bestCheckpoint: nil)
-        #expect(state.update(.training(.finished(summary))).effects == [.loadRuns])
+        #expect(state.update(.training(.finished(summary))).effects == [.loadRuns, .loadSuggestions, .predictClips],
+                "the run may have made a new model: its predictions are read and made")
         #expect(state.training.phase == .finished(summary))
         #expect(state.message?.text == "Run 3 was stopped after 0 epochs")
         // A new run can start, and clears the charts.

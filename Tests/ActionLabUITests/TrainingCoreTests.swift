@@ -44,6 +44,13 @@ final class FakeTrainingBackend: TrainingBackend, @unchecked Sendable {
         queue.async { completion(.success(ClipPrediction(label: "jump", probability: 0.5, runID: 2))) }
     }
 
+    func describeRun(id: Int64, name: String?, note: String?) throws { record("describe \(id) \(name ?? "-") \(note ?? "-")") }
+    func pinCheckpoint(_ recordedPath: String?) throws { record("pin \(recordedPath ?? "none")") }
+    func deleteRun(id: Int64) throws { record("delete \(id)") }
+    func suggestions() throws -> ModelSuggestions { record("suggestions"); return ModelSuggestions() }
+    func predictClips(events: @escaping @Sendable (PredictionEvent) -> Void) throws { record("predict clips") }
+    func stopPredicting() { record("stop predicting") }
+
     /// Clips 1-4 validate run `runID`: 1 and 2 are walk clips predicted as run.
     func validation(runID: Int64, completion: @escaping @Sendable (Result<RunValidation, TrainingError>) -> Void) {
         record("validation \(runID)")

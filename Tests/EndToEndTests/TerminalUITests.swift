@@ -400,6 +400,48 @@ private func waitForScannedList(_ tmux: TmuxSession, clips: Int, showing texts: 
         // Killed by SIGSEGV after restoring the terminal.
         try tmux.waitFor(all: ["exit status 139"], none: ["F1 Clips"])
     }
+
+    /// A run trained headless makes the project's model; the UI predicts every clip with
+    /// it in the background, and Enter labels the selected clip with its suggestion.
+    @Test(.enabled(if: TmuxSession.isAvailable, "tmux is not installed: the terminal tests need it"))
+    func labelAClipByAcceptingTheModelsSuggestion() throws {
+        let sample = try SampleProjectCopy()
+        let paths = sample.clipPaths
+        try #require(paths.count >= 10, "sample-data needs clips")
+        // Every label of sample-data but the first clip's, and a one-epoch run on them.
+        let shipped = try String(contentsOf: sample.project.appendingPathComponent("labels.csv"), encoding: .utf8)
+        let rows = shipped.split(separator: "\n").dropFirst().filter { !$0.hasPrefix(paths[0] + ",") }
+        let csv = sample.root.appendingPathComponent("labels.csv")
+        try ("path,label\n" + rows.joined(separator: "\n") + "\n").write(to: csv, atomically: true, encoding: .utf8)
+        let imported = try ActionLabBinary.run(["labels", "import", sample.project.path, csv.path])
+        try #require(imported.status == 0, "\(imported.stderr)")
+        let trained = try ActionLabBinary.run(["train", sample.project.path, "--preset", "tiny", "--epochs", "1"])
+        try #require(trained.status == 0, "\(trained.stderr)")
+
+        let command = "\(shellQuoted(ActionLabBinary.url.path)) \(shellQuoted(sample.project.path)); echo \"exit status $?\"; sleep 60"
+        let tmux = try TmuxSession(command: command, environment: ["XDG_CONFIG_HOME": sample.config.path])
+        // The first clip is selected; its row shows the model's class and probability once
+        // the background job has predicted it, and the hint line offers Enter.
+        let screen = try tmux.waitFor("the model's suggestion for the first clip", timeout: 120) { screen in
+            screen.contains("model run 1") && screen.contains("Enter accept")
+                && screen.split(separator: "\n").contains { $0.contains("▸ " + paths[0]) && $0.contains("%") }
+        }
+        let row = try #require(screen.split(separator: "\n").first { $0.contains("▸ " + paths[0]) })
+        let words = row.split(separator: " ").map(String.init)
+        let percent = try #require(words.lastIndex { $0.hasSuffix("%") })
+        let suggested = words[percent - 1]
+        try #require(sample.classNames.contains(suggested), "\(row)")
+        try tmux.sendKeys("Enter")
+        try tmux.waitFor(text: "Labelled \(paths.count)/\(paths.count)")
+        try tmux.sendKeys("q")
+        #expect(try tmux.waitFor(text: "exit status").contains("exit status 0"))
+
+        #expect(try sample.exportedLabels()[paths[0]] == suggested)
+        let history = try sqlite(sample.project.appendingPathComponent(".actionlab/project.sqlite"), """
+            SELECT h.accepted_from FROM label_history h JOIN clips c ON c.id = h.clip_id WHERE c.path = '\(paths[0])'
+            """)
+        #expect(history == "run 1\n", "the history says the label was accepted from the model")
+    }
 }
 
 @Test func withoutATerminalOrAFolderTheUIExplainsWhy() throws {
@@ -413,4 +455,17 @@ private func waitForScannedList(_ tmux: TmuxSession, clips: Int, showing texts: 
     let noTerminal = try ActionLabBinary.run([folder.path])
     #expect(noTerminal.status != 0)
     #expect(noTerminal.stderr.contains("needs an interactive terminal"))
+}
+
+/// What the sqlite3 program prints for `query` on the database at `url`.
+private func sqlite(_ url: URL, _ query: String) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+    process.arguments = ["-readonly", url.path, query]
+    let output = Pipe()
+    process.standardOutput = output
+    try process.run()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return String(decoding: data, as: UTF8.self)
 }

@@ -9,7 +9,20 @@ enum RunsView {
         let layout = state.runsLayout
         drawList(state, layout, into: &grid)
         drawCharts(state, layout, into: &grid)
-        HintLine.draw(state, row: layout.hintRow, into: &grid)
+        if let edit = state.runs.editing {
+            let field = edit.field == .name ? "Name" : "Note"
+            var x = grid.put(" Run \(edit.runID) \(field.lowercased()): ", row: layout.hintRow, column: 0,
+                             style: .role(.accent, bold: true))
+            x = grid.put(edit.text.truncatedAtStart(to: max(1, state.width - x - 36)), row: layout.hintRow, column: x,
+                         style: .plain)
+            x = grid.put("█", row: layout.hintRow, column: x, style: .role(.accent))
+            grid.put("  Enter saves · Esc cancels", row: layout.hintRow, column: x, style: .role(.dim))
+        } else if let id = state.runs.deleteAsked {
+            grid.put(" Delete run \(id) with its checkpoints? y deletes, any other key keeps it", row: layout.hintRow,
+                     column: 0, style: .role(.warning, bold: true), maxWidth: state.width)
+        } else {
+            HintLine.draw(state, row: layout.hintRow, into: &grid)
+        }
     }
 
     static func drawList(_ state: AppState, _ layout: RunsLayout, into grid: inout CellGrid) {
@@ -19,17 +32,19 @@ enum RunsView {
         let inner = state.width - 2
         // A narrow list leaves the year out of the start time ("11-28 07:40").
         let startedWidth = inner >= 96 ? 16 : 11
-        let fixed = 2 + 5 + startedWidth + 1 + 8 + 9 + 8 + 1
+        let nameWidth = inner >= 96 ? 12 : 9
         // The longest status word is "stopped early"; how it ended in full is on the detail line.
         let statusWidth = 13
-        let settingsWidth = max(10, min(36, inner - fixed - statusWidth))
-        func columns(_ id: String, _ started: String, _ settings: String, _ epochs: String, _ best: String,
-                     _ time: String, _ status: String) -> String {
-            id.leftPadded(to: 4) + " " + started.suffix(cells: startedWidth).padded(to: startedWidth) + " "
-                + settings.padded(to: settingsWidth)
-                + epochs.leftPadded(to: 8) + best.leftPadded(to: 9) + time.leftPadded(to: 8) + " " + status.padded(to: statusWidth)
+        let fixed = 2 + nameWidth + 1 + startedWidth + 1 + 7 + 7 + 9 + 7 + 1
+        let recipeWidth = max(8, min(36, inner - fixed - statusWidth))
+        func columns(_ name: String, _ started: String, _ recipe: String, _ rate: String, _ epochs: String,
+                     _ best: String, _ time: String, _ status: String) -> String {
+            name.truncated(to: nameWidth).padded(to: nameWidth) + " "
+                + started.suffix(cells: startedWidth).padded(to: startedWidth) + " "
+                + recipe.truncated(to: recipeWidth).padded(to: recipeWidth) + rate.leftPadded(to: 7)
+                + epochs.leftPadded(to: 7) + best.leftPadded(to: 9) + time.leftPadded(to: 7) + " " + status.padded(to: statusWidth)
         }
-        grid.put("  " + columns("Run", "Started", "Settings", "Epochs", "Best val", "Time", "Ended"),
+        grid.put("  " + columns("Run", "Started", "Recipe", "LR", "Epochs", "Best val", "Time", "Ended"),
                  row: layout.listTop + 1, column: 1, style: .role(.dim, bold: true), maxWidth: inner)
         let first = layout.listTop + 2
         guard !runs.rows.isEmpty else {
@@ -48,7 +63,10 @@ enum RunsView {
             let marker = runs.markedID == run.id ? "◆ " : selected ? "▸ " : "  "
             let epochs = run.plannedEpochs.map { "\(run.epochs)/\($0)" } ?? "\(run.epochs)"
             let best = run.bestValidationAccuracy.map { String(format: "%.1f%%", $0 * 100) } ?? "–"
-            let text = marker + columns(String(run.id), run.started, run.settingsText, epochs, best,
+            // ★: the project's model, whose predictions the Clips list shows.
+            let name = (run.isCurrentModel ? "★" : "") + run.displayName
+            let text = marker + columns(name, run.started, run.recipe.isEmpty ? run.settingsText : run.recipe,
+                                        run.learningRate.map(TrainView.rate) ?? "–", epochs, best,
                                         Formatting.duration(run.durationSeconds), statusWord(run.status))
             grid.put(text, row: row, column: 1, style: style, maxWidth: inner)
             if !selected {
@@ -56,12 +74,23 @@ enum RunsView {
                 grid.restyle(row: row, column: 1 + text.displayWidth - statusWidth, width: statusWidth, style: .role(statusRole))
             }
         }
-        // The columns cut long settings and leave out why a run ended: the selected run's in full.
+        // The columns cut long settings and leave out why a run ended, its note and its
+        // files: the selected run's in full.
         if let run = runs.selectedRow {
-            var detail = "Run \(run.id): \(run.settingsText) · \(statusWord(run.status))"
+            var detail = "\(run.displayName.prefix(1).uppercased() + run.displayName.dropFirst()): \(run.settingsText)"
+            if let rate = run.learningRate { detail += " · lr \(TrainView.rate(rate))" }
+            detail += " · \(statusWord(run.status))"
             if let reason = run.statusDetail, run.status != .running { detail += ": " + reason }
             grid.put(" " + detail.truncated(to: inner - 2), row: layout.detailRow, column: 1,
                      style: .role(run.status == .failed ? .error : .dim), maxWidth: inner)
+            let note = run.note.map { "Note: " + $0 } ?? "No note (N adds one; n names the run)"
+            grid.put(" " + note.truncated(to: inner - 2), row: layout.detailRow + 1, column: 1,
+                     style: .role(run.note == nil ? .dim : .text), maxWidth: inner)
+            var files = run.checkpointPath.map { "Checkpoint \($0)" } ?? "No checkpoint"
+            if let metrics = run.metricsPath { files += " · metrics \(metrics)" }
+            if run.isPinned { files += " · pinned" } else if run.isCurrentModel { files += " · the project's model" }
+            grid.put(" " + files.truncatedInMiddle(to: inner - 2), row: layout.detailRow + 2, column: 1,
+                     style: .role(run.isCurrentModel ? .accent : .dim), maxWidth: inner)
         }
     }
 

@@ -29,10 +29,28 @@ public struct RunRow: Sendable, Equatable {
         }
     }
     public var bestCheckpoint: URL?
+    /// The user's name and note for the run (n, N); nil until given.
+    public var name: String?
+    public var note: String?
+    public var learningRate: Float?
+    /// What the network sees and learns with: "motion · global max pool · crop+shift".
+    public var recipe: String
+    /// Where its files are, as recorded (relative to the project folder when inside it).
+    public var checkpointPath: String?
+    public var metricsPath: String?
+    /// Its best checkpoint is the pinned one (p).
+    public var isPinned: Bool
+    /// Its checkpoint is the project's current model, whose predictions the Clips list shows.
+    public var isCurrentModel: Bool
+
+    /// "run 3" until the user names it.
+    public var displayName: String { name.map { $0.isEmpty ? "run \(id)" : $0 } ?? "run \(id)" }
 
     public init(id: Int64, started: String, settingsText: String, epochs: Int, plannedEpochs: Int?,
                 bestValidationAccuracy: Double?, durationSeconds: Double, status: RunStatus,
-                statusDetail: String? = nil, canResume: Bool, bestCheckpoint: URL? = nil) {
+                statusDetail: String? = nil, canResume: Bool, bestCheckpoint: URL? = nil, name: String? = nil,
+                note: String? = nil, learningRate: Float? = nil, recipe: String = "", checkpointPath: String? = nil,
+                metricsPath: String? = nil, isPinned: Bool = false, isCurrentModel: Bool = false) {
         self.id = id
         self.started = started
         self.settingsText = settingsText
@@ -44,10 +62,19 @@ public struct RunRow: Sendable, Equatable {
         self.statusDetail = statusDetail
         self.canResume = canResume
         self.bestCheckpoint = bestCheckpoint
+        self.name = name
+        self.note = note
+        self.learningRate = learningRate
+        self.recipe = recipe
+        self.checkpointPath = checkpointPath
+        self.metricsPath = metricsPath
+        self.isPinned = isPinned
+        self.isCurrentModel = isCurrentModel
     }
 
-    /// The row for a run record of the project at `layout`.
-    public init(_ record: RunRecord, layout: ProjectLayout) {
+    /// The row for a run record of the project at `layout`; `pinned` is the recorded path
+    /// of the pinned checkpoint, `currentModelRunID` the run of the project's model.
+    public init(_ record: RunRecord, layout: ProjectLayout, pinned: String? = nil, currentModelRunID: Int64? = nil) {
         let settings = try? JSONDecoder().decode(TrainingSettings.self, from: Data(record.settingsJSON.utf8))
         let formatter = DateFormatter()
         formatter.dateFormat = "yyyy-MM-dd HH:mm"
@@ -57,7 +84,22 @@ public struct RunRow: Sendable, Equatable {
                   bestValidationAccuracy: record.bestValAccuracy, durationSeconds: record.durationSeconds,
                   status: record.status, statusDetail: record.statusDetail,
                   canResume: record.lastCheckpointPath != nil && record.status != .running,
-                  bestCheckpoint: record.bestCheckpointPath.map { RunFiles.resolve($0, in: layout) })
+                  bestCheckpoint: record.bestCheckpointPath.map { RunFiles.resolve($0, in: layout) },
+                  name: record.name, note: record.note, learningRate: settings?.learningRate,
+                  recipe: settings.map(Self.recipe) ?? "",
+                  checkpointPath: record.bestCheckpointPath ?? record.lastCheckpointPath,
+                  metricsPath: RunFiles.recordedPath(RunFiles.directory(runID: record.id, in: layout)
+                      .appendingPathComponent("metrics.csv"), in: layout),
+                  isPinned: pinned != nil && (pinned == record.bestCheckpointPath || pinned == record.lastCheckpointPath),
+                  isCurrentModel: currentModelRunID == record.id)
+    }
+
+    /// "motion · global max pool · crop+shift": the choices that tell runs of one preset apart.
+    public static func recipe(_ settings: TrainingSettings) -> String {
+        let augmentations = settings.augmentation.enabledNames
+        return settings.input.rawValue.replacingOccurrences(of: "_", with: " ") + " · "
+            + settings.head.rawValue.replacingOccurrences(of: "_", with: " ") + " · "
+            + (augmentations.isEmpty ? "no aug." : augmentations.joined(separator: "+"))
     }
 
     /// "quick 16x48x48x1 16/8/8 d64 b8"
@@ -81,8 +123,20 @@ public struct RunsState: Sendable, Equatable {
     public internal(set) var isLoaded = false
     /// The cell selected in the selected run's confusion matrix (x), nil when none is.
     public internal(set) var confusionCell: ConfusionCell?
+    /// The name or note being typed (n, N), nil when none is.
+    public internal(set) var editing: RunTextEdit?
+    /// The run D asked to delete, waiting for y.
+    public internal(set) var deleteAsked: Int64?
 
     public var selectedRow: RunRow? { rows.indices.contains(selection) ? rows[selection] : nil }
+}
+
+/// A run's name or note as it is being typed.
+public struct RunTextEdit: Sendable, Equatable {
+    public enum Field: Sendable { case name, note }
+    public var runID: Int64
+    public var field: Field
+    public var text: String
 }
 
 /// The best checkpoint's answer for one clip, as the preview pane shows it.
@@ -113,9 +167,10 @@ struct RunsLayout {
     var listTop: Int { 1 }
     /// The list takes about two fifths of the body, at least 6 rows.
     var listHeight: Int { max(6, (height - 2) * 2 / 5) }
-    /// Inside the box: the header, the runs, and the selected run's settings and ending in full.
-    var listRows: Int { max(1, listHeight - 4) }
-    var detailRow: Int { listTop + listHeight - 2 }
+    /// Inside the box: the header, the runs, and three lines on the selected run: its
+    /// settings and ending in full, its note, its files.
+    var listRows: Int { max(1, listHeight - 6) }
+    var detailRow: Int { listTop + listHeight - 4 }
     var chartsTop: Int { listTop + listHeight }
     var chartsHeight: Int { max(0, height - 1 - chartsTop) }
     var hintRow: Int { height - 1 }
@@ -196,6 +251,87 @@ extension AppState {
         var effects = metricsEffect()
         if let marked = runs.markedID, runs.metrics[marked] == nil { effects.append(.loadRunMetrics(runID: marked)) }
         return UpdateResult(redraw: true, effects: effects)
+    }
+
+    // MARK: Names, notes, the current model, deleting
+
+    /// n, N: starts typing the selected run's name or note (Enter saves, Esc cancels).
+    mutating func editRunText(_ field: RunTextEdit.Field) -> UpdateResult {
+        guard let row = runs.selectedRow else { return .unchanged }
+        runs.editing = RunTextEdit(runID: row.id, field: field, text: (field == .name ? row.name : row.note) ?? "")
+        return .redraw
+    }
+
+    /// Keys while a name or note is typed.
+    mutating func typeRunText(_ key: Key) -> UpdateResult {
+        guard var edit = runs.editing else { return .unchanged }
+        switch key {
+        case .enter:
+            runs.editing = nil
+            guard let row = runs.rows.first(where: { $0.id == edit.runID }) else { return .redraw }
+            let text = edit.text.trimmingCharacters(in: .whitespaces)
+            let name = edit.field == .name ? text : row.name, note = edit.field == .note ? text : row.note
+            return UpdateResult(redraw: true, effects: [.describeRun(runID: edit.runID, name: name, note: note)])
+        case .escape:
+            runs.editing = nil
+        case .backspace, .delete:
+            guard !edit.text.isEmpty else { return .unchanged }
+            edit.text.removeLast()
+            runs.editing = edit
+        case .character(let c) where !c.isNewline:
+            guard edit.text.count < Self.runTextLimit else { return .unchanged }
+            edit.text.append(c)
+            runs.editing = edit
+        default:
+            return .unchanged
+        }
+        return .redraw
+    }
+
+    /// Longest name or note typed here.
+    static let runTextLimit = 200
+
+    /// p: the selected run's checkpoint becomes the project's model (pinned); p on the
+    /// pinned run unpins it (the latest run's best checkpoint is the model again).
+    mutating func togglePin() -> UpdateResult {
+        guard let row = runs.selectedRow else { return .unchanged }
+        if row.isPinned { return UpdateResult(effects: [.pinCheckpoint(nil)]) }
+        guard let path = row.checkpointPath else {
+            show("\(row.displayName) has no checkpoint to pin", .warning, about: .run(row.id))
+            return .redraw
+        }
+        return UpdateResult(effects: [.pinCheckpoint(path)])
+    }
+
+    /// D: asks to delete the selected run; y then deletes it with its files.
+    mutating func askToDeleteRun() -> UpdateResult {
+        guard let row = runs.selectedRow else { return .unchanged }
+        guard row.status != .running else {
+            show("\(row.displayName) is running: stop it (s on the Train screen) before deleting it", .warning,
+                 about: .run(row.id))
+            return .redraw
+        }
+        runs.deleteAsked = row.id
+        return .redraw
+    }
+
+    /// The key after D: y deletes, any other keeps the run.
+    mutating func answerDelete(_ key: Key) -> UpdateResult {
+        guard let id = runs.deleteAsked else { return .unchanged }
+        runs.deleteAsked = nil
+        guard key == .character("y") else {
+            show("Run \(id) kept", .info)
+            return .redraw
+        }
+        runs.markedID = runs.markedID == id ? nil : runs.markedID
+        return UpdateResult(redraw: true, effects: [.deleteRun(runID: id)])
+    }
+
+    /// A run renamed, pinned, unpinned or deleted: the list, and the model's predictions
+    /// when the project's model may have changed.
+    mutating func applyRunsChanged(_ message: String, modelMayHaveChanged: Bool) -> UpdateResult {
+        show(message, .info)
+        return UpdateResult(redraw: true, effects: [.loadRuns] + (modelMayHaveChanged ? predictClipsEffects() : []))
     }
 
     // MARK: Predictions

@@ -467,6 +467,8 @@ extension AppState {
                     if let v = m.valAccuracy { training.validationAccuracy.append(ChartPoint(x: x, y: v)) }
                 }
             }
+            // The run has the processor now: predicting clips waits for its end.
+            if clips.predicting != nil { return UpdateResult(redraw: true, effects: [.stopPredicting]) }
         case .batch(let batch):
             training.lastBatch = batch
             training.lastValidation = nil
@@ -505,7 +507,8 @@ extension AppState {
             let best = summary.bestValidationAccuracy.map { String(format: "; best validation accuracy %.1f%%", $0 * 100) } ?? ""
             let epochs = AppView.counted(summary.epochsCompleted, "epoch")
             show("\(id) \(Self.endText(summary.status)) after \(epochs)\(best)", .info, about: .trainingPhase(.finished))
-            return UpdateResult(redraw: true, effects: [.loadRuns])
+            // The run may have made a new current model: its predictions follow.
+            return UpdateResult(redraw: true, effects: [.loadRuns] + predictClipsEffects())
         case .failed(let failure):
             training.phase = .failed(failure.message)
             training.pauseRequested = false
