@@ -143,6 +143,12 @@ public final class ActionModel: @unchecked Sendable {
                     throw ModelError("GlobalAveragePooling2D needs (H, W, C) input (after a ConvLSTM2D that returns its last step), got \(Tensor.describe(shape))")
                 }
                 layer = GlobalAveragePool(name: name("global_average_pooling", numberedFromOne: false), inputShape: shape)
+            case let .clipNormalization(mode, epsilon):
+                guard epsilon > 0, epsilon.isFinite else {
+                    throw ModelError("ClipNormalization needs a positive epsilon, got \(epsilon)")
+                }
+                layer = ClipNormalization(name: name("clip_normalization", numberedFromOne: false), inputShape: shape,
+                                          mode: mode, epsilon: epsilon)
             case let .dropout(rate):
                 guard rate >= 0 && rate < 1 else { throw ModelError("Dropout rate must be in [0, 1), got \(rate)") }
                 layer = Dropout(name: name("dropout", numberedFromOne: false), inputShape: shape, rate: rate,

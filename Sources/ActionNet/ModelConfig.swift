@@ -58,12 +58,15 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     /// One sample's input shape (T, H, W, C).
     public var inputShape: [Int] { [frames, height, width, channels] }
 
-    /// The stack at these sizes: each ConvLSTM2D is followed by a 2x2 max pool and
-    /// BatchNormalization (with `batchNormMomentum`); then the `head`, an optional
-    /// Dropout of `headDropout` before the classifier, Dense(relu) and Dense(softmax).
-    /// With the defaults this is the seed stack, as Keras builds it from `config`.
-    public func spec(head: ModelHead = .flatten, batchNormMomentum: Float = 0.99, headDropout: Float = 0) -> ModelSpec {
+    /// The stack at these sizes: an optional per-clip `normalization` of the input, then
+    /// each ConvLSTM2D followed by a 2x2 max pool and BatchNormalization (with
+    /// `batchNormMomentum`); then the `head`, an optional Dropout of `headDropout` before
+    /// the classifier, Dense(relu) and Dense(softmax). With the defaults this is the seed
+    /// stack, as Keras builds it from `config`.
+    public func spec(head: ModelHead = .flatten, batchNormMomentum: Float = 0.99, headDropout: Float = 0,
+                     normalization: ClipNormalizationMode? = nil) -> ModelSpec {
         var layers: [LayerSpec] = []
+        if let normalization { layers.append(.clipNormalization(mode: normalization, epsilon: ClipNormalization.defaultEpsilon)) }
         var (height, width) = (self.height, self.width)
         for (index, f) in filters.enumerated() {
             layers.append(.convLSTM2D(filters: f, kernelSize: 3,

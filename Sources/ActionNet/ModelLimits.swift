@@ -42,7 +42,7 @@ public enum ModelLimits {
                 try bound("pool size", size, maximumSide)
             case let .dense(units, _):
                 try bound("dense units", units, maximumUnits)
-            case .batchNormalization, .flatten, .globalAveragePool, .dropout:
+            case .batchNormalization, .flatten, .globalAveragePool, .dropout, .clipNormalization:
                 break
             }
         }

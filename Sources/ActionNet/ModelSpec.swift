@@ -76,6 +76,8 @@ public enum LayerSpec: Codable, Sendable, Equatable {
     /// Inverted dropout: in training each value is zeroed with probability `rate` and the
     /// others scaled by 1 / (1 - rate); at inference the identity.
     case dropout(rate: Float)
+    /// Each sample normalised on its own over (T, H, W): see `ClipNormalization`.
+    case clipNormalization(mode: ClipNormalizationMode, epsilon: Float)
 }
 
 /// The activation applied by a Dense layer. `softmax` is fused with the categorical

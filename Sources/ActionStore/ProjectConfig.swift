@@ -207,6 +207,7 @@ public struct TrainingChoices: Sendable, Equatable {
 
     public var input: String?
     public var head: String?
+    public var normalize: String?
     public var headDropout: Double?
     public var weightDecay: Double?
     public var crop: Bool?
@@ -221,7 +222,7 @@ public struct TrainingChoices: Sendable, Equatable {
 
     static let booleanKeys = ["crop", "shift", "speed", "light"]
     static let symmetryKeys = ["horizontal_flip", "vertical_flip", "time_reversal"]
-    static let keys = ["input", "head", "head_dropout", "weight_decay"] + booleanKeys + symmetryKeys
+    static let keys = ["input", "head", "normalize", "head_dropout", "weight_decay"] + booleanKeys + symmetryKeys
 
     static func parse(_ table: TOMLTable, classes: [String], file: String) throws -> TrainingChoices {
         func problem(_ text: String) -> ProjectConfigError { ProjectConfigError(file: file, line: nil, problem: text) }
@@ -229,10 +230,14 @@ public struct TrainingChoices: Sendable, Equatable {
             throw problem("unknown [training] setting '\(unknown)' (expected \(keys.joined(separator: ", ")))")
         }
         var choices = TrainingChoices()
-        for key in ["input", "head"] {
+        for key in ["input", "head", "normalize"] {
             guard let value = table[key] else { continue }
             guard let name = value.string else { throw problem("[training] \(key) must be a name in quotes") }
-            if key == "input" { choices.input = name } else { choices.head = name }
+            switch key {
+            case "input": choices.input = name
+            case "head": choices.head = name
+            default: choices.normalize = name
+            }
         }
         for key in ["head_dropout", "weight_decay"] {
             guard let value = table[key] else { continue }

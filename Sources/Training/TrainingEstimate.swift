@@ -109,7 +109,7 @@ struct ModelWork {
                 activationFloatsPerSample += t * pixels * 5 * filters
             case let .dense(units, _):
                 forwardFlops += 2 * Double(input.reduce(1, *)) * Double(units)
-            case .maxPool, .batchNormalization, .flatten, .globalAveragePool, .dropout:
+            case .maxPool, .batchNormalization, .flatten, .globalAveragePool, .dropout, .clipNormalization:
                 forwardFlops += 4 * Double(input.reduce(1, *))
             }
             input = row.outputShape

@@ -49,7 +49,8 @@ public enum TrainingPreset: String, CaseIterable, Sendable, Codable {
     public var recipe: String {
         let settings = settings(classes: 5)
         let augmentations = settings.augmentation.enabledNames
-        return "\(settings.input.rawValue), \(settings.head.rawValue), "
+        let normalization = settings.normalization.map { "\($0.rawValue)d per clip, " } ?? ""
+        return "\(settings.input.rawValue), \(normalization)\(settings.head.rawValue), "
             + (augmentations.isEmpty ? "no augmentation" : augmentations.joined(separator: " + "))
     }
 

@@ -93,13 +93,15 @@ public struct TrainingSettings: Codable, Sendable, Equatable {
     /// parameter (kernels, biases and BatchNorm's gamma and beta) as Keras's AdamW does.
     public var weightDecay: Float
     public var input: InputTransform
+    /// Each clip normalised on its own before the first layer (nil: as it comes).
+    public var normalization: ClipNormalizationMode?
 
     public init(preset: String? = nil, model: ModelConfig, epochs: Int = 30, batchSize: Int = 8,
                 learningRate: Float = 1e-3, validationFraction: Double = 0.2, groupBy: SplitGrouping = .none,
                 shuffle: Bool = true, seed: UInt64 = 0, augmentation: Augmentation = .off,
                 earlyStoppingPatience: Int? = nil, reduceLearningRate: PlateauSchedule? = nil,
                 batchNormMomentum: Float = 0.99, head: ModelHead = .flatten, headDropout: Float = 0,
-                weightDecay: Float = 0, input: InputTransform = .frames) {
+                weightDecay: Float = 0, input: InputTransform = .frames, normalization: ClipNormalizationMode? = nil) {
         self.preset = preset
         self.model = model
         self.epochs = epochs
@@ -117,6 +119,7 @@ public struct TrainingSettings: Codable, Sendable, Equatable {
         self.headDropout = headDropout
         self.weightDecay = weightDecay
         self.input = input
+        self.normalization = normalization
     }
 
     public init(from decoder: any Decoder) throws {
@@ -138,6 +141,7 @@ public struct TrainingSettings: Codable, Sendable, Equatable {
         headDropout = try c.decodeIfPresent(Float.self, forKey: .headDropout) ?? 0
         weightDecay = try c.decodeIfPresent(Float.self, forKey: .weightDecay) ?? 0
         input = try c.decodeIfPresent(InputTransform.self, forKey: .input) ?? .frames
+        normalization = try c.decodeIfPresent(ClipNormalizationMode.self, forKey: .normalization)
     }
 
     /// The model a new run builds: the stack of `model`'s sizes with `head`,
@@ -147,7 +151,8 @@ public struct TrainingSettings: Codable, Sendable, Equatable {
         // `model.channels` is the sampling's (1 gray, 3 RGB); the network takes what the
         // input transform makes of them.
         sizes.channels = input.outputChannels(model.channels)
-        return sizes.spec(head: head, batchNormMomentum: batchNormMomentum, headDropout: headDropout)
+        return sizes.spec(head: head, batchNormMomentum: batchNormMomentum, headDropout: headDropout,
+                          normalization: normalization)
     }
 
     /// The Keras-style table of `modelSpec`, named after the preset: what
@@ -204,7 +209,7 @@ public struct TrainingSettings: Codable, Sendable, Equatable {
         case batchSize = "batch_size", learningRate = "learning_rate"
         case validationFraction = "validation_fraction", groupBy = "group_by"
         case earlyStoppingPatience = "early_stopping_patience", reduceLearningRate = "reduce_lr_on_plateau"
-        case batchNormMomentum = "batch_norm_momentum", head, input
+        case batchNormMomentum = "batch_norm_momentum", head, input, normalization
         case headDropout = "head_dropout", weightDecay = "weight_decay"
     }
 }
@@ -234,6 +239,15 @@ extension TrainingSettings {
             }
             settings.head = head
         }
+        if let name = choices.normalize {
+            guard name == "none" || ClipNormalizationMode(rawValue: name) != nil else {
+                throw TrainingError("\(file): [training] normalize '\(name)' is not one of none, "
+                                    + ClipNormalizationMode.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            settings.normalization = ClipNormalizationMode(rawValue: name)
+        }
+        if let rate = choices.headDropout { settings.headDropout = Float(rate) }
+        if let decay = choices.weightDecay { settings.weightDecay = Float(decay) }
         if let crop = choices.crop { settings.augmentation.randomCrop = crop }
         if let shift = choices.shift { settings.augmentation.temporalJitter = shift }
         if let speed = choices.speed { settings.augmentation.speedJitter = speed }

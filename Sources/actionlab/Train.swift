@@ -52,6 +52,11 @@ struct Train: ParsableCommand {
         }
     }
 
+    enum Normalization: String, ExpressibleByArgument, CaseIterable {
+        case none, standardize, scale
+        var mode: ClipNormalizationMode? { ClipNormalizationMode(rawValue: rawValue) }
+    }
+
     enum Grouping: String, ExpressibleByArgument, CaseIterable {
         case none, folder, prefix
         var grouping: SplitGrouping { SplitGrouping(rawValue: rawValue)! }
@@ -90,8 +95,10 @@ struct Train: ParsableCommand {
     var weightDecay: Float?
     @Option(help: "Momentum of BatchNormalization's moving statistics (Keras: 0.99).")
     var bnMomentum: Float?
-    @Option(help: "What the model sees: frames, or frame-differences (|frame t - frame t-1|).")
+    @Option(help: "What the model sees: frames, differences between frames (absolute or signed), optical flow (motion), or two of them as channels.")
     var input: Input?
+    @Option(help: "Normalise each clip on its own before the network: standardize (every channel to mean 0, deviation 1), scale (divide by the clip's root mean square; keeps direction) or none.")
+    var normalize: Normalization?
 
     @Option(help: "Passes over the training samples.")
     var epochs: Int?
@@ -132,8 +139,8 @@ struct Train: ParsableCommand {
             throw ValidationError("give either a project folder DIR or --tensors FILE")
         }
         if resume != nil && dir == nil { throw ValidationError("--resume needs the project folder DIR") }
-        if `init` != nil, filters != nil || dense != nil || head != nil || headDropout != nil || bnMomentum != nil {
-            throw ValidationError("--filters, --dense, --head, --head-dropout and --bn-momentum describe a new model; "
+        if `init` != nil, filters != nil || dense != nil || head != nil || headDropout != nil || bnMomentum != nil || normalize != nil {
+            throw ValidationError("--filters, --dense, --head, --head-dropout, --bn-momentum and --normalize describe a new model; "
                                   + "with --init the checkpoint's model is trained")
         }
         if tensors != nil, frames != nil || height != nil || width != nil || channels != nil {
@@ -269,6 +276,7 @@ struct Train: ParsableCommand {
         if let headDropout { settings.headDropout = headDropout }
         if let weightDecay { settings.weightDecay = weightDecay }
         if let input { settings.input = input.transform }
+        if let normalize { settings.normalization = normalize.mode }
         if let bnMomentum { settings.batchNormMomentum = bnMomentum }
         if let epochs { settings.epochs = epochs }
         if let batchSize { settings.batchSize = batchSize }

@@ -159,6 +159,13 @@ struct LayerHarness {
         #expect(harness.worstRelativeError() < 1e-3)
     }
 
+    @Test(arguments: [ClipNormalizationMode.standardize, .scale], [[3, 4, 2, 3], [2, 5, 1]])
+    func clipNormalization(mode: ClipNormalizationMode, shape: [Int]) {
+        var harness = LayerHarness(ClipNormalization(name: "clip_normalization", inputShape: shape, mode: mode,
+                                                     epsilon: 1e-4), batch: 2)
+        #expect(harness.worstRelativeError() < 2e-3)
+    }
+
     /// With one step's mask held, dropout is linear in its input: the differences must
     /// find exactly the kept values' 1 / (1 - rate) and the dropped ones' 0.
     @Test(arguments: [0, 0.3, 0.75] as [Float]) func dropout(rate: Float) {

@@ -145,6 +145,9 @@ enum DirectionalData {
             horizontal_flip = [["pan_left", "pan_right"]]
             vertical_flip = true
             time_reversal = false
+            normalize = "scale"
+            head_dropout = 0.25
+            weight_decay = 0.01
             """
         let config = try ProjectConfig.parse(text, file: "actionlab.toml")
         let choices = try #require(config.training)
@@ -154,6 +157,23 @@ enum DirectionalData {
         #expect(settings.augmentation.verticalFlip == .symmetric)
         #expect(settings.augmentation.timeReversal == nil)
         #expect(!settings.augmentation.speedJitter)
+        #expect(settings.normalization == .scale)
+        #expect(settings.modelSpec.layers.first == .clipNormalization(mode: .scale, epsilon: ClipNormalization.defaultEpsilon))
+        #expect(settings.headDropout == 0.25 && settings.modelSpec.layers.contains(.dropout(rate: 0.25)))
+        #expect(settings.weightDecay == 0.01)
+    }
+
+    @Test func normalizeNoneTakesThePresetsNormalizationAway() throws {
+        var choices = TrainingChoices()
+        choices.normalize = "none"
+        var settings = TrainingPreset.quick.settings(classes: 5)
+        settings.normalization = .standardize
+        let applied = try settings.applying(choices, file: "p/actionlab.toml")
+        #expect(applied.normalization == nil)
+        #expect(!applied.modelSpec.layers.contains { if case .clipNormalization = $0 { true } else { false } })
+        choices.normalize = "whiten"
+        let error = #expect(throws: TrainingError.self) { try settings.applying(choices, file: "p/actionlab.toml") }
+        #expect(error?.description.contains("p/actionlab.toml: [training] normalize 'whiten' is not one of none, standardize, scale") == true)
     }
 
     @Test(arguments: [
