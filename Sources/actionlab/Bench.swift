@@ -13,7 +13,8 @@ struct Bench: ParsableCommand {
             at the tiny, small and seed shapes, beside OpenBLAS's sgemm speed.
 
             --decode FILE: clips per second for decoding, sampling and scaling one clip \
-            (60 frames of 192x192 gray unless told otherwise), cache hits, and the same \
+            (60 frames of 192x192 gray unless told otherwise), cache hits, the optical flow of \
+            the sampled frames (what motion inputs add), and the same \
             frames from the ffmpeg command line for comparison.
 
             --ui: label key press to committed label to redrawn screen on a project \
@@ -90,6 +91,19 @@ struct DecodeBenchmark: ParsableArguments {
         let hits = try measure { _ = try cache.frames(for: url, settings: settings) }
         report("cache hit", hits)
         print(String(format: "cache hit is %.0fx faster than decoding", hits.clipsPerSecond / decoding.clipsPerSecond))
+
+        // Motion inputs compute optical flow from the cached frames once per run: what
+        // that costs beside reading the frames.
+        let gray = try cache.frames(for: url, settings: settings).floats()
+        var flow = [Float](repeating: 0, count: gray.count * 2)
+        let motion = try measure {
+            gray.withUnsafeBufferPointer { g in
+                flow.withUnsafeMutableBufferPointer { f in
+                    OpticalFlow.flow(ofGrayFrames: g.baseAddress!, count: frames, height: size, width: size, into: f.baseAddress!)
+                }
+            }
+        }
+        report("optical flow of the sampled frames", motion)
 
         guard !skipFFmpeg else { return }
         guard let ffmpeg = ["/usr/bin/ffmpeg", "/usr/local/bin/ffmpeg"].first(where: FileManager.default.isExecutableFile)
