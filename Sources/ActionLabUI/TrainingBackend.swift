@@ -23,7 +23,7 @@ public protocol TrainingBackend: AnyObject {
     /// Recorded runs, newest first.
     func runs() throws -> [RunRow]
     func metrics(runID: Int64) throws -> [EpochMetrics]
-    /// Classifies a clip with the best checkpoint of the run with the best validation accuracy.
+    /// Classifies a clip with the project's current model (`ProjectStore.currentModel`).
     func predict(clip url: URL, completion: @escaping @Sendable (Result<ClipPrediction, TrainingError>) -> Void)
     /// Stores a run's name and note (nil or empty clears them).
     func describeRun(id: Int64, name: String?, note: String?) throws
@@ -218,17 +218,13 @@ public final class ProjectTraining: TrainingBackend, @unchecked Sendable {
     public func predict(clip url: URL, completion: @escaping @Sendable (Result<ClipPrediction, TrainingError>) -> Void) {
         predictions.async { [self] in
             do {
-                let candidates = try store.runs().filter { $0.bestCheckpointPath != nil }
-                // The best validation accuracy; the newest run among equals.
-                guard let best = candidates.max(by: { ($0.bestValAccuracy ?? -1, $0.id) < ($1.bestValAccuracy ?? -1, $1.id) }),
-                      let path = best.bestCheckpointPath else {
-                    throw TrainingError("no run has a best checkpoint yet: train one on the Train screen (t)")
+                guard let current = try store.currentModel() else {
+                    throw TrainingError("the project has no model yet: a completed run makes one (t on the Train screen)")
                 }
-                let checkpoint = RunFiles.resolve(path, in: store.layout)
-                let model = try classifier(for: checkpoint)
+                let model = try classifier(for: current.checkpoint)
                 let prediction = try model.classify(clip: url, loader: loader)
                 completion(.success(ClipPrediction(label: prediction.topLabel, probability: prediction.topProbability,
-                                                   runID: best.id)))
+                                                   runID: current.runID, modelName: current.name)))
             } catch let error as TrainingError {
                 completion(.failure(error))
             } catch {

@@ -308,10 +308,12 @@ enum ClipsView {
         }
     }
 
-    /// "  model: walk 87%" after the label, when P has asked the best checkpoint.
+    /// "  run 3: walk 87%" after the label, when P has asked the project's model.
     static func drawPrediction(_ status: PredictionStatus?, row: Int, column: Int, end: Int, into grid: inout CellGrid) {
         guard let status else { return }
-        let x = grid.put("  model: ", row: row, column: column, style: .role(.dim), maxWidth: max(0, end - column))
+        var name = "model"
+        if case .ready(let prediction) = status, let modelName = prediction.modelName { name = modelName }
+        let x = grid.put("  \(name): ", row: row, column: column, style: .role(.dim), maxWidth: max(0, end - column))
         switch status {
         case .pending:
             grid.put("predicting…", row: row, column: x, style: .role(.dim), maxWidth: max(0, end - x))

@@ -434,6 +434,15 @@ private func expectSnapshot(_ state: AppState, _ name: String) {
         #expect(changed.effects == [.loadRuns, .loadSuggestions, .predictClips])
     }
 
+    @Test func runsReadWithAnotherCurrentModelAskForItsPredictions() {
+        var state = runsState()
+        var rows = RunsScreenTests.rows
+        #expect(state.update(.runsLoaded(rows)).effects.contains(.predictClips), "run 2 is no longer the model")
+        #expect(!state.update(.runsLoaded(rows)).effects.contains(.predictClips), "nothing changed")
+        rows[1].isCurrentModel = true
+        #expect(state.update(.runsLoaded(rows)).effects.contains(.predictClips))
+    }
+
     @Test func aRunningRunIsNotDeleted() {
         var rows = RunsScreenTests.rows
         rows[0].status = .running

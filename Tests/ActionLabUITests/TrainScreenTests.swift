@@ -429,14 +429,17 @@ private let estimate = try! TrainingEstimate(model: RecordedRun.settings.modelSp
         _ = state.update(.labelCommitted(clipID: clip.id, classIndex: 0, cause: .clear))
         _ = state.update(.key(.up))
         #expect(labelLine(state).contains("Label: run  model: walk 87%"))
+        _ = state.update(.predictionReady(clipID: clip.id, ClipPrediction(label: "spin", probability: 0.5, runID: 4,
+                                                                          modelName: "wide crop")))
+        #expect(labelLine(state).contains("Label: run  wide crop: spin 50%"), "the model is named")
     }
 
     @Test func withoutACheckpointThePredictionSaysWhy() {
         var state = Sample.state()
         let clip = state.clips.selectedClip!
         _ = state.update(.key(.character("P")))
-        _ = state.update(.predictionFailed(clipID: clip.id, "no run has a best checkpoint yet"))
-        #expect(state.message?.text == "No prediction: no run has a best checkpoint yet")
+        _ = state.update(.predictionFailed(clipID: clip.id, "the project has no model yet"))
+        #expect(state.message?.text == "No prediction: the project has no model yet")
     }
 }
 

@@ -143,13 +143,16 @@ public struct RunTextEdit: Sendable, Equatable {
 public struct ClipPrediction: Sendable, Equatable {
     public var label: String
     public var probability: Float
-    /// The run whose best checkpoint answered.
+    /// The run whose checkpoint answered.
     public var runID: Int64?
+    /// The model's name, shown beside its answer ("run 3").
+    public var modelName: String?
 
-    public init(label: String, probability: Float, runID: Int64?) {
+    public init(label: String, probability: Float, runID: Int64?, modelName: String? = nil) {
         self.label = label
         self.probability = probability
         self.runID = runID
+        self.modelName = modelName
     }
 }
 
@@ -239,6 +242,8 @@ extension AppState {
 
     mutating func applyRuns(_ rows: [RunRow]) -> UpdateResult {
         let selectedID = runs.selectedRow?.id
+        // A run trained or pinned elsewhere (the command line) can make another model current.
+        let modelChanged = runs.isLoaded && rows.first(where: \.isCurrentModel)?.id != runs.rows.first(where: \.isCurrentModel)?.id
         runs.rows = rows
         runs.isLoaded = true
         runs.selection = selectedID.flatMap { id in rows.firstIndex { $0.id == id } } ?? 0
@@ -250,6 +255,7 @@ extension AppState {
         scrollRunsToSelection()
         var effects = metricsEffect()
         if let marked = runs.markedID, runs.metrics[marked] == nil { effects.append(.loadRunMetrics(runID: marked)) }
+        if modelChanged { effects += predictClipsEffects() }
         return UpdateResult(redraw: true, effects: effects)
     }
 
