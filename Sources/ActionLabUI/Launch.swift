@@ -74,6 +74,9 @@ public enum ActionLabApp {
         let core = AppCore(state: state, store: ProjectLabelStore(store), decoder: ClipPreviews(),
                            preferencesURL: preferencesURL, training: projectTraining, watcher: watcher)
         core.handle(.clipsChanged(try store.clips().map { ClipRow($0, layout: layout) }))
+        // The stored predictions show at once; the scan's end starts predicting what is missing.
+        do { core.handle(.suggestionsLoaded(try projectTraining.suggestions())) }
+        catch { problems.append("The model's predictions could not be read: \(error)") }
         if !problems.isEmpty {
             core.handle(.warning(problems.count == 1 ? problems[0]
                                  : "\(problems.count) problems; first: \(problems[0])"))
