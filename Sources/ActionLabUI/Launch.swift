@@ -97,10 +97,12 @@ public enum ActionLabApp {
     /// stops the scan, and closes the database once nothing else can write to it. A scan
     /// still busy after `scanTimeout` seconds (a probe stuck on a bad file) keeps the
     /// database open rather than have it write to a closed one; the program is ending,
-    /// and SQLite keeps what was committed. Returns true if the database was closed.
+    /// and SQLite keeps what was committed. An estimate or prediction in progress is
+    /// waited for up to `backgroundWorkTimeout` seconds. Returns true if the database was closed.
     @discardableResult
     static func shutDown(store: ProjectStore, scan: ScanTask?, training: ProjectTraining?,
-                         watcher: ProjectWatcher? = nil, scanTimeout: Double = scanStopTimeout) -> Bool {
+                         watcher: ProjectWatcher? = nil, scanTimeout: Double = scanStopTimeout,
+                         backgroundWorkTimeout: Double = ActionLabApp.backgroundWorkTimeout) -> Bool {
         QuitSignals.beginShutdown()
         scan?.cancel()
         watcher?.stop()
