@@ -11,11 +11,11 @@ import COpenBLAS
 /// (M, 16 x (chunk, 4F)), transform back adding the bias, and run the cell update.
 ///
 /// Backward, per step: h_(t-1) rebuilt and the bordered input filled again; the gate
-/// gradients of each part's pixels; then per chunk, the
-/// transformed gate gradients dM, the kernel gradient in the transformed domain
-/// (dU += V^T dM, turned back into 3x3 kernels once at the end) and the gradient of
-/// every tile's input window (B (dM U^T) B^T), kept per tile; then a second pass in
-/// which every pixel gathers its share from the (at most 4) windows covering it.
+/// gradients of each part's pixels; then per chunk, the transformed gate gradients dM,
+/// the kernel gradient in the transformed domain (dU += V^T dM, turned back into 3x3
+/// kernels once at the end) and the gradient of every tile's input window
+/// (B (dM U^T) B^T), added at once into the gradient of the bordered input; last, each
+/// pixel takes its dx_t and dh_(t-1) from there.
 extension ConvLSTM2D {
     /// Tiles transformed and multiplied at a time by one part, forward and backward: V and
     /// M of a chunk stay in the core's cache. OpenBLAS multiplies matrices this small
@@ -195,16 +195,24 @@ extension ConvLSTM2D {
         let dH = ensureBuffer(&self.dHidden, P * F).pointer     // d(loss)/d(h_t) from step t+1
         let dC = ensureBuffer(&self.dCell, P * F).pointer       // d(loss)/d(c_t) from step t+1
         let hPrevious = ensureBuffer(&self.hidden, 2 * P * F).pointer   // h_(t-1), rebuilt from o and c (P, F)
-        let windowGradients = ensureBuffer(&self.tileGradients, tileRows * TW * 16 * Cin).pointer
+        // The gradient of the step's zero-bordered input, (B, 2 TH + 2, 2 TW + 2, C + F): every
+        // tile adds its window's gradient into it while the window is in cache. Only its
+        // interior is read, and zeroed again as it is read.
+        let paddedGradient = ensureBuffer(&self.paddedInputGradient, batch * geometry.paddedPixels * Cin).pointer
+        paddedGradient.update(repeating: 0, count: batch * geometry.paddedPixels * Cin)
         dH.update(repeating: 0, count: P * F)
         dC.update(repeating: 0, count: P * F)
         let ones = ensureBuffer(&self.ones, P).pointer
         ones.update(repeating: 1, count: P)
         let padded = paddedStepInput(batch: batch, geometry: geometry)
-        // Per part: V (16, chunk, Cin), dM (16, chunk, G), and G zeros standing in for the
-        // gradients of pixels past the frame's edge.
-        let perPart = 16 * chunk * (Cin + G) + G
+        // Per part: V (16, chunk, Cin; dV takes its place), dM (16, chunk, G), G zeros
+        // standing in for the gradients of pixels past the frame's edge, and the seam: the
+        // gradient of the top two window rows of the part's first tile row, which the part
+        // above also adds into; kept apart and added after the parts are done.
+        let seamCount = 2 * (2 * TW + 2) * Cin
+        let perPart = 16 * chunk * (Cin + G) + G + seamCount
         let scratch = ensureBuffer(&tileScratch, parts * perPart).pointer
+        for part in 0..<parts { (scratch + part * perPart + perPart - seamCount).update(repeating: 0, count: seamCount) }
         // Each part sums its own transformed kernel gradient and bias gradient, (16 Cin + 1, G).
         let partials = ensureBuffer(&self.partialGradients, parts * (16 * Cin + 1) * G).pointer
         partials.update(repeating: 0, count: parts * (16 * Cin + 1) * G)
@@ -247,7 +255,7 @@ extension ConvLSTM2D {
                     cblas_sgemv(CblasRowMajor, CblasTrans, Int32(pixels.count), Int32(G), 1, dZ + pixels.lowerBound * G,
                                 Int32(G), ones, 1, 1, dB, 1)
                     let v = scratch + part * perPart
-                    let dM = v + 16 * chunk * Cin, zeros = dM + 16 * chunk * G
+                    let dM = v + 16 * chunk * Cin, zeros = dM + 16 * chunk * G, seam = zeros + G
                     zeros.update(repeating: 0, count: G)
                     let tiles = rows.lowerBound * TW ..< rows.upperBound * TW
                     for start in stride(from: tiles.lowerBound, to: tiles.upperBound, by: chunk) {
@@ -270,52 +278,60 @@ extension ConvLSTM2D {
                             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(channels), Int32(G), Int32(n),
                                         1, v + xi * chunk * Cin, Int32(Cin), dM + xi * chunk * G, Int32(G),
                                         1, dU + xi * Cin * G, Int32(G))
-                            // dV[ξ] = dM[ξ] U[ξ]^T, for the channels needed, into each tile's window gradient.
+                            // dV[ξ] = dM[ξ] U[ξ]^T, for the channels needed, in place of V[ξ] (read just above).
                             if lastChannel > firstChannel {
                                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(lastChannel - firstChannel),
                                             Int32(G), 1, dM + xi * chunk * G, Int32(G), u + (xi * Cin + firstChannel) * G, Int32(G),
-                                            0, windowGradients + (start * 16 + xi) * Cin + firstChannel, Int32(16 * Cin))
+                                            0, v + xi * chunk * Cin + firstChannel, Int32(Cin))
                             }
                         }
-                        if lastChannel > firstChannel {
-                            for i in 0..<n {
-                                WinogradF2x3.transformInputGradient(windowGradients + (start + i) * 16 * Cin + firstChannel,
-                                                                    count: lastChannel - firstChannel, stride: Cin)
-                            }
+                        guard lastChannel > firstChannel else { continue }
+                        let rowLength = (2 * TW + 2) * Cin
+                        for i in 0..<n {
+                            let tile = start + i, tx = tile % TW, r = tile / TW
+                            let window = paddedGradient + geometry.paddedOffset(b: r / TH, y: 2 * (r % TH), x: 2 * tx) * Cin
+                            let top = r == rows.lowerBound ? seam + 2 * tx * Cin : window
+                            let windowRows = WinogradF2x3.WindowRows(r0: top, r1: top + rowLength,
+                                                                     r2: window + 2 * rowLength, r3: window + 3 * rowLength)
+                            WinogradF2x3.addInputGradient(v + i * Cin + firstChannel, count: lastChannel - firstChannel,
+                                                          stride: chunk * Cin, rows: windowRows.offset(by: firstChannel) , column: Cin)
                         }
                     }
                 }
                 guard lastChannel > firstChannel else { continue }
-                // dx_t and dh_(t-1): every pixel gathers from the windows covering it, some
-                // of them another part's: a second pass.
+                // Each part's seam into the padded gradient, now that the part above is done.
+                for part in 0..<parts {
+                    let r = tileRows * part / parts
+                    let seam = scratch + part * perPart + perPart - seamCount
+                    let target = paddedGradient + geometry.paddedOffset(b: r / TH, y: 2 * (r % TH), x: 0) * Cin
+                    for i in 0..<seamCount { target[i] += seam[i] }
+                    seam.update(repeating: 0, count: seamCount)
+                }
+                // dx_t and dh_(t-1) from the padded gradient's interior, which is zeroed for the next step.
                 let dx = dInput.map { $0 + t * hw * C }
                 run { _, rows in
                     for q in geometry.pixels(ofTileRows: rows) {
-                        let b = q / hw, sy = q % hw / W, sx = q % W, pixel = q % hw
-                        let dxp = dx.map { $0 + b * T * hw * C + pixel * C }
-                        let dhp: UnsafeMutablePointer<Float>? = t == 0 ? nil : dH + q * F
-                        dhp?.update(repeating: 0, count: F)
-                        let xmp = xMask.map { $0 + q * C }
-                        // Pixel row sy sits at position i of the window of tile row (sy + 1 - i) / 2,
-                        // for the two positions of the parity of sy + 1; likewise for columns.
-                        for i in stride(from: (sy + 1) % 2, to: 4, by: 2) {
-                            let ty = (sy + 1 - i) / 2
-                            guard ty >= 0, ty < TH else { continue }
-                            for j in stride(from: (sx + 1) % 2, to: 4, by: 2) {
-                                let tx = (sx + 1 - j) / 2
-                                guard tx >= 0, tx < TW else { continue }
-                                let src = windowGradients + (((b * TH + ty) * TW + tx) * 16 + 4 * i + j) * Cin
-                                if let dxp {
-                                    if let xmp { for ch in 0..<C { dxp[ch] += src[ch] * xmp[ch] } }
-                                    else { for ch in 0..<C { dxp[ch] += src[ch] } }
-                                }
-                                if let dhp { for ch in 0..<F { dhp[ch] += src[C + ch] } }
+                        let b = q / hw, pixel = q % hw
+                        let g = paddedGradient + geometry.paddedOffset(b: b, y: pixel / W + 1, x: pixel % W + 1) * Cin
+                        if let dx {
+                            let dxp = dx + b * T * hw * C + pixel * C
+                            if let xMask {
+                                let m = xMask + q * C
+                                for ch in 0..<C { dxp[ch] += g[ch] * m[ch] }
+                            } else {
+                                for ch in 0..<C { dxp[ch] += g[ch] }
                             }
                         }
-                        if let dhp, let hMask {
-                            let m = hMask + q * F
-                            for ch in 0..<F { dhp[ch] *= m[ch] }
+                        if t > 0 {
+                            let dhp = dH + q * F, gh = g + C
+                            if let hMask {
+                                let m = hMask + q * F
+                                for ch in 0..<F { dhp[ch] = gh[ch] * m[ch] }
+                            } else {
+                                dhp.update(from: gh, count: F)
+                            }
                         }
+                        (g + firstChannel).update(repeating: 0, count: lastChannel - firstChannel)
                     }
                 }
             }

@@ -84,7 +84,7 @@ public final class ConvLSTM2D: Layer {
     var transformedKernel: FloatBuffer?   // (16, C + F, 4F) U = G g G^T of kernel and recurrent kernel
     var paddedInput: FloatBuffer?         // (B, 2 TH + 2, 2 TW + 2, C + F) a step's [x_t, h_(t-1)], zero-bordered
     var tileScratch: FloatBuffer?         // per part: V and M (or dM) of a chunk of tiles
-    var tileGradients: FloatBuffer?       // (tiles, 16, C + F) per tile, the gradient of its input window
+    var paddedInputGradient: FloatBuffer? // (B, 2 TH + 2, 2 TW + 2, C + F) the gradient of `paddedInput`
 
     public init(name: String, inputShape: [Int], filters: Int, kernelSize: Int = 3,
                 returnSequences: Bool, dropout: Float = 0, recurrentDropout: Float = 0, seed: UInt64 = 0) {
@@ -359,7 +359,7 @@ public final class ConvLSTM2D: Layer {
     // MARK: backward
 
     public func discardTrainingState() {
-        for buffer in [gates, cells, dColumns, dGates, columns, hidden, dHidden, dCell, ones, tileGradients] { buffer?.discard() }
+        for buffer in [gates, cells, dColumns, dGates, columns, hidden, dHidden, dCell, ones, paddedInputGradient] { buffer?.discard() }
     }
 
     /// Needs the gates and cells it kept, and its input; not its output (h is rebuilt

@@ -126,29 +126,45 @@ enum WinogradF2x3 {
         (t30 - t32).store(v + 12 * s); (t31 + t32).store(v + 13 * s); (t32 - t31).store(v + 14 * s); (t31 - t33).store(v + 15 * s)
     }
 
-    /// The adjoint of `transformInput`, in place: replaces the 16 vectors dV (position ξ
-    /// at `v + ξ * stride`, `count` values each) with B dV B^T, the gradient of the window.
+    /// The adjoint of `transformInput`, added into the window's gradient: the 16 vectors
+    /// dV (position ξ at `v + ξ * stride`, `count` values each) become B dV B^T, added
+    /// to window row i at `rows.i`, its four pixels `column` apart: each tile's share of
+    /// the input gradient, added while its dV is still in cache.
     @inline(__always)
-    static func transformInputGradient(_ v: UnsafeMutablePointer<Float>, count: Int, stride: Int) {
+    static func addInputGradient(_ v: UnsafePointer<Float>, count: Int, stride: Int,
+                                 rows: WindowRows, column: Int) {
         var c = 0
-        while c + 8 <= count { transformInputGradient(SIMD8<Float>.self, v + c, stride); c += 8 }
-        while c < count { transformInputGradient(Float.self, v + c, stride); c += 1 }
+        while c + 8 <= count { addInputGradient(SIMD8<Float>.self, v + c, stride, rows.offset(by: c), column); c += 8 }
+        while c < count { addInputGradient(Float.self, v + c, stride, rows.offset(by: c), column); c += 1 }
+    }
+
+    /// Where the four rows of a tile's input window start; rows of one window may lie in
+    /// different buffers.
+    struct WindowRows {
+        let r0: UnsafeMutablePointer<Float>, r1: UnsafeMutablePointer<Float>
+        let r2: UnsafeMutablePointer<Float>, r3: UnsafeMutablePointer<Float>
+
+        @inline(__always) func offset(by n: Int) -> WindowRows {
+            WindowRows(r0: r0 + n, r1: r1 + n, r2: r2 + n, r3: r3 + n)
+        }
     }
 
     @inline(__always)
-    private static func transformInputGradient<L: FloatLanes>(_: L.Type, _ v: UnsafeMutablePointer<Float>, _ s: Int) {
+    private static func addInputGradient<L: FloatLanes>(_: L.Type, _ v: UnsafePointer<Float>, _ s: Int,
+                                                        _ rows: WindowRows, _ n: Int) {
+        @inline(__always) func add(_ value: L, _ p: UnsafeMutablePointer<Float>) { (L(p) + value).store(p) }
         let v00 = L(v), v01 = L(v + s), v02 = L(v + 2 * s), v03 = L(v + 3 * s)
         let v10 = L(v + 4 * s), v11 = L(v + 5 * s), v12 = L(v + 6 * s), v13 = L(v + 7 * s)
         let v20 = L(v + 8 * s), v21 = L(v + 9 * s), v22 = L(v + 10 * s), v23 = L(v + 11 * s)
         let v30 = L(v + 12 * s), v31 = L(v + 13 * s), v32 = L(v + 14 * s), v33 = L(v + 15 * s)
-        // B dV: rows dV0, dV1 - dV2 + dV3, dV1 + dV2 - dV0, -dV3.
+        // B dV: rows dV0, dV1 - dV2 + dV3, dV1 + dV2 - dV0, -dV3; then the same along each row.
         let t10 = v10 - v20 + v30, t11 = v11 - v21 + v31, t12 = v12 - v22 + v32, t13 = v13 - v23 + v33
         let t20 = v10 + v20 - v00, t21 = v11 + v21 - v01, t22 = v12 + v22 - v02, t23 = v13 + v23 - v03
-        // (B dV) B^T: the same along each row (row 3 is -dV3).
-        v00.store(v); (v01 - v02 + v03).store(v + s); (v01 + v02 - v00).store(v + 2 * s); (-v03).store(v + 3 * s)
-        t10.store(v + 4 * s); (t11 - t12 + t13).store(v + 5 * s); (t11 + t12 - t10).store(v + 6 * s); (-t13).store(v + 7 * s)
-        t20.store(v + 8 * s); (t21 - t22 + t23).store(v + 9 * s); (t21 + t22 - t20).store(v + 10 * s); (-t23).store(v + 11 * s)
-        (-v30).store(v + 12 * s); (v32 - v31 - v33).store(v + 13 * s); (v30 - v31 - v32).store(v + 14 * s); v33.store(v + 15 * s)
+        let (a, b, c, d) = (rows.r0, rows.r1, rows.r2, rows.r3)
+        add(v00, a); add(v01 - v02 + v03, a + n); add(v01 + v02 - v00, a + 2 * n); add(-v03, a + 3 * n)
+        add(t10, b); add(t11 - t12 + t13, b + n); add(t11 + t12 - t10, b + 2 * n); add(-t13, b + 3 * n)
+        add(t20, c); add(t21 - t22 + t23, c + n); add(t21 + t22 - t20, c + 2 * n); add(-t23, c + 3 * n)
+        add(-v30, d); add(v32 - v31 - v33, d + n); add(v30 - v31 - v32, d + 2 * n); add(v33, d + 3 * n)
     }
 
     /// Y = bias + A^T M A for one tile: M's position ξ at `m + ξ * stride`; writes the
