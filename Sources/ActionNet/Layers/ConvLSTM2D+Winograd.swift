@@ -202,8 +202,6 @@ extension ConvLSTM2D {
         paddedGradient.update(repeating: 0, count: batch * geometry.paddedPixels * Cin)
         dH.update(repeating: 0, count: P * F)
         dC.update(repeating: 0, count: P * F)
-        let ones = ensureBuffer(&self.ones, P).pointer
-        ones.update(repeating: 1, count: P)
         let padded = paddedStepInput(batch: batch, geometry: geometry)
         // Per part: V (16, chunk, Cin; dV takes its place), dM (16, chunk, G), G zeros
         // standing in for the gradients of pixels past the frame's edge, and the seam: the
@@ -249,11 +247,9 @@ extension ConvLSTM2D {
                 }
                 run { part, rows in
                     let pixels = geometry.pixels(ofTileRows: rows)
-                    self.gateGradients(pixels: pixels, z: z, cell: c, cellPrevious: cPrev,
-                                       dOut: dOut, dOutStride: dOutStride, dZ: dZ, dH: dH, dC: dC)
                     let dU = partials + part * (16 * Cin + 1) * G, dB = dU + 16 * Cin * G
-                    cblas_sgemv(CblasRowMajor, CblasTrans, Int32(pixels.count), Int32(G), 1, dZ + pixels.lowerBound * G,
-                                Int32(G), ones, 1, 1, dB, 1)
+                    self.gateGradients(pixels: pixels, z: z, cell: c, cellPrevious: cPrev,
+                                       dOut: dOut, dOutStride: dOutStride, dZ: dZ, dH: dH, dC: dC, dBias: dB)
                     let v = scratch + part * perPart
                     let dM = v + 16 * chunk * Cin, zeros = dM + 16 * chunk * G, seam = zeros + G
                     zeros.update(repeating: 0, count: G)

@@ -75,7 +75,6 @@ public final class ConvLSTM2D: Layer {
     var dGates: FloatBuffer?      // (P, 4F) d(loss)/d(pre-activation gates)
     var dHidden: FloatBuffer?     // (P, F) d(loss)/d(h_(t-1)) carried back in time
     var dCell: FloatBuffer?       // (P, F) d(loss)/d(c_(t-1)) carried back in time
-    var ones: FloatBuffer?       // (P) of ones, for the bias gradient
     var partialGradients: FloatBuffer? // (parts, K + 1, 4F) per-part weight and bias gradients (Winograd: 16(C + F) + 1 rows)
     var inputMask: FloatBuffer?   // (B, H, W, C), nil without input dropout
     var recurrentMask: FloatBuffer? // (B, H, W, F), nil without recurrent dropout
@@ -226,10 +225,12 @@ public final class ConvLSTM2D: Layer {
     /// d(loss)/d(pre-activation gates) of step t for `pixels` into `dZ`, from the kept
     /// activated gates `z` and cells of the step, the gradient arriving at h_t (`dH`
     /// from step t+1 plus the output's `dOut`, nil when the output does not hold step
-    /// t) and at c_t (`dC`, replaced by the gradient for c_(t-1)).
+    /// t) and at c_t (`dC`, replaced by the gradient for c_(t-1)). Adds the pixels' dZ
+    /// into `dBias` (4F) on the way: the bias gradient without another pass over dZ.
     func gateGradients(pixels: Range<Int>, z: UnsafePointer<Float>, cell c: UnsafePointer<Float>,
                        cellPrevious cPrev: UnsafePointer<Float>?, dOut: UnsafePointer<Float>?, dOutStride: Int,
-                       dZ: UnsafeMutablePointer<Float>, dH: UnsafePointer<Float>, dC: UnsafeMutablePointer<Float>) {
+                       dZ: UnsafeMutablePointer<Float>, dH: UnsafePointer<Float>, dC: UnsafeMutablePointer<Float>,
+                       dBias: UnsafeMutablePointer<Float>) {
         let F = self.F, G = 4 * F, hw = H * W
         // tanh(c_t) of one pixel, and zeros standing in for a missing c_(t-1) or
         // output gradient, so that the loop below has no branches and vectorises.
@@ -246,9 +247,9 @@ public final class ConvLSTM2D: Layer {
                 applyTanh(tanhCell, F)
                 var j = 0
                 while j + 8 <= F {
-                    Self.gateGradients(SIMD8<Float>.self, j, F, zp, dzp, cpp, dhp, dop, tanhCell, dcp); j += 8
+                    Self.gateGradients(SIMD8<Float>.self, j, F, zp, dzp, cpp, dhp, dop, tanhCell, dcp, dBias); j += 8
                 }
-                while j < F { Self.gateGradients(Float.self, j, F, zp, dzp, cpp, dhp, dop, tanhCell, dcp); j += 1 }
+                while j < F { Self.gateGradients(Float.self, j, F, zp, dzp, cpp, dhp, dop, tanhCell, dcp, dBias); j += 1 }
             }
         }
     }
@@ -258,16 +259,18 @@ public final class ConvLSTM2D: Layer {
     private static func gateGradients<L: FloatLanes>(_: L.Type, _ j: Int, _ F: Int, _ z: UnsafePointer<Float>,
                                                      _ dz: UnsafeMutablePointer<Float>, _ cPrev: UnsafePointer<Float>,
                                                      _ dH: UnsafePointer<Float>, _ dOut: UnsafePointer<Float>,
-                                                     _ tanhCell: UnsafePointer<Float>, _ dC: UnsafeMutablePointer<Float>) {
+                                                     _ tanhCell: UnsafePointer<Float>, _ dC: UnsafeMutablePointer<Float>,
+                                                     _ dBias: UnsafeMutablePointer<Float>) {
         let i = L(z + j), f = L(z + F + j), g = L(z + 2 * F + j), o = L(z + 3 * F + j)
         let dh = L(dH + j) + L(dOut + j)
         let tc = L(tanhCell + j)
         let dc = L(dC + j) + dh * o * (L.one - tc * tc)
-        (dc * g * i * (L.one - i)).store(dz + j)
-        (dc * L(cPrev + j) * f * (L.one - f)).store(dz + F + j)
-        (dc * i * (L.one - g * g)).store(dz + 2 * F + j)
-        (dh * tc * o * (L.one - o)).store(dz + 3 * F + j)
+        let di = dc * g * i * (L.one - i), df = dc * L(cPrev + j) * f * (L.one - f)
+        let dg = dc * i * (L.one - g * g), dO = dh * tc * o * (L.one - o)
+        di.store(dz + j); df.store(dz + F + j); dg.store(dz + 2 * F + j); dO.store(dz + 3 * F + j)
         (dc * f).store(dC + j)
+        (L(dBias + j) + di).store(dBias + j); (L(dBias + F + j) + df).store(dBias + F + j)
+        (L(dBias + 2 * F + j) + dg).store(dBias + 2 * F + j); (L(dBias + 3 * F + j) + dO).store(dBias + 3 * F + j)
     }
 
     // MARK: forward
@@ -359,7 +362,7 @@ public final class ConvLSTM2D: Layer {
     // MARK: backward
 
     public func discardTrainingState() {
-        for buffer in [gates, cells, dColumns, dGates, columns, hidden, dHidden, dCell, ones, paddedInputGradient] { buffer?.discard() }
+        for buffer in [gates, cells, dColumns, dGates, columns, hidden, dHidden, dCell, paddedInputGradient] { buffer?.discard() }
     }
 
     /// Needs the gates and cells it kept, and its input; not its output (h is rebuilt
@@ -388,8 +391,6 @@ public final class ConvLSTM2D: Layer {
         let weights = parameters + offset(of: "kernel")
         let dWeights = gradients + offset(of: "kernel")
         let dBias = gradients + offset(of: "bias")
-        let ones = ensureBuffer(&self.ones, P).pointer
-        ones.update(repeating: 1, count: P)
         // Each part sums its own weight and bias gradients, (K + 1, 4F); added up at the end.
         let partials = ensureBuffer(&self.partialGradients, parts * (K + 1) * G).pointer
         partials.update(repeating: 0, count: parts * (K + 1) * G)
@@ -421,12 +422,9 @@ public final class ConvLSTM2D: Layer {
                 }
                 run { part, pixels in
                     let p0 = pixels.lowerBound
-                    self.gateGradients(pixels: pixels, z: z, cell: c, cellPrevious: cPrev.map { UnsafePointer($0) },
-                                       dOut: dOut, dOutStride: dOutStride, dZ: dZ, dH: dH, dC: dC)
                     let dW = partials + part * (K + 1) * G, dB = dW + K * G
-                    // d(bias) += column sums of dZ, as a matrix-vector product.
-                    cblas_sgemv(CblasRowMajor, CblasTrans, Int32(pixels.count), Int32(G), 1, dZ + p0 * G, Int32(G),
-                                ones, 1, 1, dB, 1)
+                    self.gateGradients(pixels: pixels, z: z, cell: c, cellPrevious: cPrev.map { UnsafePointer($0) },
+                                       dOut: dOut, dOutStride: dOutStride, dZ: dZ, dH: dH, dC: dC, dBias: dB)
                     // Rebuild this step's columns tile by tile: dW += columns^T dZ.
                     let tileColumns = columns + part * tile * K
                     for start in stride(from: pixels.lowerBound, to: pixels.upperBound, by: tile) {
