@@ -79,11 +79,11 @@ private func lossPlot(_ screen: String) -> [String] {
         try tmux.sendKeys("s")
         try tmux.waitFor(text: "Run 1 was stopped after", timeout: 60)
 
-        // P on a clip: the best checkpoint's guess beside its label.
+        // P on a clip: the project's model (run 1) names its guess beside the label.
         try tmux.sendKeys("F1")
         try tmux.sendKeys("P")
-        try tmux.waitFor("a prediction beside the label", timeout: 60) { screen in
-            screen.contains("Label: ") && screen.range(of: #"model: \w+ \d+%"#, options: .regularExpression) != nil
+        try tmux.waitFor("run 1's prediction beside the label", timeout: 60) { screen in
+            screen.range(of: #"Label: \w+ +run 1: \w+ \d+%"#, options: .regularExpression) != nil
         }
 
         try tmux.sendKeys("q")
