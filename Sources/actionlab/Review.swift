@@ -30,6 +30,8 @@ struct Review: ParsableCommand {
     var seed: UInt64 = 0
     @Option(help: "List at most this many clips (default: all).")
     var limit: Int?
+    @Option(help: "Samples per training step (default: the preset's).")
+    var batchSize: Int?
     @Option(help: "OpenBLAS threads.")
     var threads = 2
     @Flag(help: "Print one JSON object instead of lines of text.")
@@ -41,6 +43,7 @@ struct Review: ParsableCommand {
             throw ValidationError("--epochs must be from 1 to \(TrainingSettings.maximumEpochs), got \(epochs)")
         }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1, got \(limit)") }
+        if let batchSize { try validateBatchSize(batchSize) }
         try validateThreads(threads)
     }
 
@@ -70,6 +73,7 @@ struct Review: ParsableCommand {
             try scanReportingUnlistedFolders(store)
             var settings = try Train.projectSettings(store, preset: preset)
             if let epochs { settings.epochs = epochs }
+            if let batchSize { settings.batchSize = batchSize }
             settings.groupBy = groupBy.grouping
             settings.seed = seed
             try settings.validate()

@@ -31,6 +31,8 @@ struct TrainCurve: ParsableCommand {
     var groupBy: Train.Grouping = .none
     @Option(help: "Seed for the split, the order of the training clips, the initial weights and shuffling.")
     var seed: UInt64 = 0
+    @Option(help: "Samples per training step (default: the preset's).")
+    var batchSize: Int?
     @Option(help: "OpenBLAS threads.")
     var threads = 2
     @Flag(help: "Print one JSON object instead of text.")
@@ -53,6 +55,7 @@ struct TrainCurve: ParsableCommand {
         if let validationSplit, !(validationSplit > 0 && validationSplit < 1) {
             throw ValidationError("--validation-split must be above 0 and below 1, got \(validationSplit)")
         }
+        if let batchSize { try validateBatchSize(batchSize) }
         try validateThreads(threads)
     }
 
@@ -74,6 +77,7 @@ struct TrainCurve: ParsableCommand {
             try scanReportingUnlistedFolders(store)
             var settings = try Train.projectSettings(store, preset: preset)
             if let epochs { settings.epochs = epochs }
+            if let batchSize { settings.batchSize = batchSize }
             if let validationSplit { settings.validationFraction = validationSplit }
             settings.groupBy = groupBy.grouping
             settings.seed = seed
