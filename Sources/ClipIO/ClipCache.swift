@@ -88,8 +88,91 @@ public struct ClipCache: Sendable {
 
     // MARK: Reading
 
+    /// Where a valid entry's frames lie, so a run can read them again on demand (with
+    /// `readFrames(at:into:)`) instead of holding every clip's frames in memory.
+    public struct EntryLocation: Sendable, Equatable {
+        /// The clip the entry was made from.
+        public let clip: URL
+        /// The entry file.
+        public let file: URL
+        /// The entry's size in bytes, header and payload.
+        let length: Int
+        /// Where the payload starts.
+        let payloadOffset: Int
+        let headerChecksum: UInt64
+        let payloadChecksum: UInt64
+    }
+
+    /// The location of `url`'s entry at `settings` when the entry is valid and holds
+    /// exactly `frames` (what a loader returned for the clip); nil otherwise.
+    public func location(of url: URL, settings: SamplingSettings, holding frames: ClipFrames) -> EntryLocation? {
+        guard frames.settings == settings, let key = try? entryKey(for: url, settings: settings),
+              let bytes = Self.readFile(key.file), let entry = Self.parse(bytes, key: key, settings: settings),
+              bytes[entry.payload].elementsEqual(frames.pixels)
+        else { return nil }
+        return EntryLocation(clip: url, file: key.file, length: bytes.count, payloadOffset: entry.payload.lowerBound,
+                             headerChecksum: entry.headerChecksum, payloadChecksum: entry.payloadChecksum)
+    }
+
+    /// Reads the entry at `location` into `buffer` (grown when too small, reused between
+    /// calls) and returns where its frames lie there. The file is read with `pread`, not
+    /// memory-mapped: another process may rewrite, evict or truncate it at any time, and a
+    /// mapped page that vanished would crash the reader. An entry that is gone, has another
+    /// size or fails a checksum throws an error naming the clip.
+    public static func readFrames(at location: EntryLocation, into buffer: inout [UInt8]) throws(ClipIOError) -> Range<Int> {
+        let clip = location.clip.path
+        func changed(_ what: String) -> ClipIOError {
+            ClipIOError(path: clip, reason: "its clip-cache entry \(location.file.lastPathComponent) \(what) since the clip was loaded")
+        }
+        let descriptor = open(location.file.path, O_RDONLY)
+        guard descriptor >= 0 else { throw changed("was removed (\(String(cString: strerror(errno))))") }
+        defer { close(descriptor) }
+        // One byte more than expected: an entry that grew changed as surely as one that shrank.
+        let wanted = location.length + 1
+        if buffer.count < wanted { buffer = [UInt8](repeating: 0, count: wanted) }
+        var done = 0
+        let failure: Int32? = buffer.withUnsafeMutableBytes { raw in
+            while done < wanted {
+                let got = pread(descriptor, raw.baseAddress! + done, wanted - done, off_t(done))
+                if got < 0 {
+                    if errno == EINTR { continue }
+                    return errno
+                }
+                if got == 0 { return nil }
+                done += got
+            }
+            return nil
+        }
+        if let failure { throw changed("could not be read (\(String(cString: strerror(failure))))") }
+        guard done == location.length else {
+            throw changed(done > location.length ? "grew past its \(location.length) bytes"
+                          : "shrank to \(done) of its \(location.length) bytes")
+        }
+        let headerEnd = location.payloadOffset - 8
+        let intact = buffer.withUnsafeBytes { raw in
+            raw.loadUnaligned(fromByteOffset: headerEnd, as: UInt64.self) == location.headerChecksum.littleEndian
+                && Checksum.of(UnsafeRawBufferPointer(rebasing: raw[..<headerEnd])) == location.headerChecksum
+                && Checksum.of(UnsafeRawBufferPointer(rebasing: raw[location.payloadOffset ..< location.length]))
+                    == location.payloadChecksum
+        }
+        guard intact else { throw changed("was rewritten or damaged (a checksum differs)") }
+        return location.payloadOffset ..< location.length
+    }
+
     private func read(key: EntryKey, settings: SamplingSettings) -> ClipFrames? {
-        guard let bytes = Self.readFile(key.file) else { return nil }
+        guard let bytes = Self.readFile(key.file), let entry = Self.parse(bytes, key: key, settings: settings) else { return nil }
+        return ClipFrames(settings: settings, pixels: Array(bytes[entry.payload]))
+    }
+
+    /// What a valid entry's header says.
+    private struct ParsedEntry {
+        var payload: Range<Int>
+        var headerChecksum: UInt64
+        var payloadChecksum: UInt64
+    }
+
+    /// The entry in `bytes` when it has `key`, holds `settings` and passes both checksums.
+    private static func parse(_ bytes: [UInt8], key: EntryKey, settings: SamplingSettings) -> ParsedEntry? {
         var reader = ByteReader(bytes: bytes)
         guard reader.take(Self.magic.count) == Self.magic,
               let keyLength = reader.u32(), let keyBytes = reader.take(Int(keyLength)),
@@ -111,7 +194,7 @@ public struct ClipCache: Sendable {
             Checksum.of(UnsafeRawBufferPointer(rebasing: $0[payloadStart...])) == payloadChecksum
         }
         guard valid else { return nil }
-        return ClipFrames(settings: settings, pixels: Array(bytes[payloadStart...]))
+        return ParsedEntry(payload: payloadStart ..< bytes.count, headerChecksum: headerChecksum, payloadChecksum: payloadChecksum)
     }
 
     /// The whole file, nil when it cannot be read.
