@@ -59,19 +59,54 @@ public struct SafeTensorsFile: @unchecked Sendable {
         self.url = url
         let data = try Self.readContents(of: url)
         guard data.count >= 8 else { throw TensorFileError(url, "not a safetensors file: \(data.count) bytes, shorter than the 8-byte header length") }
-        let headerLength = data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+        let headerLength = try Self.headerLength(data.prefix(8), fileSize: data.count, url: url)
+        let start = 8 + headerLength
+        let header = try Self.parseHeader(data.subdata(in: 8 ..< start), dataSize: data.count - start, url: url)
+        metadata = header.metadata
+        entries = header.entries
+        self.data = data
+        dataStart = start
+    }
+
+    /// The metadata and entries of a file whose data is read later by offset (see
+    /// `TensorFileRows`); `dataStart` is where the data section begins in the file.
+    struct Header {
+        var metadata: [String: String]
+        var entries: [String: Entry]
+        var dataStart: Int
+    }
+
+    /// Reads and checks the header of the open file `descriptor` of `fileSize` bytes,
+    /// without reading its data.
+    static func readHeader(_ descriptor: Int32, fileSize: Int, url: URL) throws(TensorFileError) -> Header {
+        guard fileSize >= 8 else { throw TensorFileError(url, "not a safetensors file: \(fileSize) bytes, shorter than the 8-byte header length") }
+        let headerLength = try headerLength(try readExactly(descriptor, count: 8, url: url), fileSize: fileSize, url: url)
+        let json = try readExactly(descriptor, count: headerLength, url: url)
+        let start = 8 + headerLength
+        let parsed = try parseHeader(json, dataSize: fileSize - start, url: url)
+        return Header(metadata: parsed.metadata, entries: parsed.entries, dataStart: start)
+    }
+
+    /// The header length the first 8 bytes give, checked against the file's size.
+    private static func headerLength(_ bytes: Data, fileSize: Int, url: URL) throws(TensorFileError) -> Int {
+        let headerLength = bytes.enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
         guard headerLength <= UInt64(Self.maximumHeaderLength) else {
             throw TensorFileError(url, "not a safetensors file: header length \(headerLength) is implausible")
         }
-        guard headerLength <= UInt64(data.count - 8) else {
-            throw TensorFileError(url, "truncated: the header claims \(headerLength) bytes but only \(data.count - 8) follow")
+        guard headerLength <= UInt64(fileSize - 8) else {
+            throw TensorFileError(url, "truncated: the header claims \(headerLength) bytes but only \(fileSize - 8) follow")
         }
-        let start = 8 + Int(headerLength)
-        let json: Any
-        do { json = try JSONSerialization.jsonObject(with: data.subdata(in: 8 ..< start)) }
+        return Int(headerLength)
+    }
+
+    /// The metadata and entries of the JSON header `json`, every claim checked against a
+    /// data section of `dataSize` bytes.
+    private static func parseHeader(_ json: Data, dataSize: Int, url: URL) throws(TensorFileError)
+        -> (metadata: [String: String], entries: [String: Entry]) {
+        let object: Any
+        do { object = try JSONSerialization.jsonObject(with: json) }
         catch { throw TensorFileError(url, "not a safetensors file: the header is not JSON") }
-        guard let header = json as? [String: Any] else { throw TensorFileError(url, "not a safetensors file: the header is not a JSON object") }
-        let dataSize = data.count - start
+        guard let header = object as? [String: Any] else { throw TensorFileError(url, "not a safetensors file: the header is not a JSON object") }
         var metadata: [String: String] = [:]
         var entries: [String: Entry] = [:]
         for (name, value) in header {
@@ -117,30 +152,35 @@ public struct SafeTensorsFile: @unchecked Sendable {
         for (a, b) in zip(sorted, sorted.dropFirst()) where a.value.range.upperBound > b.value.range.lowerBound {
             throw TensorFileError(url, tensor: b.key, "its data overlaps tensor '\(a.key)'")
         }
-        self.metadata = metadata
-        self.entries = entries
-        self.data = data
-        dataStart = start
+        return (metadata, entries)
     }
 
     /// The whole of `url`, which must be a regular file that fits in memory.
     static func readContents(of url: URL) throws(TensorFileError) -> Data {
-        // Non-blocking, so that a named pipe is refused below instead of waited on.
-        let descriptor = open(url.path, O_RDONLY | O_NONBLOCK)
-        guard descriptor >= 0 else { throw TensorFileError(url, "cannot read: \(String(cString: strerror(errno)))") }
+        let (descriptor, size) = try openRegularFile(url)
         defer { close(descriptor) }
-        var status = stat()
-        guard fstat(descriptor, &status) == 0 else {
-            throw TensorFileError(url, "cannot read: \(String(cString: strerror(errno)))")
-        }
-        guard status.st_mode & S_IFMT == S_IFREG else {
-            throw TensorFileError(url, "not a regular file (a folder, named pipe or device)")
-        }
-        let size = Int(status.st_size)
         guard UInt64(size) <= ProcessInfo.processInfo.physicalMemory else {
             throw TensorFileError(url, "the file is \(size) bytes, more than this machine's memory")
         }
         return try readExactly(descriptor, count: size, url: url)
+    }
+
+    /// `url` opened for reading, with its size; refuses what is not a regular file.
+    static func openRegularFile(_ url: URL) throws(TensorFileError) -> (descriptor: Int32, size: Int) {
+        // Non-blocking, so that a named pipe is refused below instead of waited on.
+        let descriptor = open(url.path, O_RDONLY | O_NONBLOCK)
+        guard descriptor >= 0 else { throw TensorFileError(url, "cannot read: \(String(cString: strerror(errno)))") }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(descriptor)
+            throw TensorFileError(url, "cannot read: \(reason)")
+        }
+        guard status.st_mode & S_IFMT == S_IFREG else {
+            close(descriptor)
+            throw TensorFileError(url, "not a regular file (a folder, named pipe or device)")
+        }
+        return (descriptor, Int(status.st_size))
     }
 
     /// `count` bytes from `descriptor`; fewer means the file shrank while it was read.
@@ -164,6 +204,19 @@ public struct SafeTensorsFile: @unchecked Sendable {
         return data
     }
 
+    /// Writes `count` elements of `dtype` from `bytes` to `out` as Float32.
+    static func convert(_ bytes: UnsafeRawBufferPointer, dtype: DType, count: Int, into out: UnsafeMutablePointer<Float>) {
+        switch dtype {
+        case .f32: UnsafeMutableRawPointer(out).copyMemory(from: bytes.baseAddress!, byteCount: count * 4)
+        case .f64: for i in 0..<count { out[i] = Float(bytes.loadUnaligned(fromByteOffset: i * 8, as: Double.self)) }
+        case .i64: for i in 0..<count { out[i] = Float(bytes.loadUnaligned(fromByteOffset: i * 8, as: Int64.self)) }
+        case .i32: for i in 0..<count { out[i] = Float(bytes.loadUnaligned(fromByteOffset: i * 4, as: Int32.self)) }
+        case .i16: for i in 0..<count { out[i] = Float(bytes.loadUnaligned(fromByteOffset: i * 2, as: Int16.self)) }
+        case .i8: for i in 0..<count { out[i] = Float(bytes.load(fromByteOffset: i, as: Int8.self)) }
+        case .u8, .bool: for i in 0..<count { out[i] = Float(bytes[i]) }
+        }
+    }
+
     public var names: [String] { entries.keys.sorted() }
 
     public func contains(_ name: String) -> Bool { entries[name] != nil }
@@ -173,21 +226,12 @@ public struct SafeTensorsFile: @unchecked Sendable {
         guard let e = entries[name] else { throw TensorFileError(url, tensor: name, "missing") }
         let count = e.shape.reduce(1, *)
         let base = dataStart + e.range.lowerBound
-        let values = data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> [Float] in
-            let bytes = UnsafeRawBufferPointer(rebasing: raw[base ..< base + e.range.count])
-            switch e.dtype {
-            case .f32:
-                return [Float](unsafeUninitializedCapacity: count) { buffer, n in
-                    UnsafeMutableRawBufferPointer(buffer).copyMemory(from: bytes)
-                    n = count
-                }
-            case .f64: return (0..<count).map { Float(bytes.loadUnaligned(fromByteOffset: $0 * 8, as: Double.self)) }
-            case .i64: return (0..<count).map { Float(bytes.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self)) }
-            case .i32: return (0..<count).map { Float(bytes.loadUnaligned(fromByteOffset: $0 * 4, as: Int32.self)) }
-            case .i16: return (0..<count).map { Float(bytes.loadUnaligned(fromByteOffset: $0 * 2, as: Int16.self)) }
-            case .i8: return (0..<count).map { Float(bytes.load(fromByteOffset: $0, as: Int8.self)) }
-            case .u8, .bool: return (0..<count).map { Float(bytes[$0]) }
+        let values = [Float](unsafeUninitializedCapacity: count) { buffer, n in
+            data.withUnsafeBytes { raw in
+                Self.convert(UnsafeRawBufferPointer(rebasing: raw[base ..< base + e.range.count]), dtype: e.dtype,
+                             count: count, into: buffer.baseAddress!)
             }
+            n = count
         }
         return Tensor(shape: e.shape, data: values)
     }

@@ -95,11 +95,9 @@ public struct TensorDataset: Sendable {
 
     /// Refuses samples with NaN or infinite values: one such pixel makes every loss NaN.
     static func checkFinite(_ x: Tensor, url: URL, tensor: String) throws {
-        guard let first = x.data.firstIndex(where: { !$0.isFinite }) else { return }
-        let perSample = x.count / max(x.shape[0], 1)
-        let bad = x.data.reduce(0) { $0 + ($1.isFinite ? 0 : 1) }
-        throw TensorFileError(url, tensor: tensor, "\(bad) values are NaN or infinite (the first in sample \(first / perSample), "
-                              + "value \(x.data[first])); replace them, e.g. x = np.nan_to_num(x)")
+        var count = NonFiniteCount()
+        x.data.withUnsafeBufferPointer { count.add($0, at: 0) }
+        try count.check(url: url, tensor: tensor, perSample: x.count / max(x.shape[0], 1))
     }
 
     /// Detects x = original.reshape(N, T, H, W, 1) of an (N, H, W, T) array: then each
@@ -183,5 +181,160 @@ public struct TensorDataset: Sendable {
             }
         }
         return y
+    }
+}
+
+/// NaN and infinite values met while going through a tensor, with the first of them.
+struct NonFiniteCount {
+    var bad = 0
+    var first: (index: Int, value: Float)?
+
+    /// Counts those among `values`, which start at element `offset` of the tensor.
+    mutating func add(_ values: UnsafeBufferPointer<Float>, at offset: Int) {
+        for (i, value) in values.enumerated() where !value.isFinite {
+            if first == nil { first = (offset + i, value) }
+            bad += 1
+        }
+    }
+
+    /// Refuses the tensor when any value was not finite.
+    func check(url: URL, tensor: String, perSample: Int) throws {
+        guard let first else { return }
+        throw TensorFileError(url, tensor: tensor, "\(bad) values are NaN or infinite (the first in sample \(first.index / max(perSample, 1)), "
+                              + "value \(first.value)); replace them, e.g. x = np.nan_to_num(x)")
+    }
+}
+
+/// The samples of a `--tensors` file, read on demand: x's rows are read by offset from
+/// the file when a batch needs them, so memory does not grow with the file; y, small,
+/// is held. The file is read with `pread`, not memory-mapped (a file truncated while
+/// mapped, e.g. re-saved by a notebook, would crash the reader when it touched the
+/// missing pages): a file that shrinks while rows are read is an error naming it. The
+/// checks of `TensorDataset.load` are made when it opens, going through the rows once.
+public final class TensorFileRows: Sendable {
+    public let url: URL
+    /// Samples (x's first axis).
+    public let count: Int
+    /// One sample's shape (T, H, W, C).
+    public let sampleShape: [Int]
+    /// (N, classes) one-hot rows; nil when the file has no labels.
+    public let y: Tensor?
+    private let descriptor: Int32
+    private let dtype: SafeTensorsFile.DType
+    /// Where x's first row starts in the file.
+    private let start: Int
+    private let rowElements: Int
+    private var rowBytes: Int { rowElements * dtype.size }
+
+    private init(url: URL, descriptor: Int32, x: SafeTensorsFile.Entry, dataStart: Int, y: Tensor?) {
+        self.url = url
+        self.descriptor = descriptor
+        count = x.shape[0]
+        sampleShape = Array(x.shape.dropFirst())
+        rowElements = sampleShape.reduce(1, *)
+        dtype = x.dtype
+        start = dataStart + x.range.lowerBound
+        self.y = y
+    }
+
+    deinit { close(descriptor) }
+
+    /// Opens `url` and checks it as `TensorDataset.load` does (layout, labels, values),
+    /// reading its rows once but keeping none of them.
+    public static func open(_ url: URL, xName: String = "x", yName: String = "y", expected: [Int]? = nil,
+                            classes: Int? = nil, requireLabels: Bool = true) throws -> TensorFileRows {
+        let (descriptor, size) = try SafeTensorsFile.openRegularFile(url)
+        let header: SafeTensorsFile.Header, xEntry: SafeTensorsFile.Entry
+        var y: Tensor? = nil
+        do {
+            header = try SafeTensorsFile.readHeader(descriptor, fileSize: size, url: url)
+            guard let entry = header.entries[xName] else {
+                throw TensorFileError(url, tensor: xName, "missing (the file has \(header.entries.keys.sorted().joined(separator: ", ")))")
+            }
+            xEntry = entry
+            try TensorDataset.checkLayout(xEntry.shape, url: url, tensor: xName, expected: expected)
+            if let yEntry = header.entries[yName] {
+                let labels = try readTensor(yEntry, descriptor: descriptor, dataStart: header.dataStart, url: url, name: yName)
+                y = try TensorDataset.oneHot(labels, samples: xEntry.shape[0], classes: classes, url: url, tensor: yName)
+            } else if requireLabels {
+                throw TensorFileError(url, tensor: yName, "missing: training needs labels, one-hot (N, classes) or integers (N)")
+            }
+        } catch {
+            close(descriptor)
+            throw error
+        }
+        let rows = TensorFileRows(url: url, descriptor: descriptor, x: xEntry, dataStart: header.dataStart, y: y)
+        try rows.checkValues(tensor: xName)
+        return rows
+    }
+
+    /// Reads `entry` whole (labels: small beside x).
+    private static func readTensor(_ entry: SafeTensorsFile.Entry, descriptor: Int32, dataStart: Int, url: URL,
+                                   name: String) throws(TensorFileError) -> Tensor {
+        let count = entry.shape.reduce(1, *)
+        var bytes = [UInt8](repeating: 0, count: entry.range.count)
+        try readFully(descriptor, into: &bytes, count: entry.range.count, at: dataStart + entry.range.lowerBound, url: url,
+                      what: "tensor '\(name)'")
+        let values = [Float](unsafeUninitializedCapacity: count) { buffer, n in
+            bytes.withUnsafeBytes { SafeTensorsFile.convert($0, dtype: entry.dtype, count: count, into: buffer.baseAddress!) }
+            n = count
+        }
+        return Tensor(shape: entry.shape, data: values)
+    }
+
+    /// Goes through every row once: refuses NaN and infinite values, and x reshaped
+    /// instead of having its axes moved (judged on the first rows, as `load` does).
+    private func checkValues(tensor: String) throws {
+        var values = [Float](repeating: 0, count: rowElements), buffer: [UInt8] = []
+        var nonFinite = NonFiniteCount()
+        var firstRows: [Float] = []
+        let firstCount = min(count, 4)
+        for row in 0..<count {
+            try values.withUnsafeMutableBufferPointer { out throws(TensorFileError) in
+                try read(row, into: out.baseAddress!, buffer: &buffer)
+            }
+            values.withUnsafeBufferPointer { nonFinite.add($0, at: row * rowElements) }
+            if row < firstCount { firstRows += values }
+        }
+        try nonFinite.check(url: url, tensor: tensor, perSample: rowElements)
+        try TensorDataset.checkNotReshaped(Tensor(shape: [firstCount] + sampleShape, data: firstRows), url: url, tensor: tensor)
+    }
+
+    /// Writes sample `row` (T, H, W, C) as Float32 to `out`, reading the file into
+    /// `buffer` (grown when too small, reused between calls).
+    public func read(_ row: Int, into out: UnsafeMutablePointer<Float>, buffer: inout [UInt8]) throws(TensorFileError) {
+        precondition(row >= 0 && row < count, "row out of range")
+        let bytes = rowBytes
+        if buffer.count < bytes { buffer = [UInt8](repeating: 0, count: bytes) }
+        try Self.readFully(descriptor, into: &buffer, count: bytes, at: start + row * bytes, url: url, what: "sample \(row)")
+        let (dtype, elements) = (dtype, rowElements)
+        buffer.withUnsafeBytes {
+            SafeTensorsFile.convert(UnsafeRawBufferPointer(rebasing: $0[..<bytes]), dtype: dtype, count: elements, into: out)
+        }
+    }
+
+    /// `count` bytes at `offset`; fewer means the file shrank since it was opened.
+    private static func readFully(_ descriptor: Int32, into buffer: inout [UInt8], count: Int, at offset: Int, url: URL,
+                                  what: String) throws(TensorFileError) {
+        var done = 0, failure: Int32 = 0
+        buffer.withUnsafeMutableBytes { raw in
+            while done < count {
+                let got = pread(descriptor, raw.baseAddress! + done, count - done, off_t(offset + done))
+                if got < 0 {
+                    if errno == EINTR { continue }
+                    failure = errno
+                    return
+                }
+                if got == 0 { return }
+                done += got
+            }
+        }
+        if failure != 0 { throw TensorFileError(url, "cannot read \(what): \(String(cString: strerror(failure)))") }
+        guard done == count else {
+            var status = stat()
+            let size = fstat(descriptor, &status) == 0 ? "\(status.st_size) bytes" : "a shorter size"
+            throw TensorFileError(url, "the file shrank while it was read: \(what) lies at bytes \(offset) to \(offset + count), "
+                                  + "but the file now has \(size)")
+        }
     }
 }
