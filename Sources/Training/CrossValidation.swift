@@ -114,7 +114,7 @@ public final class CrossValidation: Sendable {
         settings.validationFraction = 0
         // Without validation data early stopping would watch the training loss only.
         settings.earlyStoppingPatience = nil
-        self.set = settings.input.usesMotion ? set.withMotion() : set
+        self.set = set
         self.settings = settings
         self.folds = folds
         self.speed = speed
@@ -190,7 +190,7 @@ public final class LearningCurve: Sendable {
             throw TrainingError("--fractions must be numbers above 0 and at most 1")
         }
         guard settings.validationFraction > 0 else { throw TrainingError("a learning curve needs a validation split above 0") }
-        self.set = settings.input.usesMotion ? set.withMotion() : set
+        self.set = set
         self.settings = settings
         self.fractions = fractions.sorted()
         self.speed = speed

@@ -25,14 +25,16 @@ public struct Evaluation: Sendable, Equatable {
     }
 
     /// Runs `model` in inference mode over every sample of `set` (transformed by `input`),
-    /// `batchSize` at a time.
-    public init(model: ActionModel, set: SampleSet, input: InputTransform = .frames, batchSize: Int = 8) throws(ModelError) {
+    /// `batchSize` at a time, the next batch read while the model runs on this one. A
+    /// sample that cannot be read any more (its cache entry or tensor file changed) throws.
+    public init(model: ActionModel, set: SampleSet, input: InputTransform = .frames, batchSize: Int = 8) throws {
         self.init(classNames: set.classNames)
         let batch = max(1, batchSize)
-        for start in stride(from: 0, to: set.count, by: batch) {
-            let indices = Array(start ..< min(start + batch, set.count))
-            add(try model.predict(set.batch(indices, input: input).x, batchSize: batch),
-                truths: indices.map { set.samples[$0].classIndex })
+        let starts = Array(stride(from: 0, to: set.count, by: batch))
+        let batches = try set.prefetchedBatches(starts.map { Array($0 ..< min($0 + batch, set.count)) }, input: input)
+        for start in starts {
+            guard let (x, _) = try batches.next() else { throw TrainingError("the batches ended before sample \(start + 1)") }
+            add(try model.predict(x, batchSize: batch), truths: (start ..< min(start + batch, set.count)).map { set.samples[$0].classIndex })
         }
     }
 
@@ -153,8 +155,8 @@ public final class ClipClassifier: @unchecked Sendable {
         try classify(try loader(url, sampling))
     }
 
-    /// Evaluates the model on samples already in memory.
-    public func evaluate(_ set: SampleSet, batchSize: Int = 8) throws(ModelError) -> Evaluation {
+    /// Evaluates the model on the samples of `set`.
+    public func evaluate(_ set: SampleSet, batchSize: Int = 8) throws -> Evaluation {
         lock.lock()
         defer { lock.unlock() }
         return try Evaluation(model: model, set: set, input: input, batchSize: batchSize)

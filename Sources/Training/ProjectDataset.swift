@@ -46,9 +46,13 @@ public enum ProjectDataset {
         return (clips.sorted { $0.path < $1.path }, other.sorted { $0.path < $1.path })
     }
 
-    /// Loads the labelled clips of `store` (those of `only`'s paths, when given) at `sampling`, two at a time. A clip that no
-    /// longer decodes (or, with `classNames`, whose class is not among them) is left out
-    /// and listed in `skipped` with the reason.
+    /// The labelled clips of `store` (those of `only`'s paths, when given) at `sampling`, as a set that reads each clip's frames
+    /// when a batch needs them, so memory does not grow with the number of clips. Each clip
+    /// goes through `loader` once here, two at a time (decoding it into the project's clip
+    /// cache the first time, with the cached loader); the set then reads the cache entry
+    /// that holds the frames the loader gave, or asks the loader again when there is none.
+    /// A clip that does not decode (or, with `classNames`, whose class is not among them)
+    /// is left out and listed in `skipped` with the reason.
     /// `progress(done, total)` is called as clips finish, from the worker threads.
     public static func load(store: ProjectStore, sampling: SamplingSettings, loader: @escaping ClipFrameLoader,
                             classNames: [String]? = nil, only: Set<String>? = nil,
@@ -57,33 +61,39 @@ public enum ProjectDataset {
         throws -> (set: SampleSet, skipped: [(path: String, reason: String)]) {
         let (clips, otherClasses) = try labelledClips(store, classNames: classNames, only: only)
         let root = store.layout.root
-        let results = LockedResults<Result<ClipFrames, Error>?>(count: clips.count, initial: nil)
+        // Only read here: entries are written by the loader.
+        let cache = ClipCache(directory: store.layout.cacheDirectory)
+        let results = LockedResults<Result<ClipCache.EntryLocation?, Error>?>(count: clips.count, initial: nil)
         DispatchQueue.concurrentPerform(iterations: 2) { worker in
             for i in stride(from: worker, to: clips.count, by: 2) {
                 if isCancelled() { return }
                 let url = root.appendingPathComponent(clips[i].path)
-                let outcome = Result { try loader(url, sampling) }
+                let outcome = Result { () throws -> ClipCache.EntryLocation? in
+                    let frames = try loader(url, sampling)
+                    guard frames.settings == sampling else {
+                        throw TrainingError("sampled as \(frames.settings) instead of \(sampling)")
+                    }
+                    return cache.location(of: url, settings: sampling, holding: frames)
+                }
                 let done = results.set(i, outcome)
                 progress(done, clips.count)
             }
         }
         if isCancelled() { throw TrainingError("loading the clips was cancelled") }
-        var infos: [SampleInfo] = [], pixels: [UInt8] = [], skipped = otherClasses
-        pixels.reserveCapacity(clips.count * sampling.byteCount)
+        var infos: [SampleInfo] = [], readable: [ClipSampleSource.Clip] = [], skipped = otherClasses
         for (clip, outcome) in zip(clips, results.values) {
             switch outcome {
-            case .success(let frames)?:
+            case .success(let entry)?:
                 infos.append(SampleInfo(id: clip.path, classIndex: clip.classIndex))
-                pixels.append(contentsOf: frames.pixels)
+                readable.append(ClipSampleSource.Clip(path: clip.path, url: root.appendingPathComponent(clip.path), entry: entry))
             case .failure(let error)?:
                 skipped.append((clip.path, (error as? ClipIOError)?.reason ?? "\(error)"))
             case nil:
                 skipped.append((clip.path, "not loaded"))
             }
         }
-        let set = SampleSet(classNames: classNames ?? store.classes.map(\.name),
-                            sampleShape: [sampling.frames, sampling.height, sampling.width, sampling.channels],
-                            samples: infos, pixels: pixels)
+        let set = SampleSet(classNames: classNames ?? store.classes.map(\.name), samples: infos,
+                            source: ClipSampleSource(clips: readable, sampling: sampling, loader: loader))
         return (set, skipped)
     }
 }

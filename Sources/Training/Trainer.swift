@@ -268,7 +268,7 @@ struct TrainingSession {
     /// The labelled samples with their skipped clips, checked against the model's input and classes.
     private func loadSamples() throws -> (SampleSet, [SkippedSample]) {
         var skipped: [SkippedSample] = []
-        var set: SampleSet
+        let set: SampleSet
         switch job.source {
         case .samples(let samples):
             set = samples
@@ -291,7 +291,6 @@ struct TrainingSession {
         guard set.classCount == settings.model.classes else {
             throw TrainingError("the data has \(set.classCount) classes but the model has \(settings.model.classes)")
         }
-        if settings.input.usesMotion { set = set.withMotion() }
         return (set, skipped)
     }
 
@@ -451,7 +450,11 @@ struct TrainingSession {
             var shuffler = SeededGenerator(seed: derivedSeed(settings.seed, stream: 1, epoch: epoch))
             order.shuffle(using: &shuffler)
         }
-        var augmenter = SeededGenerator(seed: derivedSeed(settings.seed, stream: 2, epoch: epoch))
+        let augmenter = SeededGenerator(seed: derivedSeed(settings.seed, stream: 2, epoch: epoch))
+        // The next batch is read and augmented while this one trains.
+        let batches = try data.set.prefetchedBatches((0..<data.batches).map { data.batch($0, of: order) },
+                                                     augmentation: settings.augmentation, input: settings.input,
+                                                     random: augmenter)
         var pass = TrainingPass()
         for batch in 0..<data.batches {
             position = TrainingPosition(epoch: epoch, batch: batch)
@@ -459,7 +462,7 @@ struct TrainingSession {
             if control.isStopRequested { return nil }
             let batchStart = now()
             let indices = data.batch(batch, of: order)
-            let (x, y) = try data.set.batch(indices, augmentation: settings.augmentation, input: settings.input, random: &augmenter)
+            guard let (x, y) = try batches.next() else { throw TrainingError("the epoch's batches ended before batch \(batch + 1)") }
             let step = try job.compute.trainStep(model, x, y, &optimizer)
             try Self.checkFinite(step.loss, of: "training", at: position, lastCheckpoint: lastCheckpoint)
             pass.lossSum += Double(step.loss) * Double(indices.count)
@@ -487,10 +490,14 @@ struct TrainingSession {
         guard !data.validationIndices.isEmpty else { return nil }
         let start = now()
         var evaluation = Evaluation(classNames: data.set.classNames)
+        let batches = try data.set.prefetchedBatches((0..<data.validationBatches).map { data.batch($0, of: data.validationIndices) },
+                                                     input: settings.input)
         for batch in 0..<data.validationBatches {
             waitWhilePaused()
             let indices = data.batch(batch, of: data.validationIndices)
-            let (x, _) = data.set.batch(indices, input: settings.input)
+            guard let (x, _) = try batches.next() else {
+                throw TrainingError("the validation batches ended before batch \(batch + 1)")
+            }
             evaluation.add(try job.compute.predict(model, x, data.batchSize),
                            truths: indices.map { data.set.samples[$0].classIndex })
             validationSecondsPerBatch = (now() - start) / Double(batch + 1)

@@ -95,9 +95,9 @@ struct Eval: ParsableCommand {
             var skipped: [SkippedSample] = []
             if let tensors {
                 let loaded = try Checkpoint.load(checkpointURL)
-                let data = try TensorDataset.load(URL(fileURLWithPath: tensors), expected: loaded.spec.inputShape,
+                let data = try TensorFileRows.open(URL(fileURLWithPath: tensors), expected: loaded.spec.inputShape,
                                                   classes: loaded.spec.classes)
-                let set = try SampleSet(tensors: data, classNames: classifier.classNames)
+                let set = try SampleSet(tensorFile: data, classNames: classifier.classNames)
                 evaluation = try classifier.evaluate(set, batchSize: batchSize)
             } else {
                 guard let store else { throw ValidationError("give either a project folder DIR or --tensors FILE") }

@@ -234,18 +234,18 @@ struct Train: ParsableCommand {
     /// A run on a tensor file: the `tensors` preset (the seed stack's sizes and the original
     /// command's defaults) unless a preset or flags say otherwise.
     private func tensorJob(_ url: URL) throws -> TrainingJob {
-        let data: TensorDataset
+        let data: TensorFileRows
         var settings: TrainingSettings
         var classNames: [String]? = nil
         if let initPath = `init` {
             let loaded = try Checkpoint.load(URL(fileURLWithPath: initPath))
             try ClipClassifier.checkSampleSize(of: loaded)
-            data = try TensorDataset.load(url, expected: loaded.spec.inputShape, classes: loaded.spec.classes)
+            data = try TensorFileRows.open(url, expected: loaded.spec.inputShape, classes: loaded.spec.classes)
             settings = (preset ?? .tensors).settings(classes: loaded.spec.classes)
             try settings.adoptInput(of: loaded)
             classNames = loaded.labels
         } else {
-            data = try TensorDataset.load(url)
+            data = try TensorFileRows.open(url)
             let shape = data.sampleShape, classes = data.y!.shape[1]
             settings = (preset ?? .tensors).settings(classes: classes)
             (settings.model.frames, settings.model.height, settings.model.width, settings.model.channels)
@@ -253,7 +253,7 @@ struct Train: ParsableCommand {
             try applyModelFlags(&settings.model)
         }
         try applyTrainingFlags(&settings)
-        let samples = try SampleSet(tensors: data, classNames: classNames)
+        let samples = try SampleSet(tensorFile: data, classNames: classNames)
         var job = TrainingJob(source: .samples(samples), settings: settings)
         job.initialCheckpoint = `init`.map { URL(fileURLWithPath: $0) }
         job.output = URL(fileURLWithPath: out ?? "model.safetensors")

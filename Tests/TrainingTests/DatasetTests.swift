@@ -76,19 +76,19 @@ import Training
         return (0..<T).map { t in (0..<H).map { y in (0..<W).map { w in x.data[((i * T + t) * H + y) * W + w] } } }
     }
 
-    @Test func offCopiesTheSamplesAsFloats() {
+    @Test func offCopiesTheSamplesAsFloats() throws {
         let data = TinyData.samples(perClass: 1)
-        let (x, y) = data.batch([2, 0])
+        let (x, y) = try data.batch([2, 0])
         #expect(x.shape == [2, 3, 8, 8, 1] && y.shape == [2, 3])
         #expect(y.data == [0, 0, 1, 1, 0, 0])
         #expect(x.data.allSatisfy { $0 >= 0 && $0 <= 1 })
         let subset = data.subset([2])
-        #expect(subset.batch([0]).x.data == Array(x.data[0 ..< 192]))
+        #expect(try subset.batch([0]).x.data == Array(x.data[0 ..< 192]))
     }
 
     @Test func flipMirrorsHalfTheSamples() throws {
         let data = TinyData.samples(perClass: 10)
-        let plain = data.batch(Array(0..<30)).x
+        let plain = try data.batch(Array(0..<30)).x
         var random = SeededGenerator(seed: 1)
         let flipped = try data.batch(Array(0..<30), augmentation: Augmentation(horizontalFlip: .symmetric), random: &random).x
         var mirrored = 0
@@ -103,7 +103,7 @@ import Training
 
     @Test func cropAndJitterStayWithinTheClip() throws {
         let data = TinyData.samples(perClass: 4)
-        let plain = data.batch(Array(0..<12)).x
+        let plain = try data.batch(Array(0..<12)).x
         var random = SeededGenerator(seed: 2)
         let jittered = try data.batch(Array(0..<12), augmentation: Augmentation(temporalJitter: true), random: &random).x
         for i in 0..<12 {
@@ -149,10 +149,10 @@ import Training
 }
 
 @Suite struct InputTransformTests {
-    @Test func frameDifferencesKeepOnlyWhatMoves() {
+    @Test func frameDifferencesKeepOnlyWhatMoves() throws {
         let data = TinyData.samples(perClass: 1)
-        let plain = data.batch([0, 2]).x
-        let differences = data.batch([0, 2], input: .frameDifferences).x
+        let plain = try data.batch([0, 2]).x
+        let differences = try data.batch([0, 2], input: .frameDifferences).x
         let frame = 64, per = 3 * frame
         for n in 0..<2 {
             #expect(differences.data[n * per ..< n * per + frame].allSatisfy { $0 == 0 })

@@ -212,7 +212,7 @@ enum DirectionalData {
     @Test func everyInputHasTheChannelsItSays() throws {
         let set = DirectionalData.set(perClass: 1)
         for input in InputTransform.allCases {
-            let x = set.batch([0, 1], input: input).x
+            let x = try set.batch([0, 1], input: input).x
             #expect(x.shape == [2, 4, 8, 8, input.outputChannels(1)], "\(input)")
             #expect(input.samplingChannels(forModelChannels: input.outputChannels(1)) == 1, "\(input)")
             #expect(x.data.allSatisfy { $0.isFinite })
@@ -222,22 +222,22 @@ enum DirectionalData {
         #expect(InputTransform.motion.samplingChannels(forModelChannels: 3) == nil)
     }
 
-    @Test func signedDifferencesKeepWhichWayTheBarMoved() {
+    @Test func signedDifferencesKeepWhichWayTheBarMoved() throws {
         let set = DirectionalData.set(perClass: 1)
-        let x = set.batch([0, 1], input: .signedDifferences).x
+        let x = try set.batch([0, 1], input: .signedDifferences).x
         let size = 4 * 64
         // pan_left's bar moves right: at t = 1 column 2 brightens (+1) and column 1 darkens (-1).
         #expect(x.data[64 + 2] == 1 && x.data[64 + 1] == -1)
         // pan_right's bar moves left: column 5 brightens, column 6 darkens.
         #expect(x.data[size + 64 + 5] == 1 && x.data[size + 64 + 6] == -1)
-        let absolute = set.batch([0, 1], input: .frameDifferences).x
+        let absolute = try set.batch([0, 1], input: .frameDifferences).x
         #expect(absolute.data[64 + 1] == 1, "absolute differences lose the sign")
     }
 
-    @Test func framesAndDifferencesInterleaveChannels() {
+    @Test func framesAndDifferencesInterleaveChannels() throws {
         let set = DirectionalData.set(perClass: 1)
-        let plain = set.batch([0]).x, signed = set.batch([0], input: .signedDifferences).x
-        let both = set.batch([0], input: .framesAndDifferences).x
+        let plain = try set.batch([0]).x, signed = try set.batch([0], input: .signedDifferences).x
+        let both = try set.batch([0], input: .framesAndDifferences).x
         for i in 0..<plain.data.count {
             #expect(both.data[2 * i] == plain.data[i] && both.data[2 * i + 1] == signed.data[i])
         }
