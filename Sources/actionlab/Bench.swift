@@ -17,12 +17,20 @@ struct Bench: ParsableCommand {
             the sampled frames (what motion inputs add), and the same \
             frames from the ffmpeg command line for comparison.
 
+            --data DIR: clips per second read back from the project's clip cache (as training \
+            reads them, with and without optical flow) and the peak memory per 1,000 clips, at \
+            --data-frames x --data-size squared (32x96x96 unless told otherwise); --json prints them \
+            as one JSON object.
+
             --ui: label key press to committed label to redrawn screen on a project \
             of 10,000 clips (median and 99th percentile).
             """)
 
     @OptionGroup(title: "Clip decoding")
     var decode: DecodeBenchmark
+
+    @OptionGroup(title: "Data path")
+    var data: DataBenchmark
 
     @OptionGroup(title: "Labelling")
     var ui: UIBenchOptions
@@ -34,6 +42,10 @@ struct Bench: ParsableCommand {
         var ran = false
         if decode.file != nil {
             try decode.run()
+            ran = true
+        }
+        if data.directory != nil {
+            try data.run(json: network.json)
             ran = true
         }
         if ui.enabled {
