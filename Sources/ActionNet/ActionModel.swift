@@ -224,6 +224,17 @@ public final class ActionModel: @unchecked Sendable {
         }
     }
 
+    /// The number format of the matrix products (`Precision`), float32 unless set.
+    public private(set) var precision: Precision = .fp32
+
+    /// Computes the matrix products in `precision` from now on; the weights stay float32.
+    /// bf16 needs a CPU with AVX512_BF16: on another (as `cpu` describes it) this throws.
+    public func setPrecision(_ precision: Precision, cpu: CPUFeatures = .current) throws(ModelError) {
+        try precision.checkSupported(by: cpu)
+        self.precision = precision
+        for case let layer as any MatrixProductLayer in layers { layer.matmul.precision = precision }
+    }
+
     /// Sets `MaxPool.nearTieTolerance` of every MaxPool3D layer: 0 (the default, Keras's
     /// compiled training step) or 1e-5 (TensorFlow's eager GradientTape).
     public func setMaxPool3DTieTolerance(_ tolerance: Float) {

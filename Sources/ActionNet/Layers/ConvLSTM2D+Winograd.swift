@@ -48,6 +48,7 @@ extension ConvLSTM2D {
         let u = ensureBuffer(&transformedKernel, 16 * (C + F) * G).pointer
         let kernel = parameters + offset(of: "kernel")
         WinogradF2x3.transformKernel(rows: C + F, columns: G, into: u) { kernel + stackedTap($0, $1, $2) }
+        matmul.holdConstant(u, count: 16 * (C + F) * G)   // every chunk's products read it
         return u
     }
 
@@ -150,7 +151,7 @@ extension ConvLSTM2D {
                                                         into: v + i * Cin, stride: chunk * Cin)
                         }
                         for xi in 0..<16 {
-                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(G), Int32(channels),
+                            self.matmul(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(G), Int32(channels),
                                         1, v + xi * chunk * Cin, Int32(Cin), u + xi * Cin * G, Int32(G),
                                         0, m + xi * chunk * G, Int32(G))
                         }
@@ -271,12 +272,12 @@ extension ConvLSTM2D {
                         }
                         for xi in 0..<16 {
                             // dU[ξ] += V[ξ]^T dM[ξ]
-                            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(channels), Int32(G), Int32(n),
+                            self.matmul(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(channels), Int32(G), Int32(n),
                                         1, v + xi * chunk * Cin, Int32(Cin), dM + xi * chunk * G, Int32(G),
                                         1, dU + xi * Cin * G, Int32(G))
                             // dV[ξ] = dM[ξ] U[ξ]^T, for the channels needed, in place of V[ξ] (read just above).
                             if lastChannel > firstChannel {
-                                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(lastChannel - firstChannel),
+                                self.matmul(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(lastChannel - firstChannel),
                                             Int32(G), 1, dM + xi * chunk * G, Int32(G), u + (xi * Cin + firstChannel) * G, Int32(G),
                                             0, v + xi * chunk * Cin + firstChannel, Int32(Cin))
                             }

@@ -17,7 +17,7 @@ import COpenBLAS
 ///
 /// Dropout and recurrent dropout are variational: one mask per sequence, drawn at the
 /// start of a training-mode forward pass, shared by all timesteps and all four gates.
-public final class ConvLSTM2D: Layer {
+public final class ConvLSTM2D: MatrixProductLayer {
     public let name: String
     public var typeName: String { "ConvLSTM2D" }
     /// (T, H, W, C)
@@ -60,6 +60,9 @@ public final class ConvLSTM2D: Layer {
     /// fewer multiplications), im2col and one sgemm for other sizes or when asked for.
     public enum Algorithm: String, Sendable, CaseIterable { case winograd, im2col }
     public var algorithm: Algorithm
+
+    /// The layer's matrix products, in the model's precision.
+    let matmul = MatrixProduct()
     var usesWinograd: Bool { algorithm == .winograd && k == 3 }
 
     private var random: SeededGenerator
@@ -317,6 +320,7 @@ public final class ConvLSTM2D: Layer {
         let hidden: UnsafeMutablePointer<Float>? = returnSequences ? nil : ensureBuffer(&self.hidden, 2 * P * F).pointer
         let columns = ensureBuffer(&self.columns, parts * tile * K).pointer      // (parts, tile, K)
         let weights = UnsafePointer(parameters + offset(of: "kernel"))   // (K, 4F): kernel rows, then recurrent rows
+        matmul.holdConstant(weights, count: K * G)
         let bias = UnsafePointer(parameters + offset(of: "bias"))
         prepareMasks(batch: batch, training: training)
         lastForwardStored = training
@@ -342,7 +346,7 @@ public final class ConvLSTM2D: Layer {
                         for p in rows { (z + p * G).update(from: bias, count: G) }
                         self.im2col(tileColumns, pixels: rows, x: x, xStride: T * hw * C,
                                     h: hPrev.map { UnsafePointer($0.0) }, hStride: hPrev?.stride ?? 0)
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows.count), Int32(G),
+                        self.matmul(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows.count), Int32(G),
                                     Int32(t == 0 ? self.kx : K), 1, tileColumns, Int32(K), weights, Int32(G),
                                     1, z + start * G, Int32(G))
                         for p in rows {
@@ -389,6 +393,7 @@ public final class ConvLSTM2D: Layer {
         dH.update(repeating: 0, count: P * F)
         dC.update(repeating: 0, count: P * F)
         let weights = parameters + offset(of: "kernel")
+        matmul.holdConstant(weights, count: K * G)
         let dWeights = gradients + offset(of: "kernel")
         let dBias = gradients + offset(of: "bias")
         // Each part sums its own weight and bias gradients, (K + 1, 4F); added up at the end.
@@ -431,12 +436,12 @@ public final class ConvLSTM2D: Layer {
                         let rows = start ..< min(start + tile, pixels.upperBound)
                         self.im2col(tileColumns, pixels: rows, x: x, xStride: T * hw * self.C,
                                     h: t == 0 ? nil : UnsafePointer(hPrevious), hStride: hw * F)
-                        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(t == 0 ? kx : K), Int32(G),
+                        self.matmul(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(t == 0 ? kx : K), Int32(G),
                                     Int32(rows.count), 1, tileColumns, Int32(K), dZ + start * G, Int32(G), 1, dW, Int32(G))
                     }
                     // dColumns = dZ W^T
                     if lastColumn > firstColumn {
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(pixels.count),
+                        self.matmul(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(pixels.count),
                                     Int32(lastColumn - firstColumn), Int32(G), 1, dZ + p0 * G, Int32(G),
                                     weights + firstColumn * G, Int32(G), 0, dColumns + p0 * K + firstColumn, Int32(K))
                     }

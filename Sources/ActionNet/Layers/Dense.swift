@@ -5,7 +5,7 @@ import COpenBLAS
 /// With softmax the backward pass takes d(loss)/d(logits) as `dOutput`: the model fuses
 /// softmax with the categorical cross-entropy, whose logit gradient is the stable
 /// (p - y) / B, instead of differentiating the softmax on its own.
-public final class Dense: Layer {
+public final class Dense: MatrixProductLayer {
     public let name: String
     public var typeName: String { "Dense" }
     public let inputShape: [Int]
@@ -13,6 +13,8 @@ public final class Dense: Layer {
     public let units: Int
     public let activation: Activation
     public var parameterOffset = 0
+    /// The layer's matrix products, in the model's precision.
+    let matmul = MatrixProduct()
 
     private let I: Int
     /// (B, O) pre-activation values of the last forward pass.
@@ -40,7 +42,7 @@ public final class Dense: Layer {
         let O = units
         let kernel = parameters + offset(of: "kernel"), bias = parameters + offset(of: "bias")
         for b in 0..<batch { (output + b * O).update(from: bias, count: O) }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(batch), Int32(O), Int32(I),
+        self.matmul(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(batch), Int32(O), Int32(I),
                     1, input, Int32(I), kernel, Int32(O), 1, output, Int32(O))
         logits = Array(UnsafeBufferPointer(start: output, count: batch * O))
         switch activation {
@@ -75,12 +77,12 @@ public final class Dense: Layer {
         dPre.withUnsafeBufferPointer { d in
             let dp = d.baseAddress!
             // dW (I, O) += x^T (I, B) dPre (B, O)
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(I), Int32(O), Int32(batch),
+            self.matmul(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(I), Int32(O), Int32(batch),
                         1, input, Int32(I), dp, Int32(O), 1, dKernel, Int32(O))
             for b in 0..<batch { for j in 0..<O { dBias[j] += dp[b * O + j] } }
             // dx (B, I) += dPre (B, O) W^T (O, I)
             if let dInput {
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(batch), Int32(I), Int32(O),
+                self.matmul(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(batch), Int32(I), Int32(O),
                             1, dp, Int32(O), kernel, Int32(O), 1, dInput, Int32(I))
             }
         }
