@@ -65,6 +65,19 @@ public final class ProjectStore: Sendable {
         } catch {
             throw StoreError.databaseFailure(file: file, reason: "cannot create \(layout.stateDirectory.path)")
         }
+        let store = try DatabaseSetupLock.holding(in: layout.stateDirectory, database: file,
+                                                  waitingAtMost: busyTimeout) {
+            try setUp(layout, config: config, file: file, user: user, busyTimeout: busyTimeout)
+        }
+        StaleTemporaries.remove(under: layout.runsDirectory)
+        StaleTemporaries.remove(under: layout.cacheDirectory)
+        return store
+    }
+
+    /// Checks the schema, creates or migrates it and syncs the classes: the part of `open`
+    /// that runs under the setup lock.
+    private static func setUp(_ layout: ProjectLayout, config: ProjectConfig, file: String, user: String?,
+                              busyTimeout: Int) throws -> ProjectStore {
         if let size = (try? FileManager.default.attributesOfItem(atPath: file))?[.size] as? Int, size > 0 {
             try refuseNewerSchema(file: file, busyTimeout: busyTimeout)
         }
@@ -107,8 +120,6 @@ public final class ProjectStore: Sendable {
                 try store.markInterruptedRuns(db)
             }
         }
-        StaleTemporaries.remove(under: layout.runsDirectory)
-        StaleTemporaries.remove(under: layout.cacheDirectory)
         return store
     }
 
