@@ -61,9 +61,11 @@ private final class PrefetchState: @unchecked Sendable {
         }
     }
 
+    /// Keeps a built batch for the caller; after a cancel it is dropped, so `next()`
+    /// gives nothing built while or after cancelling.
     func deliver(_ result: Result<BatchPrefetcher.Batch, TrainingError>) {
         condition.withLock {
-            ready.append(result)
+            if !cancelled { ready.append(result) }
             condition.broadcast()
         }
     }
@@ -79,8 +81,8 @@ private final class PrefetchState: @unchecked Sendable {
     /// The oldest built batch, waiting for it; nil when the thread ended without more.
     func take() -> Result<BatchPrefetcher.Batch, TrainingError>? {
         condition.withLock {
-            while ready.isEmpty && !finished { condition.wait() }
-            guard !ready.isEmpty else { return nil }
+            while ready.isEmpty && !finished && !cancelled { condition.wait() }
+            guard !ready.isEmpty, !cancelled else { return nil }
             condition.broadcast()
             return ready.removeFirst()
         }
