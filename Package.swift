@@ -75,8 +75,15 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
     ] + openMPITargets + [
 
+        // bfloat16 matrix products with float32 accumulation (AVX512_BF16), which Debian's
+        // OpenBLAS leaves out (it is built without BUILD_BFLOAT16: no cblas_sbgemm). Its
+        // kernel functions are compiled for AVX512_BF16 by a target attribute and called
+        // only on CPUs that have it; optimised in debug builds too, as intrinsics at -O0
+        // would be many times slower than sgemm.
+        .target(name: "CBFloat16", cSettings: [.unsafeFlags(["-O3"])]),
+
         // The network: tensors, layers, loss, Adam, summary, safetensors checkpoints.
-        .target(name: "ActionNet", dependencies: ["COpenBLAS"], swiftSettings: optimisedInDebug + vectorTarget),
+        .target(name: "ActionNet", dependencies: ["COpenBLAS", "CBFloat16"], swiftSettings: optimisedInDebug + vectorTarget),
         // Video in and out: FFmpeg decoding, sampling, the clip cache, synthetic clips.
         .target(name: "ClipIO", dependencies: ["CFFmpeg"], swiftSettings: optimisedInDebug),
         // The project database: clips, labels and their history, runs, metrics.

@@ -1,4 +1,6 @@
+import CBFloat16
 import COpenBLAS
+import Foundation
 
 /// The number format of a model's large matrix products: the ConvLSTMs' convolutions
 /// (Winograd or im2col) and the Dense layers, forward and backward.
@@ -17,8 +19,9 @@ public enum Precision: String, Sendable, CaseIterable, Codable {
 /// the layer's `precision`.
 ///
 /// A layer may declare a region of memory constant (`holdConstant`) while a pass
-/// multiplies by it many times, e.g. the ConvLSTM's transformed kernel: a bfloat16 product
-/// may then convert that operand once instead of at every call.
+/// multiplies by it many times, e.g. the ConvLSTM's transformed kernel: a bfloat16
+/// product whose op(B) lies in that region packs it (rounding it to bfloat16 and laying
+/// it out as the kernel reads it) once, at its first use, instead of at every call.
 ///
 /// Calls may come from several threads at once (the parts of a ConvLSTM pass);
 /// `precision` and `holdConstant` change only between passes.
@@ -28,7 +31,14 @@ public final class MatrixProduct: @unchecked Sendable {
     /// Memory declared constant until the next `holdConstant` or `releaseConstant`.
     private var constant: UnsafeRawBufferPointer?
 
+    /// Packed bfloat16 copies of operands in the constant region.
+    private struct PackedKey: Hashable { let offset: Int, transposed: Bool, k: Int32, n: Int32, ld: Int32 }
+    private var packed: [PackedKey: UnsafeMutableRawPointer] = [:]
+    private let packedLock = NSLock()
+
     init() {}
+
+    deinit { releaseConstant() }
 
     @inline(__always)
     func callAsFunction(_ order: CBLAS_ORDER, _ transA: CBLAS_TRANSPOSE, _ transB: CBLAS_TRANSPOSE,
@@ -40,18 +50,48 @@ public final class MatrixProduct: @unchecked Sendable {
         case .fp32:
             cblas_sgemm(order, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
         case .bf16:
-            BFloat16Product.reference(order, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+            precondition(order == CblasRowMajor, "bfloat16 products take row-major matrices")
+            let ta: Int32 = transA == CblasNoTrans ? 0 : 1, tb: Int32 = transB == CblasNoTrans ? 0 : 1
+            if let packedB = packedConstant(b, transposed: tb != 0, k: k, n: n, ldb: ldb) {
+                al_bf16_gemm_packed(ta, m, n, k, alpha, a, lda, packedB, beta, c, ldc)
+            } else {
+                al_bf16_gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+            }
         }
     }
 
     /// Declares `count` floats at `start` unchanged until `releaseConstant` or the next
     /// `holdConstant`. Call it after writing them and before the products that read them.
     func holdConstant(_ start: UnsafePointer<Float>, count: Int) {
+        releaseConstant()
         constant = UnsafeRawBufferPointer(start: start, count: count * MemoryLayout<Float>.stride)
     }
 
     func releaseConstant() {
         constant = nil
+        packedLock.withLock {
+            for buffer in packed.values { buffer.deallocate() }
+            packed = [:]
+        }
+    }
+
+    /// op(B) packed for the bfloat16 kernel when all of it lies in the constant region
+    /// (packed now if this is its first use), else nil.
+    private func packedConstant(_ b: UnsafePointer<Float>, transposed: Bool, k: Int32, n: Int32,
+                                ldb: Int32) -> UnsafeRawPointer? {
+        guard let constant, let base = constant.baseAddress, k > 0, n > 0 else { return nil }
+        // B's stored rows and columns: (k, n), or (n, k) when transposed.
+        let (rows, columns) = transposed ? (Int(n), Int(k)) : (Int(k), Int(n))
+        let start = UnsafeRawPointer(b), end = UnsafeRawPointer(b + (rows - 1) * Int(ldb) + columns)
+        guard start >= base, end <= base + constant.count else { return nil }
+        let key = PackedKey(offset: start - base, transposed: transposed, k: k, n: n, ld: ldb)
+        return packedLock.withLock {
+            if let buffer = packed[key] { return UnsafeRawPointer(buffer) }
+            let buffer = UnsafeMutableRawPointer.allocate(byteCount: al_bf16_packed_b_bytes(k, n), alignment: 64)
+            al_bf16_pack_b(transposed ? 1 : 0, k, n, b, ldb, buffer)
+            packed[key] = buffer
+            return UnsafeRawPointer(buffer)
+        }
     }
 }
 
@@ -61,7 +101,8 @@ protocol MatrixProductLayer: Layer {
     var matmul: MatrixProduct { get }
 }
 
-/// bfloat16 values and products.
+/// The rounding of the bfloat16 products' operands (as CBFloat16 rounds them), in Swift:
+/// what the tests compare the products with.
 enum BFloat16Product {
     /// `x` rounded to the nearest bfloat16 (ties to even), as the 16 bits of one: the top
     /// half of the float32's bits. NaNs stay NaNs (quiet); infinities and overflow to
@@ -78,29 +119,5 @@ enum BFloat16Product {
     @inline(__always)
     static func rounded(_ x: Float) -> Float {
         Float(bitPattern: UInt32(bits(x)) << 16)
-    }
-
-    /// The bfloat16 product computed with float32 arithmetic: both operands rounded to
-    /// bfloat16, then multiplied by sgemm. A product of two bfloat16 values is exact in
-    /// float32 (8 + 8 significant bits), so this is a bfloat16 product with float32
-    /// accumulation, only slower: the check for the fast kernel.
-    static func reference(_ order: CBLAS_ORDER, _ transA: CBLAS_TRANSPOSE, _ transB: CBLAS_TRANSPOSE,
-                          _ m: Int32, _ n: Int32, _ k: Int32,
-                          _ alpha: Float, _ a: UnsafePointer<Float>, _ lda: Int32,
-                          _ b: UnsafePointer<Float>, _ ldb: Int32,
-                          _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int32) {
-        precondition(order == CblasRowMajor, "bfloat16 products take row-major matrices")
-        // Stored rows and columns of op(A) (m x k) and op(B) (k x n), row-major.
-        let (aRows, aColumns) = transA == CblasNoTrans ? (Int(m), Int(k)) : (Int(k), Int(m))
-        let (bRows, bColumns) = transB == CblasNoTrans ? (Int(k), Int(n)) : (Int(n), Int(k))
-        func roundedCopy(_ p: UnsafePointer<Float>, rows: Int, columns: Int, ld: Int) -> [Float] {
-            var copy = [Float](repeating: 0, count: rows * columns)
-            for r in 0..<rows { for j in 0..<columns { copy[r * columns + j] = rounded(p[r * ld + j]) } }
-            return copy
-        }
-        let ra = roundedCopy(a, rows: aRows, columns: aColumns, ld: Int(lda))
-        let rb = roundedCopy(b, rows: bRows, columns: bColumns, ld: Int(ldb))
-        cblas_sgemm(order, transA, transB, m, n, k, alpha, ra, Int32(max(aColumns, 1)), rb, Int32(max(bColumns, 1)),
-                    beta, c, ldc)
     }
 }

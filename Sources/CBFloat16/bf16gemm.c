@@ -1,0 +1,198 @@
+// bfloat16 products with float32 accumulation (see include/bf16gemm.h).
+//
+// op(A) and op(B) are packed as VDPBF16PS reads them: it multiplies the two bfloat16
+// halves of each 32-bit lane of one register by those of another and adds both
+// products into that lane's float32. So a pair of consecutive k shares a lane: A as
+// [m / 8][k / 2][8] pairs (one pair broadcast to all lanes per row), B in panels of 32
+// columns as [n / 32][k / 2][32] pairs (two registers per pair of k). The kernel keeps
+// an 8 x 32 block of C in 16 registers across the whole k loop. Odd k, and rows or
+// columns past a block's end, are padded with zeros in the packed copies; only C's real
+// rows and columns are written.
+#include "bf16gemm.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { MR = 8, NR = 32 };
+
+static inline size_t pairsOf(int k) { return (size_t)(k + 1) / 2; }
+
+// Round to nearest bfloat16, ties to even; NaNs stay (quiet) NaNs.
+static inline uint32_t bf16(float x) {
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (u >> 16) | 0x40u;
+    return (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+}
+
+static inline uint32_t pair(float lo, float hi) { return bf16(lo) | (bf16(hi) << 16); }
+
+void al_bf16_round(const float *in, uint16_t *out, size_t count) {
+    for (size_t i = 0; i < count; i++) out[i] = (uint16_t)bf16(in[i]);
+}
+
+size_t al_bf16_packed_b_bytes(int k, int n) {
+    return (size_t)((n + NR - 1) / NR) * pairsOf(k) * NR * sizeof(uint32_t);
+}
+
+void al_bf16_pack_b(int transB, int k, int n, const float *b, int ldb, void *packed) {
+    uint32_t *p = packed;
+    size_t kp = pairsOf(k);
+    for (int j0 = 0; j0 < n; j0 += NR) {
+        int width = n - j0 < NR ? n - j0 : NR;
+        uint32_t *panel = p + (size_t)(j0 / NR) * kp * NR;
+        for (size_t kk = 0; kk < kp; kk++) {
+            int k0 = (int)(2 * kk);
+            uint32_t *row = panel + kk * NR;
+            if (!transB) {   // op(B)[k][j] = b[k * ldb + j]: two source rows, read along j
+                const float *r0 = b + (size_t)k0 * ldb + j0, *r1 = r0 + ldb;
+                if (k0 + 1 < k) {
+                    for (int j = 0; j < width; j++) row[j] = pair(r0[j], r1[j]);
+                } else {
+                    for (int j = 0; j < width; j++) row[j] = bf16(r0[j]);
+                }
+            } else {         // op(B)[k][j] = b[j * ldb + k]: the pair is adjacent
+                for (int j = 0; j < width; j++) {
+                    const float *s = b + (size_t)(j0 + j) * ldb + k0;
+                    row[j] = k0 + 1 < k ? pair(s[0], s[1]) : bf16(s[0]);
+                }
+            }
+            for (int j = width; j < NR; j++) row[j] = 0;
+        }
+    }
+}
+
+// op(A) (m x k) into [m / 8][k / 2][8] pairs.
+static void packA(int transA, int m, int k, const float *a, int lda, uint32_t *p) {
+    size_t kp = pairsOf(k);
+    for (int i0 = 0; i0 < m; i0 += MR) {
+        int height = m - i0 < MR ? m - i0 : MR;
+        uint32_t *block = p + (size_t)(i0 / MR) * kp * MR;
+        for (size_t kk = 0; kk < kp; kk++) {
+            int k0 = (int)(2 * kk);
+            uint32_t *d = block + kk * MR;
+            if (!transA) {   // op(A)[i][k] = a[i * lda + k]
+                for (int i = 0; i < height; i++) {
+                    const float *s = a + (size_t)(i0 + i) * lda + k0;
+                    d[i] = k0 + 1 < k ? pair(s[0], s[1]) : bf16(s[0]);
+                }
+            } else {         // op(A)[i][k] = a[k * lda + i]
+                const float *r0 = a + (size_t)k0 * lda + i0, *r1 = r0 + lda;
+                if (k0 + 1 < k) {
+                    for (int i = 0; i < height; i++) d[i] = pair(r0[i], r1[i]);
+                } else {
+                    for (int i = 0; i < height; i++) d[i] = bf16(r0[i]);
+                }
+            }
+            for (int i = height; i < MR; i++) d[i] = 0;
+        }
+    }
+}
+
+// Per-thread scratch for the packed operands of one call, kept for the thread's next
+// calls and freed when the thread ends.
+struct Scratch { void *a, *b; size_t aBytes, bBytes; };
+static pthread_key_t scratchKey;
+static pthread_once_t scratchOnce = PTHREAD_ONCE_INIT;
+static void freeScratch(void *s) {
+    struct Scratch *scratch = s;
+    free(scratch->a);
+    free(scratch->b);
+    free(scratch);
+}
+static void makeScratchKey(void) { pthread_key_create(&scratchKey, freeScratch); }
+static struct Scratch *threadScratch(void) {
+    pthread_once(&scratchOnce, makeScratchKey);
+    struct Scratch *s = pthread_getspecific(scratchKey);
+    if (!s) {
+        s = calloc(1, sizeof *s);
+        if (!s) abort();
+        pthread_setspecific(scratchKey, s);
+    }
+    return s;
+}
+static void *grow(void **buffer, size_t *capacity, size_t bytes) {
+    if (bytes > *capacity) {
+        free(*buffer);
+        bytes = (bytes + 4095) & ~(size_t)4095;
+        if (posix_memalign(buffer, 64, bytes) != 0) abort();
+        *capacity = bytes;
+    }
+    return *buffer;
+}
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+int al_bf16_available(void) { return 1; }
+
+#define BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
+
+// C[rows x cols] (at most 8 x 32) = alpha (A block) (B panel) + beta C.
+BF16_TARGET static inline void kernel(size_t kp, const uint32_t *a, const uint32_t *b, float alpha, float beta,
+                                      float *c, int ldc, int rows, int cols) {
+    __m512 acc[MR][2];
+    for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+    for (size_t kk = 0; kk < kp; kk++) {
+        __m512bh b0 = (__m512bh)_mm512_load_si512((const void *)(b + kk * NR));
+        __m512bh b1 = (__m512bh)_mm512_load_si512((const void *)(b + kk * NR + 16));
+        for (int r = 0; r < MR; r++) {
+            __m512bh ar = (__m512bh)_mm512_set1_epi32((int)a[kk * MR + r]);
+            acc[r][0] = _mm512_dpbf16_ps(acc[r][0], ar, b0);
+            acc[r][1] = _mm512_dpbf16_ps(acc[r][1], ar, b1);
+        }
+    }
+    __mmask16 m0 = cols >= 16 ? 0xffff : (__mmask16)((1u << cols) - 1);
+    __mmask16 m1 = cols >= 32 ? 0xffff : cols > 16 ? (__mmask16)((1u << (cols - 16)) - 1) : 0;
+    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    for (int r = 0; r < MR; r++) {
+        if (r >= rows) break;
+        float *cr = c + (size_t)r * ldc;
+        __m512 v0 = _mm512_mul_ps(acc[r][0], va), v1 = _mm512_mul_ps(acc[r][1], va);
+        if (beta != 0) {
+            v0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m0, cr), vb, v0);
+            v1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m1, cr + 16), vb, v1);
+        }
+        _mm512_mask_storeu_ps(cr, m0, v0);
+        _mm512_mask_storeu_ps(cr + 16, m1, v1);
+    }
+}
+
+BF16_TARGET void al_bf16_gemm_packed(int transA, int m, int n, int k, float alpha, const float *a, int lda,
+                                     const void *packedB, float beta, float *c, int ldc) {
+    if (m <= 0 || n <= 0) return;
+    size_t kp = pairsOf(k);
+    struct Scratch *s = threadScratch();
+    uint32_t *pa = grow(&s->a, &s->aBytes, (size_t)((m + MR - 1) / MR) * kp * MR * sizeof(uint32_t) + 64);
+    packA(transA, m, k, a, lda, pa);
+    const uint32_t *pb = packedB;
+    for (int j0 = 0; j0 < n; j0 += NR) {
+        const uint32_t *panel = pb + (size_t)(j0 / NR) * kp * NR;
+        int cols = n - j0 < NR ? n - j0 : NR;
+        for (int i0 = 0; i0 < m; i0 += MR) {
+            int rows = m - i0 < MR ? m - i0 : MR;
+            kernel(kp, pa + (size_t)(i0 / MR) * kp * MR, panel, alpha, beta, c + (size_t)i0 * ldc + j0, ldc, rows, cols);
+        }
+    }
+}
+
+#else
+
+int al_bf16_available(void) { return 0; }
+
+void al_bf16_gemm_packed(int transA, int m, int n, int k, float alpha, const float *a, int lda,
+                         const void *packedB, float beta, float *c, int ldc) {
+    abort();
+}
+
+#endif
+
+void al_bf16_gemm(int transA, int transB, int m, int n, int k, float alpha, const float *a, int lda,
+                  const float *b, int ldb, float beta, float *c, int ldc) {
+    if (m <= 0 || n <= 0) return;
+    struct Scratch *s = threadScratch();
+    void *pb = grow(&s->b, &s->bBytes, al_bf16_packed_b_bytes(k, n) + 64);
+    al_bf16_pack_b(transB, k, n, b, ldb, pb);
+    al_bf16_gemm_packed(transA, m, n, k, alpha, a, lda, pb, beta, c, ldc);
+}
