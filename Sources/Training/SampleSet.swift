@@ -59,13 +59,13 @@ public struct SampleSet: Sendable {
         storage = .floats(values)
     }
 
-    /// Samples read on demand: sample i is row i of `source`.
-    init(classNames: [String], samples: [SampleInfo], source: any SampleSource) {
-        precondition(source.count == samples.count, "the source must hold one row per sample")
+    /// Samples read on demand: sample i is row `rows[i]` of `source` (row i by default).
+    init(classNames: [String], samples: [SampleInfo], source: any SampleSource, rows: [Int]? = nil) {
+        precondition((rows?.count ?? source.count) == samples.count, "the source must hold one row per sample")
         self.classNames = classNames
         sampleShape = source.sampleShape
         self.samples = samples
-        storage = .streamed(source, rows: Array(0..<source.count))
+        storage = .streamed(source, rows: rows ?? Array(0..<source.count))
     }
 
     private init(classNames: [String], sampleShape: [Int], samples: [SampleInfo], storage: Storage) {
@@ -123,6 +123,13 @@ public struct SampleSet: Sendable {
         }
     }
 
+    /// `indices` without the samples known to be left out: clips that turned out not to
+    /// decode while the set was in use. A batch built of `indices` holds exactly these.
+    public func readable(_ indices: [Int]) -> [Int] {
+        guard case .streamed(let source, let rows) = storage else { return indices }
+        return indices.filter { !source.isLeftOut(rows[$0]) }
+    }
+
     /// Samples per class among `indices` (all samples by default).
     public func countsPerClass(_ indices: [Int]? = nil) -> [Int] {
         var counts = [Int](repeating: 0, count: classCount)
@@ -134,7 +141,8 @@ public struct SampleSet: Sendable {
     /// order, where C' is what `input` makes of C channels. With `augmentation` on, each
     /// sample is changed by choices drawn from `random` (and relabelled when a mirror or
     /// reversal swaps its class); then `input` transforms it. A sample read on demand
-    /// that cannot be read any more (its cache entry or tensor file changed) throws.
+    /// that cannot be read any more (its cache entry or tensor file changed) throws; a
+    /// clip that does not decode at all is left out of the batch (`readable`).
     public func batch(_ indices: [Int], augmentation: Augmentation = .off, input: InputTransform = .frames,
                       random: inout SeededGenerator) throws(TrainingError) -> (x: Tensor, y: Tensor) {
         var reader = SampleReader()
@@ -154,6 +162,12 @@ public struct SampleSet: Sendable {
     func batch(_ indices: [Int], augmentation resolved: ResolvedAugmentation, input: InputTransform,
                random: inout SeededGenerator, reader: inout SampleReader) throws(TrainingError) -> (x: Tensor, y: Tensor) {
         let augmentation = resolved.augmentation
+        // Clips not decoded yet are decoded first; those that fail are left out before any
+        // random draw is made for the batch.
+        var indices = indices
+        if case .streamed(let source, let rows) = storage {
+            indices = indices.filter { source.prepare(rows[$0]) == nil }
+        }
         let size = sampleSize, classes = classCount
         let outputShape = input.outputShape(sampleShape), outputSize = outputShape.reduce(1, *)
         var x = [Float](repeating: 0, count: indices.count * outputSize)

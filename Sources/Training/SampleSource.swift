@@ -10,32 +10,44 @@ protocol SampleSource: Sendable {
     /// Writes sample `row` (T·H·W·C values, in [0, 1] for clips) to `values`, which holds
     /// that many; `buffer` is scratch for file reads, reused between calls.
     func read(_ row: Int, into values: inout [Float], buffer: inout [UInt8]) throws(TrainingError)
+    /// Makes sample `row` ready to read (a clip decoded, waiting when another thread is on
+    /// it); returns why it cannot be, when it never will be and is to be left out.
+    func prepare(_ row: Int) -> String?
+    /// True when sample `row` is known to be left out (`prepare` said so), without waiting.
+    func isLeftOut(_ row: Int) -> Bool
 }
 
-/// The labelled clips of a project, read from the clip cache entry each was found in when
-/// the set was loaded. An entry that changed since (evicted, rewritten by another process,
-/// damaged) is decoded again through the loader; a clip that cannot be read any more is
-/// an error naming it.
+extension SampleSource {
+    func prepare(_ row: Int) -> String? { nil }
+    func isLeftOut(_ row: Int) -> Bool { false }
+}
+
+/// The labelled clips of a project, read from the clip-cache entry each was decoded into
+/// (`ClipDecoding`, which decodes a clip first when no one has yet). An entry that changed
+/// since (evicted, rewritten by another process, damaged) is decoded again through the
+/// loader; a clip that cannot be read any more is an error naming it. A clip that did not
+/// decode at all is left out of the batches.
 struct ClipSampleSource: SampleSource {
-    struct Clip: Sendable {
-        /// The clip's path relative to the project folder, for messages.
-        let path: String
-        let url: URL
-        /// Its cache entry; nil when the loader's frames are in none (read through the loader).
-        let entry: ClipCache.EntryLocation?
-    }
+    let decoding: ClipDecoding
 
-    let clips: [Clip]
-    let sampling: SamplingSettings
-    let loader: ClipFrameLoader
-
-    var count: Int { clips.count }
+    var count: Int { decoding.clips.count }
+    var sampling: SamplingSettings { decoding.sampling }
     var sampleShape: [Int] { [sampling.frames, sampling.height, sampling.width, sampling.channels] }
 
+    func prepare(_ row: Int) -> String? {
+        if case .failed(let reason) = decoding.outcome(row) { return reason }
+        return nil
+    }
+
+    func isLeftOut(_ row: Int) -> Bool { decoding.failure(row) != nil }
+
     func read(_ row: Int, into values: inout [Float], buffer: inout [UInt8]) throws(TrainingError) {
-        let clip = clips[row]
+        let clip = decoding.clips[row]
         var entryProblem: String?
-        if let entry = clip.entry {
+        switch decoding.outcome(row) {
+        case .failed(let reason):
+            throw TrainingError("\(clip.path): \(reason)")
+        case .decoded(let entry?):
             do {
                 let payload = try ClipCache.readFrames(at: entry, into: &buffer)
                 Self.convert(buffer, payload, into: &values)
@@ -43,14 +55,15 @@ struct ClipSampleSource: SampleSource {
             } catch {
                 entryProblem = error.reason
             }
+        case .decoded(nil), .waiting, .decoding:
+            break
         }
         let frames: ClipFrames
         do {
-            frames = try loader(clip.url, sampling)
+            frames = try decoding.loader(clip.url, sampling)
         } catch {
-            let reason = (error as? ClipIOError)?.reason ?? "\(error)"
             throw TrainingError("\(clip.path): " + (entryProblem.map { "\($0), and the clip" } ?? "it")
-                                + " can no longer be read: \(reason)")
+                                + " can no longer be read: \(ProjectDataset.reason(error))")
         }
         guard frames.settings == sampling else {
             throw TrainingError("\(clip.path): sampled as \(frames.shape) instead of \(sampleShape)")

@@ -173,9 +173,11 @@ struct RunData {
     let split: DatasetSplit
     let trainIndices: [Int]
     let validationIndices: [Int]
-    /// Clips that could not be read, and split entries no longer found.
+    /// Split entries no longer found.
     let skipped: [SkippedSample]
     let batchSize: Int
+    /// Decodes a project's clips while the run trains; nil for samples in memory or a file.
+    let decoding: ClipDecoding?
 
     var batches: Int { (trainIndices.count + batchSize - 1) / batchSize }
     var validationBatches: Int { (validationIndices.count + batchSize - 1) / batchSize }
@@ -246,12 +248,15 @@ struct TrainingSession {
     private mutating func train() throws {
         try settings.validate()
         let data = try splitData(try loadSamples())
+        // Nothing is reported once the run has ended, however it ends.
+        defer { data.decoding?.stop() }
         var (model, optimizer) = try makeModel()
         replayHistory(validating: !data.validationIndices.isEmpty)
         try recordRun(split: data.split)
         let csv = try MetricsCSV(urls: [runDirectory?.appendingPathComponent("metrics.csv"), job.csv].compactMap { $0 },
                                  keepingEpochsBefore: firstEpoch)
         try announce(data, model: model)
+        startDecoding(data)
 
         var ending: (RunStatus, String)? = firstEpoch > settings.epochs
             ? (.completed, "all \(settings.epochs) epochs had already run") : nil
@@ -265,20 +270,22 @@ struct TrainingSession {
 
     // MARK: before the first epoch
 
-    /// The labelled samples with their skipped clips, checked against the model's input and classes.
-    private func loadSamples() throws -> (SampleSet, [SkippedSample]) {
-        var skipped: [SkippedSample] = []
+    /// The labelled samples, checked against the model's input and classes; a project's
+    /// clips with the decoding that will fill the clip cache while the run trains.
+    private func loadSamples() throws -> (SampleSet, ClipDecoding?) {
         let set: SampleSet
+        var decoding: ClipDecoding?
         switch job.source {
         case .samples(let samples):
             set = samples
         case .project(let projectStore, let loader):
-            let control = control, emit = emit
-            let loaded = try ProjectDataset.load(store: projectStore, sampling: settings.sampling, loader: loader,
-                                                 isCancelled: { control.isStopRequested },
-                                                 progress: { done, total in emit(.loading(LoadingProgress(done: done, total: total))) })
+            let emit = emit
+            let loaded = try ProjectDataset.decodingInBackground(
+                store: projectStore, sampling: settings.sampling, loader: loader,
+                progress: { done, total in emit(.loading(LoadingProgress(done: done, total: total))) },
+                failed: { path, reason in emit(.skipped(SkippedSample(id: path, reason: reason))) })
             set = loaded.set
-            skipped = loaded.skipped.map { SkippedSample(id: $0.path, reason: $0.reason) }
+            decoding = loaded.decoding
             if set.count == 0 {
                 throw TrainingError("\(projectStore.layout.root.path): no labelled, readable clips to train on "
                                     + "(label clips in the app or with `actionlab labels import`)")
@@ -291,22 +298,33 @@ struct TrainingSession {
         guard set.classCount == settings.model.classes else {
             throw TrainingError("the data has \(set.classCount) classes but the model has \(settings.model.classes)")
         }
-        return (set, skipped)
+        return (set, decoding)
     }
 
     /// The job's split (a resumed run's) or a new one from the settings.
-    private func splitData(_ loaded: (SampleSet, [SkippedSample])) throws -> RunData {
-        let (set, skipped) = loaded
+    private func splitData(_ loaded: (SampleSet, ClipDecoding?)) throws -> RunData {
+        let (set, decoding) = loaded
         let split = job.split ?? DatasetSplit.make(set.samples, classes: set.classCount,
                                                    validationFraction: settings.validationFraction,
                                                    groupBy: settings.groupBy, seed: settings.seed)
         let (trainIndices, validationIndices, missing) = split.indices(in: set)
         guard !trainIndices.isEmpty else { throw TrainingError("no samples left for training after the split") }
         return RunData(set: set, split: split, trainIndices: trainIndices, validationIndices: validationIndices,
-                       skipped: skipped + missing.map {
+                       skipped: missing.map {
                            SkippedSample(id: $0, reason: "in the run's split but no longer a labelled, readable clip")
                        },
-                       batchSize: settings.batchSize)
+                       batchSize: settings.batchSize, decoding: decoding)
+    }
+
+    /// Starts decoding the clips the run uses, in the order its first epoch reads them
+    /// (its training batches, then validation), so the first batch waits only for its own
+    /// clips. One decoder thread: the training steps use the processor's cores, and the
+    /// thread building the next batch decodes what the decoder has not reached yet, so
+    /// before the first batch two threads decode.
+    private func startDecoding(_ data: RunData) {
+        guard let decoding = data.decoding else { return }
+        let order = firstEpoch > settings.epochs ? [] : epochOrder(firstEpoch, data) + data.validationIndices
+        decoding.start(order: order, threads: 1)
     }
 
     /// A new model from the settings, or the initial checkpoint's with its optimizer state.
@@ -445,11 +463,7 @@ struct TrainingSession {
     /// epoch before its last batch.
     private mutating func trainBatches(_ epoch: Int, _ data: RunData, model: ActionModel,
                                        optimizer: inout Adam) throws -> TrainingPass? {
-        var order = data.trainIndices
-        if settings.shuffle {
-            var shuffler = SeededGenerator(seed: derivedSeed(settings.seed, stream: 1, epoch: epoch))
-            order.shuffle(using: &shuffler)
-        }
+        let order = epochOrder(epoch, data)
         let augmenter = SeededGenerator(seed: derivedSeed(settings.seed, stream: 2, epoch: epoch))
         // The next batch is read and augmented while this one trains.
         let batches = try data.set.prefetchedBatches((0..<data.batches).map { data.batch($0, of: order) },
@@ -461,8 +475,10 @@ struct TrainingSession {
             waitWhilePaused()
             if control.isStopRequested { return nil }
             let batchStart = now()
-            let indices = data.batch(batch, of: order)
             guard let (x, y) = try batches.next() else { throw TrainingError("the epoch's batches ended before batch \(batch + 1)") }
+            // The batch holds the samples of its indices that were not left out.
+            let indices = data.set.readable(data.batch(batch, of: order))
+            if indices.isEmpty { continue }
             let step = try job.compute.trainStep(model, x, y, &optimizer)
             try Self.checkFinite(step.loss, of: "training", at: position, lastCheckpoint: lastCheckpoint)
             pass.lossSum += Double(step.loss) * Double(indices.count)
@@ -481,10 +497,22 @@ struct TrainingSession {
                                                                    secondsPerBatch: secondsPerBatch),
                                       elapsedSeconds: elapsed, layers: model.statistics)))
         }
+        guard pass.seen > 0 else { throw TrainingError("none of the training clips could be decoded") }
         return pass
     }
 
-    /// The validation set's results in inference mode, or nil without one.
+    /// The training samples in the order epoch `epoch` trains on them.
+    private func epochOrder(_ epoch: Int, _ data: RunData) -> [Int] {
+        var order = data.trainIndices
+        if settings.shuffle {
+            var shuffler = SeededGenerator(seed: derivedSeed(settings.seed, stream: 1, epoch: epoch))
+            order.shuffle(using: &shuffler)
+        }
+        return order
+    }
+
+    /// The validation set's results in inference mode, or nil without one (or when none
+    /// of its clips decoded).
     private mutating func validate(_ epoch: Int, _ data: RunData, model: ActionModel,
                                    trainingSeconds: Double) throws -> Evaluation? {
         guard !data.validationIndices.isEmpty else { return nil }
@@ -494,12 +522,14 @@ struct TrainingSession {
                                                      input: settings.input)
         for batch in 0..<data.validationBatches {
             waitWhilePaused()
-            let indices = data.batch(batch, of: data.validationIndices)
             guard let (x, _) = try batches.next() else {
                 throw TrainingError("the validation batches ended before batch \(batch + 1)")
             }
-            evaluation.add(try job.compute.predict(model, x, data.batchSize),
-                           truths: indices.map { data.set.samples[$0].classIndex })
+            let indices = data.set.readable(data.batch(batch, of: data.validationIndices))
+            if !indices.isEmpty {
+                evaluation.add(try job.compute.predict(model, x, data.batchSize),
+                               truths: indices.map { data.set.samples[$0].classIndex })
+            }
             validationSecondsPerBatch = (now() - start) / Double(batch + 1)
             emit(.validation(ValidationProgress(epoch: epoch, epochs: settings.epochs, batch: batch + 1,
                                                 batches: data.validationBatches, secondsPerBatch: validationSecondsPerBatch,
@@ -507,6 +537,7 @@ struct TrainingSession {
                                                                              validationBatchesLeft: data.validationBatches - batch - 1,
                                                                              secondsPerBatch: trainingSeconds / Double(data.batches)))))
         }
+        guard evaluation.confusion.total > 0 else { return nil }
         try Self.checkFinite(evaluation.loss, of: "validation", at: position, lastCheckpoint: lastCheckpoint)
         return evaluation
     }
@@ -543,6 +574,7 @@ struct TrainingSession {
     /// Keeps the weights of an epoch stopped part-way, records the ending and reports it.
     private mutating func finish(_ ending: (RunStatus, String), _ data: RunData, model: ActionModel, optimizer: Adam) throws {
         let (status, reason) = ending
+        data.decoding?.stop()
         if status == .stopped && position.batch > 0 && position.batch < data.batches {
             // The weights moved since the last epoch's checkpoint: keep them to resume from.
             try writeCheckpoint(.last, model: model, optimizer: optimizer, labels: data.set.classNames, epoch: epochsCompleted)

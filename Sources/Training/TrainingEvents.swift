@@ -8,10 +8,15 @@ import Foundation
 ///
 /// with `paused`/`resumed` pairs between any two batches, and `failed` ending the run
 /// instead of `finished` at any point (also before `started`, when the data cannot be
-/// loaded). Every value is `Sendable`; a screen can be drawn from the events alone.
+/// loaded). A project's clips are decoded while the run trains: `loading` and `skipped`
+/// come between `started` and the end, from the decoding threads, as clips finish.
+/// Every value is `Sendable`; a screen can be drawn from the events alone.
 public enum TrainingEvent: Sendable, Equatable {
-    /// Clips being decoded before the run starts.
+    /// Clips of the run decoded so far (into the clip cache), of all it uses.
     case loading(LoadingProgress)
+    /// A clip of the run did not decode: it is left out of the rest of the run (its batches
+    /// are built of the other samples).
+    case skipped(SkippedSample)
     /// The data is split and the model built; batches follow.
     case started(RunStart)
     /// A training batch finished.
@@ -84,7 +89,8 @@ public struct RunStart: Sendable, Equatable {
     public var trainableParameterCount: Int
     /// The time and memory the run should take, from the model's size.
     public var estimate: TrainingEstimate
-    /// Clips that are labelled but could not be decoded, and split entries no longer found.
+    /// Split entries no longer found, and samples left out before the run; clips that do
+    /// not decode are found during the run and reported by `skipped` events.
     public var skipped: [SkippedSample]
     /// The checkpoint the weights came from (resume or `--init`), if any.
     public var startedFrom: URL?

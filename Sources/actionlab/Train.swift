@@ -340,6 +340,8 @@ final class TrainingProgressPrinter: @unchecked Sendable {
     private var lastLine = Date()
     private var classNames: [String] = []
     private var lastValidationAccuracy: Float?
+    /// The clips decoded so far while the run trains.
+    private var decoding: LoadingProgress?
 
     init(interactive: Bool) { self.interactive = interactive }
 
@@ -362,11 +364,11 @@ final class TrainingProgressPrinter: @unchecked Sendable {
     private func handle(_ event: TrainingEvent) {
         switch event {
         case .loading(let p):
-            if interactive {
-                drawBar("loading clips", done: p.done, total: p.total, tail: "")
-            } else if p.done == p.total {
-                write("loaded \(p.total) clips")
-            }
+            // Clips decode while the first epoch trains: the epoch's bar says how far.
+            decoding = p
+            if p.done == p.total { write("decoded \(p.total) clips") }
+        case .skipped(let skipped):
+            write("skipped \(skipped.id): \(skipped.reason)")
         case .started(let s):
             classNames = s.classNames
             var text = s.runID.map { "run \($0): " } ?? ""
@@ -384,6 +386,7 @@ final class TrainingProgressPrinter: @unchecked Sendable {
                 var tail = String(format: "loss %.4f acc %.3f", b.meanLoss, b.meanAccuracy)
                 if let v = lastValidationAccuracy { tail += String(format: " | val_acc %.3f", v) }
                 tail += String(format: " | %.1f samples/s | ETA %@", b.samplesPerSecond, duration(b.etaSeconds))
+                if let d = decoding, d.done < d.total { tail += " | decoding \(d.done)/\(d.total) clips" }
                 drawBar("epoch \(b.epoch)/\(b.epochs)", done: b.batch, total: b.batches, tail: tail)
             } else if Date().timeIntervalSince(lastLine) > 10 && b.batch < b.batches {
                 write("epoch \(b.epoch)/\(b.epochs) batch \(b.batch)/\(b.batches) loss \(String(format: "%.4f", b.loss))")

@@ -165,6 +165,13 @@ import Training
 final class LockedList<Value>: @unchecked Sendable {
     private let lock = NSLock()
     private var items: [Value] = []
-    func append(_ value: Value) { lock.withLock { items.append(value) } }
+    /// Appends `value`; returns how many values there are with it.
+    @discardableResult
+    func append(_ value: Value) -> Int {
+        lock.withLock {
+            items.append(value)
+            return items.count
+        }
+    }
     var values: [Value] { lock.withLock { items } }
 }

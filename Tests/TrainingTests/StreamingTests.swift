@@ -211,3 +211,94 @@ struct SyntheticProject {
         #expect(built.values.count == count, "nothing is built after cancel returns")
     }
 }
+
+/// A project's clips decode while its first epoch trains.
+@Suite struct OverlappedDecodingTests {
+    static func settings(epochs: Int = 2) -> TrainingSettings {
+        var settings = TrainingSettings(model: ModelConfig(frames: 4, height: 16, width: 16, channels: 1, filters: [2, 2, 2],
+                                                           denseUnits: 4, classes: 5, dropout: 0, recurrentDropout: 0),
+                                        epochs: epochs, batchSize: 3, learningRate: 1e-2, validationFraction: 0.3, seed: 5)
+        settings.augmentation = StreamingSampleTests.augmentation
+        settings.input = .framesAndMotion
+        return settings
+    }
+
+    static func job(_ source: TrainingJob.Source) -> TrainingJob {
+        var job = TrainingJob(source: source, settings: settings())
+        job.speed = TinyData.speed
+        return job
+    }
+
+    /// The project's labelled clips decoded straight from their files, leaving the clip cache empty.
+    static func decodedFirst(_ project: SyntheticProject) throws -> SampleSet {
+        let clips = try ProjectDataset.labelledClips(project.store).clips
+        var pixels: [UInt8] = []
+        for clip in clips {
+            pixels += try ClipReader(url: project.project.file(clip.path)).sampledFrames(SyntheticProject.sampling).pixels
+        }
+        return SampleSet(classNames: project.store.classes.map(\.name), sampleShape: [4, 16, 16, 1],
+                         samples: clips.map { SampleInfo(id: $0.path, classIndex: $0.classIndex) }, pixels: pixels)
+    }
+
+    @Test func batchesWhileClipsDecodeEqualTheBatchesOfClipsDecodedFirst() throws {
+        let project = try SyntheticProject()
+        let decodedFirst = TinyData.run(Self.job(.samples(try Self.decodedFirst(project))))
+        let overlapped = TinyData.run(Self.job(.project(project.store, loader: project.loader)))
+        #expect(decodedFirst.summary?.epochsCompleted == 2 && overlapped.summary?.epochsCompleted == 2)
+        #expect(decodedFirst.batches.count == 4)
+        #expect(overlapped.batches.map(\.loss) == decodedFirst.batches.map(\.loss))
+        #expect(overlapped.epochs.map(\.validationLoss) == decodedFirst.epochs.map(\.validationLoss))
+        // Every clip was decoded into the cache, reported after the run started.
+        let letters = overlapped.letters
+        #expect(letters.hasPrefix("S") && !letters.contains("K"), "\(letters)")
+        #expect(overlapped.events.last { if case .loading = $0 { true } else { false } }
+                == .loading(LoadingProgress(done: 10, total: 10)))
+        let cache = ClipCache(directory: project.store.layout.cacheDirectory)
+        for sample in try Self.decodedFirst(project).samples {
+            #expect(cache.cachedFrames(for: project.project.file(sample.id), settings: SyntheticProject.sampling) != nil)
+        }
+    }
+
+    @Test func theFirstBatchTrainsBeforeTheLastClipIsDecoded() throws {
+        let project = try SyntheticProject()
+        let log = TrainingLog()
+        let calls = LockedList<String>(), cached = project.loader
+        let clipCount = try ProjectDataset.labelledClips(project.store).clips.count
+        // The last clip to decode waits for a batch: decoding everything before the first
+        // batch would wait here until the log gives up (60 s) and then fail the order below.
+        let loader: ClipFrameLoader = { url, sampling in
+            if calls.append(url.path) == clipCount {
+                log.waitFor { if case .batch = $0 { true } else { false } }
+            }
+            return try cached(url, sampling)
+        }
+        let events = TinyData.run(Self.job(.project(project.store, loader: loader)), log: log).events
+        #expect(calls.values.count == clipCount, "each clip is decoded once")
+        let firstBatch = try #require(events.firstIndex { if case .batch = $0 { true } else { false } })
+        let allDecoded = try #require(events.firstIndex { $0 == .loading(LoadingProgress(done: clipCount, total: clipCount)) })
+        #expect(firstBatch < allDecoded)
+        #expect(events.last.map { if case .finished = $0 { true } else { false } } == true)
+    }
+
+    @Test func aClipThatDoesNotDecodeIsReportedLeftOutAndTheRunFinishes() throws {
+        let project = try SyntheticProject()
+        let clips = try ProjectDataset.labelledClips(project.store).clips
+        // Replaced after the scan: the database still lists it as a readable clip.
+        let broken = clips[4].path
+        try Data("not a video".utf8).write(to: project.project.file(broken))
+        let calls = LockedList<String>(), cached = project.loader
+        let loader: ClipFrameLoader = { url, sampling in
+            calls.append(url.lastPathComponent)
+            return try cached(url, sampling)
+        }
+        let log = TinyData.run(Self.job(.project(project.store, loader: loader)))
+        #expect(log.summary?.status == .completed && log.summary?.epochsCompleted == 2, "\(log.failure?.message ?? "")")
+        let skipped = log.events.compactMap { if case .skipped(let s) = $0 { s } else { nil } }
+        // Reported once, as loading the clips first lists it, and never tried again.
+        let upFront = try ProjectDataset.load(store: project.store, sampling: SyntheticProject.sampling, loader: project.loader)
+        #expect(upFront.skipped.map(\.path) == [broken])
+        #expect(skipped == upFront.skipped.map { SkippedSample(id: $0.path, reason: $0.reason) })
+        #expect(calls.values.filter { $0 == URL(fileURLWithPath: broken).lastPathComponent }.count == 1)
+        #expect(log.letters.hasPrefix("S"))
+    }
+}

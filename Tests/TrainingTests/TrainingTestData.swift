@@ -26,7 +26,8 @@ final class TemporaryProject: @unchecked Sendable {
 final class TrainingLog: @unchecked Sendable {
     private let condition = NSCondition()
     private var collected: [TrainingEvent] = []
-    /// Called on the trainer's queue with each event before it is stored.
+    /// Called with each event before it is stored: on the trainer's queue, or on a thread
+    /// decoding clips for `loading` and `skipped`.
     var onEvent: (@Sendable (TrainingEvent) -> Void)?
 
     func post(_ event: TrainingEvent) {
@@ -51,12 +52,13 @@ final class TrainingLog: @unchecked Sendable {
         }
     }
 
-    /// One letter per event: L loading, S started, B batch, V validation, E epoch,
+    /// One letter per event: L loading, K skipped, S started, B batch, V validation, E epoch,
     /// R learning rate, l/b/o checkpoint last/best/output, P paused, U resumed, F finished, X failed.
     var letters: String {
         events.map { event -> String in
             switch event {
             case .loading: "L"
+            case .skipped: "K"
             case .started: "S"
             case .batch: "B"
             case .validation: "V"

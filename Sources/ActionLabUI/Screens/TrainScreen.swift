@@ -137,7 +137,13 @@ enum TrainView {
         if training.phase == .idle, training.run == nil, let missing {
             (stateText, stateStyle) = (missing.stateText, .role(.warning, bold: true))
         }
-        line("State", fitted(stateText), style: stateStyle)
+        if training.phase.isActive, let decoding = training.decoding, decoding.done < decoding.total {
+            // Clips decode while the first epoch trains.
+            line("State", fitted("\(stateText) · decoding \(decoding.done)/\(decoding.total) clips",
+                                 "\(stateText) · \(decoding.done)/\(decoding.total) decoded", stateText), style: stateStyle)
+        } else {
+            line("State", fitted(stateText), style: stateStyle)
+        }
 
         let batch = training.lastBatch
         let epochsDone = training.lastEpoch?.epoch ?? ((training.run?.firstEpoch ?? 1) - 1)

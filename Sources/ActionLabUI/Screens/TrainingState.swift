@@ -181,6 +181,8 @@ public struct TrainingState: Sendable, Equatable {
     public internal(set) var pauseRequested = false
     public internal(set) var run: RunStart?
     public internal(set) var lastBatch: BatchProgress?
+    /// The run's clips decoded so far (they decode while the first epoch trains).
+    public internal(set) var decoding: LoadingProgress?
     public internal(set) var lastValidation: ValidationProgress?
     public internal(set) var lastEpoch: EpochReport?
     public internal(set) var learningRate: Float?
@@ -222,6 +224,7 @@ public struct TrainingState: Sendable, Equatable {
     mutating func clearRun() {
         run = nil
         lastBatch = nil
+        decoding = nil
         lastValidation = nil
         lastEpoch = nil
         learningRate = nil
@@ -447,7 +450,12 @@ extension AppState {
         case .loading(let progress):
             if training.phase == .starting || { if case .loading = training.phase { return true }; return false }() {
                 training.phase = .loading(progress)
+            } else {
+                training.decoding = progress
             }
+        case .skipped(let skipped):
+            training.run?.skipped.append(skipped)
+            show("Skipped \(skipped.id): \(skipped.reason)", .warning)
         case .started(let start):
             training.clearRun()
             training.run = start
