@@ -155,6 +155,27 @@ public final class ClipClassifier: @unchecked Sendable {
         try classify(try loader(url, sampling))
     }
 
+    /// Class probabilities (N, classes) of the rows of a tensor file (before the input
+    /// transform), read from it a batch at a time, the next batch while the model runs on
+    /// this one, so memory does not grow with the file. The same values as `predict` of
+    /// the whole x.
+    public func predict(rows: TensorFileRows, batchSize: Int = 8) throws -> Tensor {
+        let set = SampleSet(classNames: classNames, samples: (0..<rows.count).map { SampleInfo(id: "#\($0)", classIndex: 0) },
+                            source: TensorRowSource(rows: rows))
+        let batch = max(1, batchSize)
+        let starts = Array(stride(from: 0, to: rows.count, by: batch))
+        let batches = try set.prefetchedBatches(starts.map { Array($0 ..< min($0 + batch, rows.count)) }, input: input)
+        var probabilities: [Float] = []
+        probabilities.reserveCapacity(rows.count * spec.classes)
+        lock.lock()
+        defer { lock.unlock() }
+        for start in starts {
+            guard let (x, _) = try batches.next() else { throw TrainingError("the batches ended before sample \(start + 1)") }
+            probabilities += try model.predict(x, batchSize: batch).data
+        }
+        return Tensor(shape: [rows.count, spec.classes], data: probabilities)
+    }
+
     /// Evaluates the model on the samples of `set`.
     public func evaluate(_ set: SampleSet, batchSize: Int = 8) throws -> Evaluation {
         lock.lock()

@@ -64,9 +64,11 @@ struct Predict: ParsableCommand {
             var predictions: [PredictionOutput] = []
             var failures: [ClipFailure] = []
             if let tensors {
-                let data = try TensorDataset.load(URL(fileURLWithPath: tensors), xName: name,
-                                                  expected: loaded.spec.inputShape, requireLabels: false)
-                let probabilities = try ClipClassifier(checkpoint: URL(fileURLWithPath: checkpoint)).predict(data.x, batchSize: batchSize)
+                // Rows are read as batches need them: memory does not grow with the file.
+                let data = try TensorFileRows.open(URL(fileURLWithPath: tensors), xName: name,
+                                                   expected: loaded.spec.inputShape, requireLabels: false)
+                let probabilities = try ClipClassifier(checkpoint: URL(fileURLWithPath: checkpoint))
+                    .predict(rows: data, batchSize: batchSize)
                 let classes = loaded.spec.classes
                 predictions = (0..<data.count).map { i in
                     let p = Prediction(classNames: labels, probabilities: Array(probabilities.data[i * classes ..< (i + 1) * classes]))

@@ -83,6 +83,22 @@ import Training
         let eval = try ActionLabBinary.run(["eval", "--checkpoint", url.path, "--tensors", url.path])
         #expect(eval.status == 0, "\(eval.stderr)")
         #expect(eval.stdout.hasPrefix("accuracy "))
+        // predict reads the file's rows a batch at a time: the same probabilities as the whole x at once.
+        struct TensorPredictions: Decodable {
+            struct Item: Decodable { let sample: Int; let probabilities: [Float] }
+            let predictions: [Item]
+        }
+        let classifier = try ClipClassifier(checkpoint: url)
+        let x = try TensorDataset.load(url, expected: classifier.spec.inputShape, requireLabels: false).x
+        for batchSize in ["1", "3"] {
+            let predict = try ActionLabBinary.run(["predict", "--checkpoint", url.path, "--tensors", url.path, "--json",
+                                                   "--batch-size", batchSize])
+            #expect(predict.status == 0, "\(predict.stderr)")
+            let items = try JSONDecoder().decode(TensorPredictions.self, from: Data(predict.stdout.utf8)).predictions
+            let before = try classifier.predict(x, batchSize: Int(batchSize)!)
+            #expect(items.map(\.sample) == Array(0..<x.shape[0]))
+            #expect(items.flatMap(\.probabilities) == before.data)
+        }
 
         let project = try TemporaryProject()
         let missing = project.file("missing.safetensors")

@@ -2,6 +2,7 @@ import ActionNet
 import ActionStore
 import ClipIO
 import Foundation
+import TestSupport
 import Testing
 @testable import Training
 
@@ -147,6 +148,17 @@ struct SyntheticProject {
         let streamed = try SampleSet(tensorFile: try TensorFileRows.open(url))
         #expect(streamed.isStreamed && streamed.samples == held.samples && streamed.classNames == held.classNames)
         #expect(try streamed.batch([5, 0, 3]).x == (try held.batch([5, 0, 3]).x))
+    }
+
+    @Test func predictionsOfRowsReadFromTheFileEqualThoseOfTheFileHeldInMemory() throws {
+        let url = Fixtures.kerasGray
+        let classifier = try ClipClassifier(checkpoint: url)
+        let held = try TensorDataset.load(url, expected: classifier.spec.inputShape, requireLabels: false)
+        let rows = try TensorFileRows.open(url, expected: classifier.spec.inputShape, requireLabels: false)
+        #expect(rows.count == held.count && rows.count > 1)
+        for batchSize in [1, 2, 8] {
+            #expect(try classifier.predict(rows: rows, batchSize: batchSize) == (try classifier.predict(held.x, batchSize: batchSize)))
+        }
     }
 
     @Test func aTensorFileTruncatedDuringARunIsAnErrorWithAMessage() throws {
