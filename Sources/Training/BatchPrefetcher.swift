@@ -13,11 +13,13 @@ import Foundation
 /// for it, so nothing reads the samples once the pass has ended.
 public final class BatchPrefetcher: Sendable {
     public typealias Batch = (x: Tensor, y: Tensor)
+    /// Built batches that wait for the caller, unless told otherwise.
+    public static let defaultAhead = 1
     private let state: PrefetchState
 
     /// Starts building batches 0..<count with `make`, called in order from one thread;
     /// at most `ahead` finished batches wait for the caller.
-    init(count: Int, ahead: Int = 1, make: @escaping @Sendable (Int) throws(TrainingError) -> Batch) {
+    init(count: Int, ahead: Int = BatchPrefetcher.defaultAhead, make: @escaping @Sendable (Int) throws(TrainingError) -> Batch) {
         let state = PrefetchState(ahead: max(1, ahead))
         self.state = state
         Thread.detachNewThread {

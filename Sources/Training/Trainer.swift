@@ -395,7 +395,10 @@ struct TrainingSession {
     private mutating func announce(_ data: RunData, model: ActionModel) throws {
         let speed = try job.speed ?? ComputeSpeed.measure(for: model.spec, batchSize: data.batchSize)
         let estimate = try TrainingEstimate(model: model.spec, batchSize: data.batchSize, trainingSamples: data.trainIndices.count,
-                                            validationSamples: data.validationIndices.count, dataBytes: data.set.byteCount,
+                                            validationSamples: data.validationIndices.count,
+                                            dataBytes: data.set.byteCount + TrainingEstimate.batchDataBytes(
+                                                sampleShape: data.set.sampleShape, classes: data.set.classCount,
+                                                batchSize: data.batchSize, input: settings.input),
                                             speed: speed)
         validationSecondsPerBatch = estimate.validationSecondsPerBatch
         emit(.started(RunStart(runID: runID, runDirectory: runDirectory, settings: settings, model: model.spec,

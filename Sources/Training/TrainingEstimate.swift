@@ -12,7 +12,8 @@ public struct TrainingEstimate: Sendable, Equatable {
     public var modelBytes: Int
     /// Layer outputs, their gradients and what the backward pass keeps, for one batch.
     public var activationBytes: Int
-    /// The samples held in memory.
+    /// The samples held in memory (none when they are read on demand) and the batches
+    /// being read (`batchDataBytes`).
     public var dataBytes: Int
     /// Floating-point operations of one training step per sample (forward and backward).
     public var trainingFlopsPerSample: Double
@@ -34,6 +35,29 @@ public struct TrainingEstimate: Sendable, Equatable {
         modelBytes = 4 * 4 * work.parameters
         activationBytes = 4 * batch * work.activationFloatsPerSample
         self.dataBytes = dataBytes
+    }
+}
+
+extension TrainingEstimate {
+    /// Bytes of the samples of a run whose samples are read as batches need them (a
+    /// project's clips, a tensor file): the batches in flight as the model's Float32 input
+    /// with their labels (one training, `BatchPrefetcher.defaultAhead` built and waiting,
+    /// one being built), and the building thread's buffers for one sample: its values and
+    /// an augmented copy, the bytes read from the file, and, when the input uses motion,
+    /// its optical flow and the flow's augmented copy. It does not grow with the samples.
+    public static func batchDataBytes(sampleShape: [Int], classes: Int, batchSize: Int, input: InputTransform) -> Int {
+        let sample = sampleShape.reduce(1, *)
+        let inputFloats = input.outputShape(sampleShape).reduce(1, *)
+        let batches = (BatchPrefetcher.defaultAhead + 2) * max(1, batchSize) * (inputFloats + classes) * 4
+        let flow = input.usesMotion ? 2 * sampleShape.prefix(3).reduce(1, *) * 2 * 4 : 0
+        return batches + 2 * sample * 4 + sample + flow
+    }
+
+    /// `batchDataBytes` of clips sampled and trained with `settings`.
+    public static func batchDataBytes(_ settings: TrainingSettings) -> Int {
+        let s = settings.sampling
+        return batchDataBytes(sampleShape: [s.frames, s.height, s.width, s.channels], classes: settings.model.classes,
+                              batchSize: settings.batchSize, input: settings.input)
     }
 }
 

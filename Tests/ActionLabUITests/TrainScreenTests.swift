@@ -37,7 +37,8 @@ private func runningState(width: Int = 100, height: Int = 30) -> AppState {
 }
 
 private let estimate = try! TrainingEstimate(model: RecordedRun.settings.modelSpec, batchSize: 8, trainingSamples: 40,
-                                             validationSamples: 10, dataBytes: 50 * 2304,
+                                             validationSamples: 10,
+                                             dataBytes: TrainingEstimate.batchDataBytes(RecordedRun.settings),
                                              speed: ComputeSpeed(trainingFlopsPerSecond: 2e9, inferenceFlopsPerSecond: 4e9))
 
 @Suite struct TrainScreenTests {
@@ -48,6 +49,10 @@ private let estimate = try! TrainingEstimate(model: RecordedRun.settings.modelSp
         #expect(result.effects == [.estimateTraining(request)])
         #expect(request.trainingSamples == 40 && request.validationSamples == 10)
         #expect(request.settings.preset == "tiny" && request.settings.epochs == 4)
+        // Clips are read as batches need them: the data's memory is the batches in flight.
+        var more = request
+        more.trainingSamples *= 100
+        #expect(more.dataBytes == request.dataBytes && request.dataBytes == TrainingEstimate.batchDataBytes(request.settings))
         _ = state.update(.estimateReady(request, estimate))
         expectSnapshot(state, "train-ready-100x30")
     }
@@ -258,6 +263,20 @@ private let estimate = try! TrainingEstimate(model: RecordedRun.settings.modelSp
         #expect(state.training.trainingLoss.first == ChartPoint(x: 0.2, y: Double(RecordedRun.batch(epoch: 1, batch: 1).meanLoss)))
         #expect(state.training.validationAccuracy == [ChartPoint(x: 1, y: 0.5), ChartPoint(x: 2, y: 1)])
         #expect(state.training.layers.count == 12)
+    }
+
+    @Test func clipsDecodedWhileTheRunTrainsShowOnTheStateLineAndASkippedClipJoinsTheRun() throws {
+        var state = trainingState()
+        Sample.send(&state, [.key(.function(2)), .key(.character("t")), .training(.started(RecordedRun.start)),
+                             .training(.loading(LoadingProgress(done: 3, total: 50)))])
+        #expect(state.training.phase == .training)
+        let screen = AppView.render(state).lines.joined()
+        #expect(screen.contains("▶ training, 3/50 decoded"), "\(screen)")
+        let skipped = SkippedSample(id: "run/run-007.mp4", reason: "Invalid data found when processing input")
+        Sample.send(&state, [.training(.skipped(skipped)), .training(.loading(LoadingProgress(done: 50, total: 50)))])
+        #expect(state.training.run?.skipped == [skipped])
+        #expect(state.message?.text.contains("run/run-007.mp4") == true)
+        #expect(!AppView.render(state).lines.joined().contains("3/50"))
     }
 
     @Test func tStartsPPausesAndResumesSStops() {

@@ -18,7 +18,7 @@ enum RecordedRun {
 
     static var start: RunStart {
         let estimate = try! TrainingEstimate(model: settings.modelSpec, batchSize: settings.batchSize, trainingSamples: 40,
-                                             validationSamples: 10, dataBytes: 50 * settings.sampling.byteCount,
+                                             validationSamples: 10, dataBytes: TrainingEstimate.batchDataBytes(settings),
                                              speed: ComputeSpeed(trainingFlopsPerSecond: 2e9, inferenceFlopsPerSecond: 4e9))
         return RunStart(runID: 3, runDirectory: URL(fileURLWithPath: "/project/.actionlab/runs/3"), settings: settings,
                         model: settings.modelSpec, classNames: Sample.classNames, trainingPerClass: [8, 8, 8, 8, 8], validationPerClass: [2, 2, 2, 2, 2],

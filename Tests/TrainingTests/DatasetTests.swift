@@ -118,6 +118,24 @@ import Training
 }
 
 @Suite struct EstimateTests {
+    @Test func theDataEstimateIsTheBatchesInFlightAndOneSamplesBuffers() throws {
+        let set = TinyData.samples()
+        let sample = set.sampleShape.reduce(1, *), flow = 3 * 8 * 8 * 2
+        for (input, extra) in [(InputTransform.frames, 0), (.framesAndMotion, 2 * flow * 4)] {
+            let (x, y) = try set.batch(Array(0..<4), input: input)
+            // One batch training, one waiting, one being built; a sample, its augmented copy and its file bytes.
+            #expect(TrainingEstimate.batchDataBytes(sampleShape: set.sampleShape, classes: 3, batchSize: 4, input: input)
+                    == 3 * (x.data.count + y.data.count) * 4 + 2 * sample * 4 + sample + extra, "\(input)")
+        }
+        // It takes the batch size and the input, not the number of samples.
+        var settings = TrainingPreset.quick.settings(classes: 5)
+        let few = TrainingEstimate.batchDataBytes(settings)
+        settings.batchSize *= 2
+        #expect(TrainingEstimate.batchDataBytes(settings) > few)
+        settings.input = .framesAndMotion
+        #expect(TrainingEstimate.batchDataBytes(settings) > 2 * few)
+    }
+
     @Test func biggerModelsCostMoreTimeAndMemory() throws {
         let speed = ComputeSpeed(trainingFlopsPerSecond: 1e10, inferenceFlopsPerSecond: 2e10)
         let quick = TrainingPreset.quick.settings(classes: 5).modelSpec

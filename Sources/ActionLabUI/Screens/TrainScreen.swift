@@ -139,8 +139,9 @@ enum TrainView {
         }
         if training.phase.isActive, let decoding = training.decoding, decoding.done < decoding.total {
             // Clips decode while the first epoch trains.
-            line("State", fitted("\(stateText) · decoding \(decoding.done)/\(decoding.total) clips",
-                                 "\(stateText) · \(decoding.done)/\(decoding.total) decoded", stateText), style: stateStyle)
+            let count = "\(decoding.done)/\(decoding.total)"
+            line("State", fitted("\(stateText) · decoding \(count) clips", "\(stateText), \(count) decoded",
+                                 training.phase == .training ? "▶ decoding \(count)" : stateText), style: stateStyle)
         } else {
             line("State", fitted(stateText), style: stateStyle)
         }

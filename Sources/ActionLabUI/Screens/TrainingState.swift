@@ -67,8 +67,9 @@ public struct EstimateRequest: Sendable, Equatable {
         self.validationSamples = validationSamples
     }
 
-    /// Bytes of the samples held in memory (uint8 frames).
-    public var dataBytes: Int { (trainingSamples + validationSamples) * settings.sampling.byteCount }
+    /// Bytes of the samples in memory: a run reads the project's clips as batches need
+    /// them, so only the batches in flight count, however many clips there are.
+    public var dataBytes: Int { TrainingEstimate.batchDataBytes(settings) }
 }
 
 public enum EstimateStatus: Sendable, Equatable {
