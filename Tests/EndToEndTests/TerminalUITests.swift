@@ -374,7 +374,15 @@ private func waitForScannedList(_ tmux: TmuxSession, clips: Int, showing texts: 
         // The program alone in a folder of its own: no resource bundle, no themes/ beside it.
         let copy = sample.root.appendingPathComponent("bin/actionlab")
         try FileManager.default.createDirectory(at: copy.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try FileManager.default.copyItem(at: ActionLabBinary.url, to: copy)
+        // Copied by cp(1), a process of its own: a descriptor this process held open for
+        // writing would be inherited by any program another test starts meanwhile, and
+        // running the copy would then fail with "Text file busy".
+        let cp = Process()
+        cp.executableURL = URL(fileURLWithPath: "/bin/cp")
+        cp.arguments = [ActionLabBinary.url.path, copy.path]
+        try cp.run()
+        cp.waitUntilExit()
+        try #require(cp.terminationStatus == 0, "cp \(ActionLabBinary.url.path) \(copy.path) failed")
         #expect(try FileManager.default.contentsOfDirectory(atPath: copy.deletingLastPathComponent().path) == ["actionlab"])
         let command = "\(shellQuoted(copy.path)) \(shellQuoted(sample.project.path)); echo \"exit status $?\"; sleep 60"
         let tmux = try TmuxSession(command: command, environment: ["XDG_CONFIG_HOME": sample.config.path])
