@@ -36,12 +36,6 @@ func fastTanh(_ x: Float) -> Float {
     return x < 0 ? -t : t
 }
 
-/// Replaces `count` values with their sigmoid.
-@inline(__always)
-func applySigmoid(_ p: UnsafeMutablePointer<Float>, _ count: Int) {
-    for i in 0..<count { p[i] = fastSigmoid(p[i]) }
-}
-
 /// Replaces `count` values with their tanh.
 @inline(__always)
 func applyTanh(_ p: UnsafeMutablePointer<Float>, _ count: Int) {

@@ -207,22 +207,32 @@ public final class ConvLSTM2D: MatrixProductLayer {
 
     /// One pixel's cell update from its pre-activation gates `z` (4F, activated in
     /// place): i, f, o = sigmoid; g = tanh; c = f c' + i g; h = o tanh(c).
+    ///
+    /// One loop over the channels, which the compiler vectorises (checking at run time
+    /// that `c` and `h` do not overlap the gates) as long as its indices need no overflow
+    /// checks: hence a pointer per gate instead of z[F + j].
     @inline(__always)
     func activate(_ z: UnsafeMutablePointer<Float>, cellPrevious: UnsafePointer<Float>?,
                   cell c: UnsafeMutablePointer<Float>, hidden h: UnsafeMutablePointer<Float>) {
         let F = self.F
-        applySigmoid(z, 2 * F)
-        applyTanh(z + 2 * F, F)
-        applySigmoid(z + 3 * F, F)
-        if let cellPrevious {
-            for j in 0..<F { c[j] = z[F + j] * cellPrevious[j] + z[j] * z[2 * F + j] }
+        let zi = z, zf = z + F, zg = z + 2 * F, zo = z + 3 * F
+        if let cp = cellPrevious {
+            for j in 0..<F {
+                let i = fastSigmoid(zi[j]), f = fastSigmoid(zf[j]), g = fastTanh(zg[j]), o = fastSigmoid(zo[j])
+                (zi[j], zf[j], zg[j], zo[j]) = (i, f, g, o)
+                let cell = f * cp[j] + i * g
+                c[j] = cell
+                h[j] = o * fastTanh(cell)
+            }
         } else {
-            for j in 0..<F { c[j] = z[j] * z[2 * F + j] }
+            for j in 0..<F {
+                let i = fastSigmoid(zi[j]), f = fastSigmoid(zf[j]), g = fastTanh(zg[j]), o = fastSigmoid(zo[j])
+                (zi[j], zf[j], zg[j], zo[j]) = (i, f, g, o)
+                let cell = i * g
+                c[j] = cell
+                h[j] = o * fastTanh(cell)
+            }
         }
-        // h = o tanh(c), in passes simple enough for the compiler to vectorise.
-        h.update(from: c, count: F)
-        applyTanh(h, F)
-        for j in 0..<F { h[j] *= z[3 * F + j] }
     }
 
     /// d(loss)/d(pre-activation gates) of step t for `pixels` into `dZ`, from the kept
