@@ -10,9 +10,12 @@ let optimisedInDebug: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration
 // SIMD8 values that the compiler maps to the widest vectors its target CPU has. The
 // default target is baseline x86-64 (SSE2, 4 floats); on a CPU with AVX2 and FMA (x86
 // CPUs since 2013) ActionNet is built for that instruction set instead, which makes a
-// training step about 10% faster. `make` builds on the machine that runs the program,
-// as `-march=native` would; ACTIONLAB_TARGET_CPU names another target (e.g. "x86-64"
-// for a binary to copy to an older machine).
+// training step about 10% faster. On an AMD CPU with Zen 4's AVX-512 (Zen 4 and later)
+// it is built for Zen 4, the one AVX-512 target whose loops the compiler vectorises
+// with 16 floats (for Intel's it keeps to 8): the gate arithmetic takes a quarter less
+// time. `make` builds on the machine that runs the program, as `-march=native` would;
+// ACTIONLAB_TARGET_CPU names another target (e.g. "x86-64" for a binary to copy to an
+// older machine).
 let vectorTarget: [SwiftSetting] = {
     if let cpu = ProcessInfo.processInfo.environment["ACTIONLAB_TARGET_CPU"] {
         return cpu.isEmpty ? [] : [.unsafeFlags(["-target-cpu", cpu])]
@@ -21,8 +24,12 @@ let vectorTarget: [SwiftSetting] = {
     guard let cpuInfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
           let flagLine = cpuInfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return [] }
     let flags = Set(flagLine.split(separator: " ").map(String.init))
-    return flags.isSuperset(of: ["avx", "avx2", "fma", "f16c", "bmi1", "bmi2", "movbe"])
-        ? [.unsafeFlags(["-target-cpu", "haswell"])] : []
+    guard flags.isSuperset(of: ["avx", "avx2", "fma", "f16c", "bmi1", "bmi2", "movbe"]) else { return [] }
+    let amd = cpuInfo.contains("AuthenticAMD")
+    let zen4AVX512: Set<String> = ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl", "avx512ifma", "avx512vbmi",
+                                   "avx512_vbmi2", "avx512_vnni", "avx512_bitalg", "avx512_vpopcntdq", "avx512_bf16",
+                                   "gfni", "vaes", "vpclmulqdq"]
+    return [.unsafeFlags(["-target-cpu", amd && flags.isSuperset(of: zen4AVX512) ? "znver4" : "haswell"])]
     #else
     return []
     #endif
