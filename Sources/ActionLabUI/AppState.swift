@@ -1,3 +1,4 @@
+import ActionNet
 import ActionStore
 import Training
 import Foundation
@@ -246,6 +247,8 @@ public struct AppState: Sendable, Equatable {
     /// The machine's physical memory (see `MachineMemory`): a run estimated to need more
     /// is started only when t is pressed again. Nil: unknown, no warning.
     public var machineMemoryBytes: Int?
+    /// The CPU's name and features: whether b may switch a run's products to bf16.
+    public var cpu: CPUFeatures = .current
     public internal(set) var quitRequested = false
 
     public init(projectName: String, classes: [ClassInfo], themes: [Theme] = [Theme.monochrome],

@@ -192,6 +192,9 @@ enum Keymap {
                 ? state.customize("learning rate") { $0.learningRate = min(1, $0.learningRate * 2) }
                 : state.customize("learning rate") { $0.learningRate = max(1e-6, $0.learningRate / 2) }
         },
+        KeyBinding([.character("b")], help: "products in bf16 / fp32") { state, _ in
+            state.togglePrecision()
+        },
         KeyBinding([.character("p")], help: "pause / resume",
                    hint: KeyHint("p", when: { state in
                        state.training.phase.isActive ? (state.training.phase == .paused ? "resume" : "pause") : nil

@@ -120,10 +120,11 @@ public enum Benchmark {
 
     /// Times `steps` training steps (after one warm-up step; the median is reported)
     /// and inference of the same batch, on random inputs, with the ConvLSTMs' 3x3
-    /// products computed by `algorithm`.
+    /// products computed by `algorithm`, all products in `precision`.
     public static func run(_ shape: Shape, steps: Int = 3, algorithm: ConvLSTM2D.Algorithm = .winograd,
-                           progress: (String) -> Void = { _ in }) throws -> Result {
+                           precision: Precision = .fp32, progress: (String) -> Void = { _ in }) throws -> Result {
         let model = try ActionModel(config: shape.config, seed: 1)
+        try model.setPrecision(precision)
         for case let layer as ConvLSTM2D in model.layers { layer.algorithm = algorithm }
         var random = SeededGenerator(seed: 2)
         let sample = shape.config.inputShape.reduce(1, *)

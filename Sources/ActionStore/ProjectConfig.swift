@@ -208,6 +208,8 @@ public struct TrainingChoices: Sendable, Equatable {
     public var input: String?
     public var head: String?
     public var normalize: String?
+    /// The number format of the matrix products: "fp32" or "bf16".
+    public var precision: String?
     public var headDropout: Double?
     public var weightDecay: Double?
     public var crop: Bool?
@@ -222,7 +224,7 @@ public struct TrainingChoices: Sendable, Equatable {
 
     static let booleanKeys = ["crop", "shift", "speed", "light"]
     static let symmetryKeys = ["horizontal_flip", "vertical_flip", "time_reversal"]
-    static let keys = ["input", "head", "normalize", "head_dropout", "weight_decay"] + booleanKeys + symmetryKeys
+    static let keys = ["input", "head", "normalize", "precision", "head_dropout", "weight_decay"] + booleanKeys + symmetryKeys
 
     static func parse(_ table: TOMLTable, classes: [String], file: String) throws -> TrainingChoices {
         func problem(_ text: String) -> ProjectConfigError { ProjectConfigError(file: file, line: nil, problem: text) }
@@ -230,12 +232,13 @@ public struct TrainingChoices: Sendable, Equatable {
             throw problem("unknown [training] setting '\(unknown)' (expected \(keys.joined(separator: ", ")))")
         }
         var choices = TrainingChoices()
-        for key in ["input", "head", "normalize"] {
+        for key in ["input", "head", "normalize", "precision"] {
             guard let value = table[key] else { continue }
             guard let name = value.string else { throw problem("[training] \(key) must be a name in quotes") }
             switch key {
             case "input": choices.input = name
             case "head": choices.head = name
+            case "precision": choices.precision = name
             default: choices.normalize = name
             }
         }

@@ -105,6 +105,13 @@ public final class ClipClassifier: @unchecked Sendable {
         try Self.checkSampleSize(of: loaded)
     }
 
+    /// Computes the model's matrix products in `precision` (see `Precision`).
+    public func setPrecision(_ precision: Precision) throws(ModelError) {
+        lock.lock()
+        defer { lock.unlock() }
+        try model.setPrecision(precision)
+    }
+
     /// Refuses a checkpoint whose input (T, H, W, C) is more than memory allows, before a
     /// clip is sampled for it: the same check as a project's [sampling] and `probe`'s flags.
     public static func checkSampleSize(of loaded: LoadedCheckpoint) throws(TensorFileError) {

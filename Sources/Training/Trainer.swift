@@ -349,6 +349,7 @@ struct TrainingSession {
             model = try ActionModel(spec: settings.modelSpec, seed: settings.seed)
         }
         try model.setDropout(settings.model.dropout, recurrent: settings.model.recurrentDropout)
+        try model.setPrecision(settings.precision)
         return (model, optimizer)
     }
 

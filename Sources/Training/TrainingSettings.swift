@@ -95,13 +95,17 @@ public struct TrainingSettings: Codable, Sendable, Equatable {
     public var input: InputTransform
     /// Each clip normalised on its own before the first layer (nil: as it comes).
     public var normalization: ClipNormalizationMode?
+    /// The number format of the network's matrix products (`Precision`): a setting of the
+    /// run, recorded with it; the weights and checkpoints stay float32 either way.
+    public var precision: Precision
 
     public init(preset: String? = nil, model: ModelConfig, epochs: Int = 30, batchSize: Int = 8,
                 learningRate: Float = 1e-3, validationFraction: Double = 0.2, groupBy: SplitGrouping = .none,
                 shuffle: Bool = true, seed: UInt64 = 0, augmentation: Augmentation = .off,
                 earlyStoppingPatience: Int? = nil, reduceLearningRate: PlateauSchedule? = nil,
                 batchNormMomentum: Float = 0.99, head: ModelHead = .flatten, headDropout: Float = 0,
-                weightDecay: Float = 0, input: InputTransform = .frames, normalization: ClipNormalizationMode? = nil) {
+                weightDecay: Float = 0, input: InputTransform = .frames, normalization: ClipNormalizationMode? = nil,
+                precision: Precision = .fp32) {
         self.preset = preset
         self.model = model
         self.epochs = epochs
@@ -120,6 +124,7 @@ public struct TrainingSettings: Codable, Sendable, Equatable {
         self.weightDecay = weightDecay
         self.input = input
         self.normalization = normalization
+        self.precision = precision
     }
 
     public init(from decoder: any Decoder) throws {
@@ -142,6 +147,7 @@ public struct TrainingSettings: Codable, Sendable, Equatable {
         weightDecay = try c.decodeIfPresent(Float.self, forKey: .weightDecay) ?? 0
         input = try c.decodeIfPresent(InputTransform.self, forKey: .input) ?? .frames
         normalization = try c.decodeIfPresent(ClipNormalizationMode.self, forKey: .normalization)
+        precision = try c.decodeIfPresent(Precision.self, forKey: .precision) ?? .fp32
     }
 
     /// The model a new run builds: the stack of `model`'s sizes with `head`,
@@ -210,7 +216,7 @@ public struct TrainingSettings: Codable, Sendable, Equatable {
         case validationFraction = "validation_fraction", groupBy = "group_by"
         case earlyStoppingPatience = "early_stopping_patience", reduceLearningRate = "reduce_lr_on_plateau"
         case batchNormMomentum = "batch_norm_momentum", head, input, normalization
-        case headDropout = "head_dropout", weightDecay = "weight_decay"
+        case headDropout = "head_dropout", weightDecay = "weight_decay", precision
     }
 }
 
@@ -252,6 +258,13 @@ extension TrainingSettings {
         if let shift = choices.shift { settings.augmentation.temporalJitter = shift }
         if let speed = choices.speed { settings.augmentation.speedJitter = speed }
         if let light = choices.light { settings.augmentation.brightnessContrast = light }
+        if let name = choices.precision {
+            guard let precision = Precision(rawValue: name) else {
+                throw TrainingError("\(file): [training] precision '\(name)' is not one of "
+                                    + Precision.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            settings.precision = precision
+        }
         func swaps(_ symmetry: TrainingChoices.Symmetry) -> ClassSwaps? {
             switch symmetry {
             case .never: nil

@@ -21,6 +21,9 @@ struct NetworkBenchOptions: ParsableArguments {
             help: "How the ConvLSTMs compute their 3x3 products: winograd (the default) or im2col, to compare.")
     var algorithm: ConvLSTM2D.Algorithm = .winograd
 
+    @Option(name: .customLong("precision"), help: precisionHelp)
+    var precision: Precision = .fp32
+
     @Flag(name: .customLong("json"), help: "Print one JSON object.")
     var json = false
 
@@ -28,12 +31,13 @@ struct NetworkBenchOptions: ParsableArguments {
         var sgemmGFLOPS: Double
         var openblasCore: String
         var threads: Int
+        var precision: Precision
         var shapes: [String: Benchmark.Result]
 
         enum CodingKeys: String, CodingKey {
             case sgemmGFLOPS = "sgemm_gflops"
             case openblasCore = "openblas_core"
-            case threads, shapes
+            case threads, precision, shapes
         }
     }
 
@@ -45,12 +49,13 @@ struct NetworkBenchOptions: ParsableArguments {
     }
 
     func run() throws {
+        try reportingErrors { try checkPrecision(precision) }
         BLAS.setThreads(threads)
         let names = (shape ?? "all") == "all" ? Benchmark.Shape.all.map(\.name) : [shape!]
         let sgemm = Benchmark.sgemmGFLOPS()
         if !json {
             print(String(format: "OpenBLAS %@, %d threads: sgemm %.1f GFLOP/s (1024x1024x1024)", BLAS.coreName, threads, sgemm))
-            print("ConvLSTM products: \(algorithm.rawValue); GFLOP counted as direct convolutions")
+            print("ConvLSTM products: \(algorithm.rawValue), \(precision.rawValue); GFLOP counted as direct convolutions")
         }
         var results: [String: Benchmark.Result] = [:]
         for name in names {
@@ -61,14 +66,15 @@ struct NetworkBenchOptions: ParsableArguments {
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
-            let report = Report(sgemmGFLOPS: sgemm, openblasCore: BLAS.coreName, threads: threads, shapes: results)
+            let report = Report(sgemmGFLOPS: sgemm, openblasCore: BLAS.coreName, threads: threads, precision: precision,
+                                shapes: results)
             print(String(decoding: try encoder.encode(report), as: UTF8.self))
         }
     }
 
     private func measure(_ name: String) throws -> Benchmark.Result {
         let shape = Benchmark.Shape.named(name)!
-        return try Benchmark.run(shape, steps: steps, algorithm: algorithm) { line in
+        return try Benchmark.run(shape, steps: steps, algorithm: algorithm, precision: precision) { line in
             FileHandle.standardError.write(Data((line + "\n").utf8))
         }
     }
@@ -78,7 +84,7 @@ struct NetworkBenchOptions: ParsableArguments {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         process.arguments = ["bench", "--shape", name, "--steps", String(steps), "--threads", String(threads),
-                             "--algorithm", algorithm.rawValue, "--json"]
+                             "--algorithm", algorithm.rawValue, "--precision", precision.rawValue, "--json"]
         let out = Pipe()
         process.standardOutput = out
         try process.run()

@@ -31,6 +31,8 @@ struct Eval: ParsableCommand {
     var batchSize = 8
     @Option(help: "OpenBLAS threads.")
     var threads = 2
+    @Option(help: precisionHelp)
+    var precision: Precision = .fp32
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
 
@@ -65,6 +67,7 @@ struct Eval: ParsableCommand {
     func run() throws {
         BLAS.setThreads(threads)
         try reportingErrors {
+            try checkPrecision(precision)
             var checkpointURL = checkpoint.map { URL(fileURLWithPath: $0) }
             var store: ProjectStore?
             var splitRun: Int64?
@@ -91,6 +94,7 @@ struct Eval: ParsableCommand {
             guard let checkpointURL else { throw ValidationError("give --checkpoint") }
             let checkpoint = checkpointURL.path
             let classifier = try ClipClassifier(checkpoint: checkpointURL)
+            try classifier.setPrecision(precision)
             let evaluation: Evaluation
             var skipped: [SkippedSample] = []
             if let tensors {

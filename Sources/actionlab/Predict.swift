@@ -24,6 +24,8 @@ struct Predict: ParsableCommand {
     var batchSize = 8
     @Option(help: "OpenBLAS threads.")
     var threads = 2
+    @Option(help: precisionHelp)
+    var precision: Precision = .fp32
     @Flag(help: "Print one JSON object instead of lines of text.")
     var json = false
 
@@ -59,6 +61,7 @@ struct Predict: ParsableCommand {
     func run() throws {
         BLAS.setThreads(threads)
         try reportingErrors {
+            try checkPrecision(precision)
             let loaded = try Checkpoint.load(URL(fileURLWithPath: checkpoint))
             let labels = loaded.labels ?? (0..<loaded.spec.classes).map { "class\($0)" }
             var predictions: [PredictionOutput] = []
@@ -67,8 +70,9 @@ struct Predict: ParsableCommand {
                 // Rows are read as batches need them: memory does not grow with the file.
                 let data = try TensorFileRows.open(URL(fileURLWithPath: tensors), xName: name,
                                                    expected: loaded.spec.inputShape, requireLabels: false)
-                let probabilities = try ClipClassifier(checkpoint: URL(fileURLWithPath: checkpoint))
-                    .predict(rows: data, batchSize: batchSize)
+                let classifier = try ClipClassifier(checkpoint: URL(fileURLWithPath: checkpoint))
+                try classifier.setPrecision(precision)
+                let probabilities = try classifier.predict(rows: data, batchSize: batchSize)
                 let classes = loaded.spec.classes
                 predictions = (0..<data.count).map { i in
                     let p = Prediction(classNames: labels, probabilities: Array(probabilities.data[i * classes ..< (i + 1) * classes]))
@@ -76,6 +80,7 @@ struct Predict: ParsableCommand {
                 }
             } else {
                 let classifier = try ClipClassifier(checkpoint: URL(fileURLWithPath: checkpoint))
+                try classifier.setPrecision(precision)
                 // A clip that cannot be read is reported and the others still classified.
                 for (i, clip) in clips.enumerated() {
                     do {
@@ -112,6 +117,18 @@ func validateBatchSize(_ batchSize: Int) throws {
     guard (1...TrainingSettings.maximumBatchSize).contains(batchSize) else {
         throw ValidationError("--batch-size must be from 1 to \(TrainingSettings.maximumBatchSize), got \(batchSize)")
     }
+}
+
+extension Precision: ExpressibleByArgument {}
+
+/// The help of every `--precision` option.
+let precisionHelp = ArgumentHelp(
+    "Number format of the matrix products: fp32, or bf16 (bfloat16 inputs summed in float32; needs a CPU with AVX512_BF16).")
+
+/// Fails, saying what to use instead, when this CPU cannot compute products in
+/// `precision`: before any clip is read for a run that would fail at its first step.
+func checkPrecision(_ precision: Precision) throws {
+    try precision.checkSupported(by: .current)
 }
 
 /// OpenBLAS threads: from 1 to 256.

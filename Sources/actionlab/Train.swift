@@ -131,6 +131,8 @@ struct Train: ParsableCommand {
     var resume: Int64?
     @Option(help: "OpenBLAS threads (default 2; with --distributed, this machine's cores shared by its ranks).")
     var threads: Int?
+    @Option(help: ArgumentHelp(precisionHelp.abstract + " Recorded with the run; checkpoints stay float32. With --resume: the run's own unless given."))
+    var precision: Precision?
     @Flag(help: "Be one rank of data-parallel training started by `mpirun -np K actionlab train ...`.")
     var distributed = false
 
@@ -157,6 +159,7 @@ struct Train: ParsableCommand {
         if distributed { return try runDistributed() }
         BLAS.setThreads(threads ?? 2)
         try reportingErrors {
+            if let precision { try checkPrecision(precision) }
             let job = try makeJob()
             let progress = TrainingProgressPrinter(interactive: isatty(STDERR_FILENO) == 1)
             let trainer = Trainer(job: job) { progress.show($0) }
@@ -196,6 +199,7 @@ struct Train: ParsableCommand {
                                                epochs: epochs)
             job.output = out.map { URL(fileURLWithPath: $0) }
             job.csv = csv.map { URL(fileURLWithPath: $0) }
+            if let precision { job.settings.precision = precision }
             return job
         }
         var settings = try Self.projectSettings(store, preset: preset)
@@ -281,6 +285,7 @@ struct Train: ParsableCommand {
         if let epochs { settings.epochs = epochs }
         if let batchSize { settings.batchSize = batchSize }
         if let lr { settings.learningRate = lr }
+        if let precision { settings.precision = precision }
         if let validationSplit { settings.validationFraction = validationSplit }
         settings.groupBy = groupBy.grouping
         settings.shuffle = !noShuffle
@@ -375,6 +380,7 @@ final class TrainingProgressPrinter: @unchecked Sendable {
             text += "training \(s.trainingCount) samples, validating \(s.validationCount); "
                 + "input \(Tensor.describe(s.model.inputShape)), \(s.model.layers.count) layers, "
                 + "\(s.parameterCount) parameters; OpenBLAS \(BLAS.coreName) x\(BLAS.threads)"
+                + (s.settings.precision == .fp32 ? "" : ", \(s.settings.precision.rawValue) products")
             write(text)
             write("estimate: \(duration(s.estimate.secondsPerEpoch)) per epoch, \(megabytes(s.estimate.memoryBytes)) of memory"
                   + (s.firstEpoch > 1 ? "; resuming at epoch \(s.firstEpoch)" : ""))

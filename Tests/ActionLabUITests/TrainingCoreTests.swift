@@ -1,3 +1,4 @@
+import ActionNet
 import ActionStore
 import Foundation
 import Testing
@@ -126,5 +127,39 @@ final class FakeTrainingBackend: TrainingBackend, @unchecked Sendable {
         }
         core.handle(.key(.character("t")))
         #expect(core.state.training.phase == .failed("training is not available here"))
+    }
+}
+
+/// b switches the chosen preset's products between fp32 and bf16, on a CPU that has bf16.
+@Suite struct PrecisionKeyTests {
+    func state(cpu: CPUFeatures) -> AppState {
+        var state = Sample.state([])
+        state.training = TrainingState(classNames: Sample.classNames,
+                                       choices: TrainingChoice.standard(classes: 5, epochs: 4), choiceIndex: 2)
+        state.cpu = cpu
+        _ = state.update(.key(.function(2)))
+        return state
+    }
+
+    @Test func bSwitchesTheProductsToBF16AndBack() {
+        var state = state(cpu: CPUFeatures(name: "Test CPU 4000", hasAVX512BF16: true))
+        _ = state.update(.key(.character("b")))
+        #expect(state.training.choice.settings.precision == .bf16)
+        #expect(state.message?.text.hasPrefix("Products in bf16") == true)
+        #expect(state.training.choice.edits == "bf16 products (preset fp32)")
+        let lines = TrainView.runBoxLines(state.training).compactMap { line -> String? in
+            if case let .text(name, value, _) = line, name == "Train" { value } else { nil }
+        }
+        #expect(lines.first?.hasSuffix("· bf16") == true, "\(lines)")
+        _ = state.update(.key(.character("b")))
+        #expect(state.training.choice.settings.precision == .fp32)
+        #expect(!state.training.choice.isEdited)
+    }
+
+    @Test func withoutAVX512BF16TheKeySaysWhy() {
+        var state = state(cpu: CPUFeatures(name: "Test CPU 3000", hasAVX512BF16: false))
+        _ = state.update(.key(.character("b")))
+        #expect(state.training.choice.settings.precision == .fp32)
+        #expect(state.message?.text == "bf16 needs a CPU with AVX512_BF16; this CPU (Test CPU 3000) does not have it")
     }
 }

@@ -282,3 +282,32 @@ func bf16ProductBound(k: Int) -> Double {
         #expect(CPUFeatures.parse(cpuinfo: "") == CPUFeatures(name: "unknown", hasAVX512BF16: false))
     }
 }
+
+/// `--precision bf16` through the built binary.
+@Suite(.enabled(if: CPUFeatures.current.hasAVX512BF16, "bfloat16 products need a CPU with AVX512_BF16"))
+struct BFloat16CommandTests {
+    /// Keras's float32 probabilities, from bf16 products: close (measured 0.0003 apart),
+    /// but farther than float32 gets (2e-5), which shows the bf16 products ran.
+    @Test func predictInBF16IsCloseToKerasInference() throws {
+        let url = Fixtures.kerasGray
+        let result = try ActionLabBinary.run(["predict", "--checkpoint", url.path, "--tensors", url.path, "--json",
+                                              "--precision", "bf16"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let output = try JSONDecoder().decode(CommandTests.PredictOutput.self, from: Data(result.stdout.utf8))
+        let expected = try SafeTensorsFile(contentsOf: url).tensor("infer.dense2")
+        let error = maxAbsDifference(output.predictions.flatMap(\.probabilities), expected.data)
+        #expect(error <= 0.003 && error > 2e-5, "\(error)")
+    }
+
+    @Test func benchReportsItsPrecision() throws {
+        struct Report: Decodable { let precision: String; let shapes: [String: [String: Double]] }
+        let result = try ActionLabBinary.run(["bench", "--shape", "tiny", "--steps", "1", "--threads", "1",
+                                              "--precision", "bf16", "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let report = try JSONDecoder().decode(Report.self, from: Data(result.stdout.utf8))
+        #expect(report.precision == "bf16")
+        #expect((report.shapes["tiny"]?["train_seconds_per_step"] ?? 0) > 0)
+        let bad = try ActionLabBinary.run(["bench", "--precision", "fp16"])
+        #expect(bad.status != 0 && bad.stderr.contains("fp16"), "\(bad.stderr)")
+    }
+}

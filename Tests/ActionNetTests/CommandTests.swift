@@ -27,13 +27,14 @@ import Testing
                 let train_seconds_per_step: Double, infer_seconds_per_clip: Double
                 let peak_rss_bytes: Int, gflop_per_step: Double, gflops: Double
             }
-            let sgemm_gflops: Double, openblas_core: String, threads: Int, shapes: [String: Shape]
+            let sgemm_gflops: Double, openblas_core: String, threads: Int, precision: String, shapes: [String: Shape]
         }
         let result = try ActionLabBinary.run(["bench", "--shape", "tiny", "--steps", "1", "--threads", "1",
                                               "--algorithm", algorithm, "--json"])
         #expect(result.status == 0, "\(result.stderr)")
         let report = try JSONDecoder().decode(Report.self, from: Data(result.stdout.utf8))
         #expect(report.threads == 1 && !report.openblas_core.isEmpty && report.sgemm_gflops > 0)
+        #expect(report.precision == "fp32")
         let tiny = try #require(report.shapes["tiny"])
         #expect(abs(tiny.gflop_per_step - 31.4) < 0.1)
         #expect(tiny.train_seconds_per_step > 0 && tiny.infer_seconds_per_clip > 0 && tiny.peak_rss_bytes > 0)

@@ -96,8 +96,11 @@ enum TrainView {
                              "\(model.frames)x\(model.height)x\(model.width)x\(model.channels)"))
         let filters = model.filters.map(String.init).joined(separator: "/")
         line("Network", fitted("\(filters) · dense \(model.denseUnits)", "\(filters) d\(model.denseUnits)"))
-        line("Train", fitted("\(AppView.counted(settings.epochs, "epoch")) · batch \(settings.batchSize)",
-                             "\(settings.epochs) ep. · batch \(settings.batchSize)"))
+        // The precision only when not the default, so that a float32 run reads as it always did.
+        let precision = settings.precision == .fp32 ? "" : " · \(settings.precision.rawValue)"
+        line("Train", fitted("\(AppView.counted(settings.epochs, "epoch")) · batch \(settings.batchSize)\(precision)",
+                             "\(settings.epochs) ep. · batch \(settings.batchSize)\(precision)",
+                             "\(settings.epochs) ep. · b\(settings.batchSize)\(precision)"))
         let augmentations = settings.augmentation.enabledNames
         let augmentText = augmentations.isEmpty ? "none" : augmentations.joined(separator: " + ")
         line("Sees", fitted("\(settings.input.rawValue.replacingOccurrences(of: "_", with: " ")) · \(augmentText)",

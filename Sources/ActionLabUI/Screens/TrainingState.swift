@@ -29,6 +29,9 @@ public struct TrainingChoice: Sendable, Equatable {
         if settings.learningRate != presetSettings.learningRate {
             changes.append("learning rate \(TrainView.rate(settings.learningRate)) (preset \(TrainView.rate(presetSettings.learningRate)))")
         }
+        if settings.precision != presetSettings.precision {
+            changes.append("\(settings.precision.rawValue) products (preset \(presetSettings.precision.rawValue))")
+        }
         return changes.isEmpty ? "other settings" : changes.joined(separator: ", ")
     }
 
@@ -359,6 +362,24 @@ extension AppState {
         training.phase = .stopping
         training.pauseRequested = false
         return UpdateResult(redraw: true, effects: [.stopTraining])
+    }
+
+    /// Switches the chosen settings' matrix products between fp32 and bf16, on a CPU that
+    /// has bf16 products.
+    mutating func togglePrecision() -> UpdateResult {
+        let next: Precision = training.choice.settings.precision == .fp32 ? .bf16 : .fp32
+        guard next == .fp32 || cpu.hasAVX512BF16 else {
+            show("bf16 needs a CPU with AVX512_BF16; this CPU (\(cpu.name)) does not have it", .warning,
+                 about: .trainingSettings(training.choice.settings))
+            return .redraw
+        }
+        var result = customize("precision") { $0.precision = next }
+        if !training.phase.isActive {
+            show(next == .bf16 ? "Products in bf16: bfloat16 inputs summed in float32; the weights stay float32"
+                               : "Products in fp32", .info, about: .trainingSettings(training.choice.settings))
+            result.redraw = true
+        }
+        return result
     }
 
     mutating func cycleTrainingChoice() -> UpdateResult {
