@@ -1,5 +1,6 @@
 import ActionNet
 import ActionStore
+import ClipIO
 import Foundation
 import Training
 
@@ -263,7 +264,13 @@ public final class ProjectTraining: TrainingBackend, @unchecked Sendable {
                 skipped += 1
                 continue
             }
-            let prediction = try model.classify(clip: store.layout.root.appendingPathComponent(clip.path), loader: loader)
+            // A clip that does not decode was left out of the run's validation as well.
+            let prediction: Prediction
+            do { prediction = try model.classify(clip: store.layout.root.appendingPathComponent(clip.path), loader: loader) }
+            catch is ClipIOError {
+                skipped += 1
+                continue
+            }
             guard let predicted = projectIndex[prediction.topLabel] else {
                 skipped += 1
                 continue

@@ -88,6 +88,39 @@ import Testing
         #expect(try labels.undoLastChange()?.classIndex == 1)
     }
 
+    @Test func aValidationClipThatDoesNotDecodeIsSkippedAsTheRunSkippedIt() throws {
+        let folder = try TemporaryFolder()
+        let layout = ProjectLayout(root: folder.url)
+        let store = try ProjectStore.open(layout)
+        defer { try? store.close() }
+        // Listed as readable when scanned, replaced by something that does not decode since.
+        try Data("not a video".utf8).write(to: folder.file("bad.mp4"))
+        let stamp = FileStamp(size: 11, modified: Date(timeIntervalSince1970: 1_000_000))
+        let probe = ClipProbe(codec: "h264", width: 12, height: 12, fps: 25, duration: 2, frameCount: 50, frameCountIsExact: true)
+        let clip = try store.record([ScannedClip(path: "bad.mp4", stamp: stamp, outcome: .readable(probe))])[0]
+        _ = try store.setLabel(clipID: clip.id, classIndex: 0)
+        let split = DatasetSplit(seed: 1, validationFraction: 0.5, groupBy: .none, training: [], validation: ["bad.mp4"])
+        var run = try store.createRun(settingsJSON: "{}", splitJSON: split.json)
+        let directory = RunFiles.directory(runID: run.id, in: layout)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let checkpoint = directory.appendingPathComponent("best.safetensors")
+        try FileManager.default.copyItem(at: Fixtures.kerasGray, to: checkpoint)
+        run.status = .completed
+        run.bestCheckpointPath = RunFiles.recordedPath(checkpoint, in: layout)
+        try store.updateRun(run)
+
+        let training = ProjectTraining(store: store)
+        let result = LockedValue<Result<RunValidation, TrainingError>?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        training.validation(runID: run.id) { outcome in
+            result.set(outcome)
+            done.signal()
+        }
+        #expect(done.wait(timeout: .now() + 600) == .success)
+        let validation = try #require(try result.get()?.get())
+        #expect(validation.clips.isEmpty && validation.skipped == 1)
+    }
+
     @Test func runsAreNamedPinnedAndDeletedAndTheModelsPredictionsRead() throws {
         let folder = try TemporaryFolder()
         let layout = ProjectLayout(root: folder.url)
@@ -139,4 +172,13 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: checkpoint.path), "its checkpoint goes with it")
         #expect(try training.suggestions().modelName == nil, "no model is left")
     }
+}
+
+/// A value set from another thread.
+private final class LockedValue<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Value
+    init(_ value: Value) { self.value = value }
+    func set(_ newValue: Value) { lock.withLock { value = newValue } }
+    func get() -> Value { lock.withLock { value } }
 }
