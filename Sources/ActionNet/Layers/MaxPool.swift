@@ -130,17 +130,24 @@ public final class MaxPool: Layer {
                 for y in rows {
                     for x in columns {
                         let src = input + base + (y * W + x) * C, bit = UInt64(1) << UInt64((y - top) * size + (x - left))
+                        // Branch-free, as the backward pass's loops.
                         if tolerance > 0 {
-                            for c in 0..<C where best[c] - src[c] < tolerance { bits[c] |= bit }
+                            for c in 0..<C { bits[c] |= best[c] - src[c] < tolerance ? bit : 0 }
                         } else {
-                            for c in 0..<C where bits[c] == 0 && src[c] == best[c] { bits[c] = bit }
+                            for c in 0..<C { bits[c] = bits[c] == 0 && src[c] == best[c] ? bit : bits[c] }
                         }
                     }
                 }
                 switch bytes {
-                case 1: for c in 0..<C { routes.storeBytes(of: UInt8(bits[c]), toByteOffset: o + c, as: UInt8.self) }
-                case 4: for c in 0..<C { routes.storeBytes(of: UInt32(bits[c]), toByteOffset: (o + c) * 4, as: UInt32.self) }
-                default: for c in 0..<C { routes.storeBytes(of: bits[c], toByteOffset: (o + c) * 8, as: UInt64.self) }
+                case 1:
+                    let r = routes + o
+                    for c in 0..<C { r.storeBytes(of: UInt8(truncatingIfNeeded: bits[c]), toByteOffset: c, as: UInt8.self) }
+                case 4:
+                    let r = routes + 4 * o
+                    for c in 0..<C { r.storeBytes(of: UInt32(truncatingIfNeeded: bits[c]), toByteOffset: 4 * c, as: UInt32.self) }
+                default:
+                    let r = routes + 8 * o
+                    for c in 0..<C { r.storeBytes(of: bits[c], toByteOffset: 8 * c, as: UInt64.self) }
                 }
             }
         }
@@ -163,11 +170,21 @@ public final class MaxPool: Layer {
                         for c in 0..<C where routes.load(fromByteOffset: (o + c) * 4, as: UInt32.self) == UInt32(position) { dst[c] += g[c] }
                         continue
                     }
+                    // Branch-free (adding 0 where the gradient goes elsewhere) and with the
+                    // routes' base hoisted, so that no index needs an overflow check: the
+                    // loops vectorise. With a branch per value, a quarter of them taken at
+                    // random for 2x2 windows, this was 3% of a step's time.
                     let bit = UInt64(1) << UInt64(position)
                     switch bytes {
-                    case 1: for c in 0..<C where UInt64(routes.load(fromByteOffset: o + c, as: UInt8.self)) & bit != 0 { dst[c] += g[c] }
-                    case 4: for c in 0..<C where UInt64(routes.load(fromByteOffset: (o + c) * 4, as: UInt32.self)) & bit != 0 { dst[c] += g[c] }
-                    default: for c in 0..<C where routes.load(fromByteOffset: (o + c) * 8, as: UInt64.self) & bit != 0 { dst[c] += g[c] }
+                    case 1:
+                        let r = UnsafeRawPointer(routes + o), b = UInt8(truncatingIfNeeded: bit)
+                        for c in 0..<C { dst[c] += r.load(fromByteOffset: c, as: UInt8.self) & b != 0 ? g[c] : 0 }
+                    case 4:
+                        let r = UnsafeRawPointer(routes + 4 * o), b = UInt32(truncatingIfNeeded: bit)
+                        for c in 0..<C { dst[c] += r.load(fromByteOffset: 4 * c, as: UInt32.self) & b != 0 ? g[c] : 0 }
+                    default:
+                        let r = UnsafeRawPointer(routes + 8 * o)
+                        for c in 0..<C { dst[c] += r.load(fromByteOffset: 8 * c, as: UInt64.self) & bit != 0 ? g[c] : 0 }
                     }
                 }
             }
