@@ -395,7 +395,9 @@ final class TrainingProgressPrinter: @unchecked Sendable {
                 if let d = decoding, d.done < d.total { tail += " | decoding \(d.done)/\(d.total) clips" }
                 drawBar("epoch \(b.epoch)/\(b.epochs)", done: b.batch, total: b.batches, tail: tail)
             } else if Date().timeIntervalSince(lastLine) > 10 && b.batch < b.batches {
-                write("epoch \(b.epoch)/\(b.epochs) batch \(b.batch)/\(b.batches) loss \(String(format: "%.4f", b.loss))")
+                var text = "epoch \(b.epoch)/\(b.epochs) batch \(b.batch)/\(b.batches) loss \(String(format: "%.4f", b.loss))"
+                if let d = decoding, d.done < d.total { text += "; decoding \(d.done)/\(d.total) clips" }
+                write(text)
                 lastLine = Date()
             }
         case .validation(let v):
