@@ -165,7 +165,7 @@ public final class ProjectTraining: TrainingBackend, @unchecked Sendable {
 
     private static func speedKey(_ settings: TrainingSettings) -> String {
         let spec = settings.modelSpec
-        return "\(spec.layers) \(spec.channels) \(settings.batchSize)"
+        return "\(spec.layers) \(spec.channels) \(settings.batchSize) \(settings.precision.rawValue)"
     }
 
     private func cachedSpeed(for settings: TrainingSettings) -> ComputeSpeed? {
@@ -178,7 +178,8 @@ public final class ProjectTraining: TrainingBackend, @unchecked Sendable {
             let settings = request.settings
             do {
                 try settings.validate()
-                let speed = try cachedSpeed(for: settings) ?? ComputeSpeed.measure(for: settings.modelSpec, batchSize: settings.batchSize)
+                let speed = try cachedSpeed(for: settings)
+                    ?? ComputeSpeed.measure(for: settings.modelSpec, batchSize: settings.batchSize, precision: settings.precision)
                 lock.withLock { speeds[Self.speedKey(settings)] = speed }
                 let estimate = try TrainingEstimate(model: settings.modelSpec, batchSize: settings.batchSize,
                                                     trainingSamples: request.trainingSamples,

@@ -394,7 +394,7 @@ struct TrainingSession {
 
     /// Estimates the run and reports its start.
     private mutating func announce(_ data: RunData, model: ActionModel) throws {
-        let speed = try job.speed ?? ComputeSpeed.measure(for: model.spec, batchSize: data.batchSize)
+        let speed = try job.speed ?? ComputeSpeed.measure(for: model.spec, batchSize: data.batchSize, precision: model.precision)
         let estimate = try TrainingEstimate(model: model.spec, batchSize: data.batchSize, trainingSamples: data.trainIndices.count,
                                             validationSamples: data.validationIndices.count,
                                             dataBytes: data.set.byteCount + TrainingEstimate.batchDataBytes(

@@ -75,14 +75,16 @@ public struct ComputeSpeed: Sendable, Equatable {
 
     /// Times a training step and an inference pass of `model`'s layers at no more than
     /// 4 frames of 32x32 and a batch of at most 4 (a fraction of a second for the seed
-    /// stack's filters).
-    public static func measure(for model: ModelSpec, batchSize: Int) throws(ModelError) -> ComputeSpeed {
+    /// stack's filters), with the products in `precision`.
+    public static func measure(for model: ModelSpec, batchSize: Int,
+                               precision: Precision = .fp32) throws(ModelError) -> ComputeSpeed {
         var small = model
         if model.inputShape.count == 4 {
             small.inputShape = [min(model.frames, 4), min(model.height, 32), min(model.width, 32), model.channels]
         }
         let batch = max(1, min(batchSize, 4))
         let net = try ActionModel(spec: small, seed: 1)
+        try net.setPrecision(precision)
         var random = SeededGenerator(seed: 2)
         let x = Tensor(shape: [batch] + small.inputShape,
                        data: (0..<(batch * small.inputShape.reduce(1, *))).map { _ in Float(random.nextUnit()) })

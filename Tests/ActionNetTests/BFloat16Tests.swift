@@ -299,6 +299,19 @@ struct BFloat16CommandTests {
         #expect(error <= 0.003 && error > 2e-5, "\(error)")
     }
 
+    @Test func trainInBF16SaysSoAndWritesAFloat32Checkpoint() throws {
+        let folder = try TemporaryFolder()
+        let out = folder.file("model.safetensors")
+        let result = try ActionLabBinary.run(["train", "--tensors", Fixtures.kerasGray.path, "--init", Fixtures.kerasGray.path,
+                                              "--epochs", "1", "--threads", "1", "--precision", "bf16", "--out", out.path])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("parameters; OpenBLAS \(BLAS.coreName) x1, bf16 products\n"), "\(result.stderr)")
+        let file = try SafeTensorsFile(contentsOf: out)
+        #expect(!file.entries.isEmpty && file.entries.values.allSatisfy { $0.dtype == .f32 })
+        let bad = try ActionLabBinary.run(["train", "--tensors", Fixtures.kerasGray.path, "--precision", "fp16"])
+        #expect(bad.status != 0 && bad.stderr.contains("fp16"), "\(bad.stderr)")
+    }
+
     @Test func benchReportsItsPrecision() throws {
         struct Report: Decodable { let precision: String; let shapes: [String: [String: Double]] }
         let result = try ActionLabBinary.run(["bench", "--shape", "tiny", "--steps", "1", "--threads", "1",
