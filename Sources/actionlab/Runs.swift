@@ -31,6 +31,8 @@ struct Runs: ParsableCommand {
         let input: String?
         let head: String?
         let augmentation: [String]?
+        /// fp32 or bf16: the number format of the run's matrix products.
+        let precision: String?
         /// (T, H, W, C) of the model's input.
         let sampleShape: [Int]?
         let filters: [Int]?
@@ -44,16 +46,17 @@ struct Runs: ParsableCommand {
         let pinned: Bool
 
         enum CodingKeys: String, CodingKey {
-            case id, name, note, status, epochs, seconds, preset, input, head, augmentation, filters, current, pinned, metrics
+            case id, name, note, status, epochs, seconds, preset, input, head, augmentation, precision, filters, current, pinned, metrics
             case startedAt = "started_at", bestValAccuracy = "best_val_accuracy", learningRate = "learning_rate"
             case sampleShape = "sample_shape", trainClips = "train_clips", validationClips = "validation_clips"
             case bestCheckpoint = "best_checkpoint", lastCheckpoint = "last_checkpoint"
         }
 
-        /// The recipe in a few words: input, head, augmentations.
+        /// The recipe in a few words: input, head, augmentations, and bf16 for a run in bf16.
         var recipe: String {
             guard let input, let head else { return "-" }
             return "\(input), \(head), " + ((augmentation ?? []).isEmpty ? "no aug" : (augmentation ?? []).joined(separator: "+"))
+                + (precision == Precision.bf16.rawValue ? ", bf16" : "")
         }
     }
 
@@ -75,7 +78,7 @@ struct Runs: ParsableCommand {
                            bestValAccuracy: record.bestValAccuracy, seconds: record.durationSeconds,
                            learningRate: settings?.learningRate, preset: settings?.preset,
                            input: settings?.input.rawValue, head: settings?.head.rawValue,
-                           augmentation: settings?.augmentation.enabledNames,
+                           augmentation: settings?.augmentation.enabledNames, precision: settings?.precision.rawValue,
                            sampleShape: settings?.model.inputShape, filters: settings?.model.filters,
                            trainClips: split?.training.count, validationClips: split?.validation.count,
                            bestCheckpoint: record.bestCheckpointPath, lastCheckpoint: record.lastCheckpointPath,

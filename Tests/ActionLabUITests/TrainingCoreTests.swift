@@ -156,6 +156,13 @@ final class FakeTrainingBackend: TrainingBackend, @unchecked Sendable {
         #expect(!state.training.choice.isEdited)
     }
 
+    @Test func aBF16RunsRecipeSaysSo() {
+        var settings = TrainingChoice.standard(classes: 5)[0].settings
+        #expect(!RunRow.recipe(settings).contains("bf16"))
+        settings.precision = .bf16
+        #expect(RunRow.recipe(settings).hasSuffix(" · bf16"))
+    }
+
     @Test func withoutAVX512BF16TheKeySaysWhy() {
         var state = state(cpu: CPUFeatures(name: "Test CPU 3000", hasAVX512BF16: false))
         _ = state.update(.key(.character("b")))

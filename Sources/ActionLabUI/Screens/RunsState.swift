@@ -94,12 +94,14 @@ public struct RunRow: Sendable, Equatable {
                   isCurrentModel: currentModelRunID == record.id)
     }
 
-    /// "motion · global max pool · crop+shift": the choices that tell runs of one preset apart.
+    /// "motion · global max pool · crop+shift": the choices that tell runs of one preset
+    /// apart (" · bf16" after them for a run whose products were bfloat16).
     public static func recipe(_ settings: TrainingSettings) -> String {
         let augmentations = settings.augmentation.enabledNames
         return settings.input.rawValue.replacingOccurrences(of: "_", with: " ") + " · "
             + settings.head.rawValue.replacingOccurrences(of: "_", with: " ") + " · "
             + (augmentations.isEmpty ? "no aug." : augmentations.joined(separator: "+"))
+            + (settings.precision == .bf16 ? " · bf16" : "")
     }
 
     /// "quick 16x48x48x1 16/8/8 d64 b8"
