@@ -38,4 +38,15 @@ public enum BLAS {
         guard let name = openblas_get_corename() else { return "unknown" }
         return String(cString: name)
     }
+
+    /// A sentence for the user when OPENBLAS_CORETYPE names the core instead of letting
+    /// OpenBLAS choose one for this CPU, nil otherwise. The choice matters: on an AMD EPYC
+    /// with AVX-512, OPENBLAS_CORETYPE=Haswell (AVX2 kernels, which pack every operand)
+    /// made a training step 1.4 to 1.5 times as long as the Cooperlake kernels OpenBLAS
+    /// chooses there itself.
+    public static var coreTypeNote: String? {
+        guard let forced = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"], !forced.isEmpty else { return nil }
+        return "OPENBLAS_CORETYPE=\(forced) is set: OpenBLAS runs the \(coreName) kernels instead of choosing for this CPU; "
+            + "unset it to compare"
+    }
 }

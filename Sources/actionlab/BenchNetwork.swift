@@ -53,6 +53,7 @@ struct NetworkBenchOptions: ParsableArguments {
         BLAS.setThreads(threads)
         let names = (shape ?? "all") == "all" ? Benchmark.Shape.all.map(\.name) : [shape!]
         let sgemm = Benchmark.sgemmGFLOPS()
+        if let note = BLAS.coreTypeNote { FileHandle.standardError.write(Data((note + "\n").utf8)) }
         if !json {
             print(String(format: "OpenBLAS %@, %d threads: sgemm %.1f GFLOP/s (1024x1024x1024)", BLAS.coreName, threads, sgemm))
             print("ConvLSTM products: \(algorithm.rawValue), \(precision.rawValue); GFLOP counted as direct convolutions")

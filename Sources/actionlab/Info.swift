@@ -1,5 +1,6 @@
 import ActionNet
 import ArgumentParser
+import Foundation
 
 struct Info: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -7,5 +8,6 @@ struct Info: ParsableCommand {
 
     func run() throws {
         print("OpenBLAS core \(BLAS.coreName), \(BLAS.threads) threads")
+        if let note = BLAS.coreTypeNote { FileHandle.standardError.write(Data((note + "\n").utf8)) }
     }
 }
