@@ -15,8 +15,14 @@ public enum ActionLabApp {
     public static func run(projectFolder folder: URL, preset: String? = nil, epochs: Int? = nil,
                            environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         try openAndRun(projectFolder: folder, preset: preset, epochs: epochs, environment: environment)
-        // Ctrl-C or kill ended the program as q does; its exit status still says so.
-        if let signal = QuitSignals.received { exit(128 + signal) }
+        // Ctrl-C or kill ended the program as q does; its exit status still says so. The
+        // project is saved and closed by now; `_exit` skips the C library's exit handlers,
+        // whose OpenBLAS teardown can wait forever (or crash) when an estimate or prediction
+        // that outlived `backgroundWorkTimeout` is still multiplying on another thread.
+        if let signal = QuitSignals.received {
+            fflush(nil)
+            _exit(128 + signal)
+        }
     }
 
     private static func openAndRun(projectFolder folder: URL, preset: String?, epochs: Int?,
