@@ -7,10 +7,9 @@
 // as [n / 32][k / 2][32] pairs (two registers per pair of k). A block of A is laid out
 // as its source reads fastest: [8][k / 2] when A's rows are contiguous, [k / 2][8] when
 // transposed (its columns are), so that packing is plain vector loads and stores. The
-// kernel keeps
-// an 8 x 32 block of C in 16 registers across the whole k loop. Odd k, and rows or
-// columns past a block's end, are padded with zeros in the packed copies; only C's real
-// rows and columns are written.
+// kernel keeps an 8 x 32 block of C in 16 registers across the whole k loop. Odd k, and
+// rows or columns past a block's end, are padded with zeros in the packed copies; only
+// C's real rows and columns are written.
 #include "bf16gemm.h"
 
 #include <pthread.h>
@@ -21,7 +20,10 @@ enum { MR = 8, NR = 32 };
 
 static inline size_t pairsOf(int k) { return (size_t)(k + 1) / 2; }
 
-// Round to nearest bfloat16, ties to even; NaNs stay (quiet) NaNs.
+// Round to nearest bfloat16, ties to even; NaNs stay (quiet) NaNs. For the one operand
+// packed a value at a time (B transposed, packed once per pass). Unlike the vector
+// conversions it keeps denormals instead of reading them as zero: below 2^-126, nothing
+// a float32 sum of these products can show.
 static inline uint32_t bf16(float x) {
     uint32_t u;
     memcpy(&u, &x, sizeof u);
@@ -30,10 +32,6 @@ static inline uint32_t bf16(float x) {
 }
 
 static inline uint32_t pair(float lo, float hi) { return bf16(lo) | (bf16(hi) << 16); }
-
-void al_bf16_round(const float *in, uint16_t *out, size_t count) {
-    for (size_t i = 0; i < count; i++) out[i] = (uint16_t)bf16(in[i]);
-}
 
 size_t al_bf16_packed_b_bytes(int k, int n) {
     return (size_t)((n + NR - 1) / NR) * pairsOf(k) * NR * sizeof(uint32_t);
@@ -73,8 +71,6 @@ static void *grow(void **buffer, size_t *capacity, size_t bytes) {
 
 #if defined(__x86_64__)
 #include <immintrin.h>
-
-int al_bf16_available(void) { return 1; }
 
 #define BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
 
@@ -207,8 +203,6 @@ BF16_TARGET void al_bf16_gemm_packed(int transA, int m, int n, int k, float alph
 }
 
 #else
-
-int al_bf16_available(void) { return 0; }
 
 void al_bf16_pack_b(int transB, int k, int n, const float *b, int ldb, void *packed) {
     abort();

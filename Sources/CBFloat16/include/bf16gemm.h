@@ -4,7 +4,8 @@
 // rounded to bfloat16 (to nearest, ties to even) as they are packed; the products of
 // bfloat16 pairs are summed in float32 (VDPBF16PS). The caller checks that the CPU has
 // AVX512_BF16 before calling any of these: on another they stop the program
-// (illegal instruction). On other architectures they are absent (al_bf16_available() is 0).
+// (illegal instruction). On other architectures they stop it too: no CPU there has
+// AVX512_BF16, so ActionNet never calls them.
 #ifndef ACTIONLAB_BF16GEMM_H
 #define ACTIONLAB_BF16GEMM_H
 
@@ -14,9 +15,6 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/// 1 when this build has the kernels (x86-64), 0 elsewhere.
-int al_bf16_available(void);
 
 /// Bytes of op(B) (k x n) packed for al_bf16_gemm_packed.
 size_t al_bf16_packed_b_bytes(int k, int n);
@@ -33,9 +31,6 @@ void al_bf16_gemm_packed(int transA, int m, int n, int k, float alpha, const flo
 /// The same with B packed on the way, into the calling thread's scratch memory.
 void al_bf16_gemm(int transA, int transB, int m, int n, int k, float alpha, const float *a, int lda,
                   const float *b, int ldb, float beta, float *c, int ldc);
-
-/// Rounds `count` floats to bfloat16 (the same rounding as the products use).
-void al_bf16_round(const float *in, uint16_t *out, size_t count);
 
 #ifdef __cplusplus
 }
