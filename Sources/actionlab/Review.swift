@@ -18,33 +18,18 @@ struct Review: ParsableCommand {
 
     @Argument(help: "The project folder.")
     var dir: String
-    @Option(help: "Starting values of every fold's model: quick, seed, tiny or tensors (see `actionlab train --help`).")
-    var preset: TrainingPreset?
     @Option(help: "How many models (and folds).")
     var folds = 5
-    @Option(help: "Epochs of every fold's model (default: the preset's).")
-    var epochs: Int?
-    @Option(help: "Keep clips of one group in one fold: none, folder or prefix.")
-    var groupBy: Train.Grouping = .none
-    @Option(help: "Seed for the folds, the initial weights, shuffling and augmentation.")
-    var seed: UInt64 = 0
+    @OptionGroup(title: "Training the fold models")
+    var training: ModelTrainingOptions
     @Option(help: "List at most this many clips (default: all).")
     var limit: Int?
-    @Option(help: "Samples per training step (default: the preset's).")
-    var batchSize: Int?
-    @Option(help: "OpenBLAS threads.")
-    var threads = 2
     @Flag(help: "Print one JSON object instead of lines of text.")
     var json = false
 
     func validate() throws {
         guard (2...100).contains(folds) else { throw ValidationError("--folds must be from 2 to 100, got \(folds)") }
-        if let epochs, !(1...TrainingSettings.maximumEpochs).contains(epochs) {
-            throw ValidationError("--epochs must be from 1 to \(TrainingSettings.maximumEpochs), got \(epochs)")
-        }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1, got \(limit)") }
-        if let batchSize { try validateBatchSize(batchSize) }
-        try validateThreads(threads)
     }
 
     struct Clip: Encodable {
@@ -67,15 +52,11 @@ struct Review: ParsableCommand {
     }
 
     func run() throws {
-        BLAS.setThreads(threads)
+        BLAS.setThreads(training.threads)
         try reportingErrors {
             let store = try ProjectStore.open(ProjectLayout(root: URL(fileURLWithPath: dir)))
             try scanReportingUnlistedFolders(store)
-            var settings = try Train.projectSettings(store, preset: preset)
-            if let epochs { settings.epochs = epochs }
-            if let batchSize { settings.batchSize = batchSize }
-            settings.groupBy = groupBy.grouping
-            settings.seed = seed
+            var settings = try training.settings(store)
             try settings.validate()
             let progress = StepProgress()
             let set = try loadLabelledClips(store, settings: settings, progress: progress)

@@ -19,22 +19,12 @@ struct TrainCurve: ParsableCommand {
 
     @Argument(help: "The project folder.")
     var dir: String
-    @Option(help: "Starting values of every model: quick, seed, tiny or tensors (see `actionlab train --help`).")
-    var preset: TrainingPreset?
     @Option(help: "Fractions of the training clips, comma-separated, each above 0 and at most 1.")
     var fractions = "0.25,0.5,0.75,1"
-    @Option(help: "Epochs of every model (default: the preset's).")
-    var epochs: Int?
     @Option(help: "Fraction of each class held out for validation (default: the preset's).")
     var validationSplit: Double?
-    @Option(help: "Keep clips of one group on one side of the split: none, folder or prefix.")
-    var groupBy: Train.Grouping = .none
-    @Option(help: "Seed for the split, the order of the training clips, the initial weights and shuffling.")
-    var seed: UInt64 = 0
-    @Option(help: "Samples per training step (default: the preset's).")
-    var batchSize: Int?
-    @Option(help: "OpenBLAS threads.")
-    var threads = 2
+    @OptionGroup(title: "Training the models")
+    var training: ModelTrainingOptions
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
 
@@ -49,14 +39,9 @@ struct TrainCurve: ParsableCommand {
 
     func validate() throws {
         _ = try parsedFractions()
-        if let epochs, !(1...TrainingSettings.maximumEpochs).contains(epochs) {
-            throw ValidationError("--epochs must be from 1 to \(TrainingSettings.maximumEpochs), got \(epochs)")
-        }
         if let validationSplit, !(validationSplit > 0 && validationSplit < 1) {
             throw ValidationError("--validation-split must be above 0 and below 1, got \(validationSplit)")
         }
-        if let batchSize { try validateBatchSize(batchSize) }
-        try validateThreads(threads)
     }
 
     struct Output: Codable {
@@ -71,16 +56,12 @@ struct TrainCurve: ParsableCommand {
     }
 
     func run() throws {
-        BLAS.setThreads(threads)
+        BLAS.setThreads(training.threads)
         try reportingErrors {
             let store = try ProjectStore.open(ProjectLayout(root: URL(fileURLWithPath: dir)))
             try scanReportingUnlistedFolders(store)
-            var settings = try Train.projectSettings(store, preset: preset)
-            if let epochs { settings.epochs = epochs }
-            if let batchSize { settings.batchSize = batchSize }
+            var settings = try training.settings(store)
             if let validationSplit { settings.validationFraction = validationSplit }
-            settings.groupBy = groupBy.grouping
-            settings.seed = seed
             try settings.validate()
             let progress = StepProgress()
             let set = try loadLabelledClips(store, settings: settings, progress: progress)
