@@ -209,16 +209,8 @@ func bf16ProductBound(k: Int) -> Double {
 /// Training a tiny model in bf16 on a separable task: it learns it as float32 does.
 @Suite(.enabled(if: CPUFeatures.current.hasAVX512BF16, "bfloat16 products need a CPU with AVX512_BF16")) struct BFloat16TrainingTests {
     @Test func aTinyModelLearnsInBF16AsInFP32() throws {
-        // Class 0: bright frames, class 1: dark frames (the float32 training test's task).
-        var random = SeededGenerator(seed: 5)
-        let n = 16, per = 3 * 6 * 6
-        var x = [Float](), y = [Float]()
-        for i in 0..<n {
-            let bright = i % 2 == 0
-            x += (0..<per).map { _ in Float(random.nextUnit()) * 0.5 + (bright ? 0.5 : 0) }
-            y += bright ? [1, 0] : [0, 1]
-        }
-        let xs = Tensor(shape: [n, 3, 6, 6, 1], data: x), ys = Tensor(shape: [n, 2], data: y)
+        // The float32 training test's task: bright frames against dark ones.
+        let (xs, ys) = brightOrDarkFrames()
         func train(_ precision: Precision) throws -> (losses: [Float], accuracy: Float, model: ActionModel) {
             let model = try ActionModel(config: ModelConfig(frames: 3, height: 6, width: 6, channels: 1, filters: [4],
                                                             denseUnits: 8, classes: 2, dropout: 0.1, recurrentDropout: 0.1), seed: 2)

@@ -46,19 +46,10 @@ import Testing
     }
 
     @Test func aTinyModelLearnsASeparableTask() throws {
-        // Class 0: bright frames, class 1: dark frames.
-        var random = SeededGenerator(seed: 5)
-        let n = 16, per = 3 * 6 * 6
-        var x = [Float](), y = [Float]()
-        for i in 0..<n {
-            let bright = i % 2 == 0
-            x += (0..<per).map { _ in Float(random.nextUnit()) * 0.5 + (bright ? 0.5 : 0) }
-            y += bright ? [1, 0] : [0, 1]
-        }
+        let (xs, ys) = brightOrDarkFrames()
         let model = try ActionModel(config: ModelConfig(frames: 3, height: 6, width: 6, channels: 1, filters: [4],
                                                         denseUnits: 8, classes: 2, dropout: 0.1, recurrentDropout: 0.1), seed: 2)
         var adam = Adam(learningRate: 1e-2)
-        let xs = Tensor(shape: [n, 3, 6, 6, 1], data: x), ys = Tensor(shape: [n, 2], data: y)
         // The last quarter is held out.
         let losses = try train(model, x: xs.samples(0 ..< 12), y: ys.samples(0 ..< 12), epochs: 15, batchSize: 4,
                                shuffleSeed: 1, optimizer: &adam)
@@ -186,4 +177,18 @@ import Testing
         #expect(throws: TensorFileError.self) { try TensorDataset.load(noY) }
         #expect(try TensorDataset.load(noY, requireLabels: false).y == nil)
     }
+}
+
+/// A separable task for tiny models: 16 clips of 3 frames of 6x6 noise, class 0 bright
+/// (even clips), class 1 dark. A model that learns anything tells them apart.
+func brightOrDarkFrames() -> (x: Tensor, y: Tensor) {
+    var random = SeededGenerator(seed: 5)
+    let n = 16, per = 3 * 6 * 6
+    var x = [Float](), y = [Float]()
+    for i in 0..<n {
+        let bright = i % 2 == 0
+        x += (0..<per).map { _ in Float(random.nextUnit()) * 0.5 + (bright ? 0.5 : 0) }
+        y += bright ? [1, 0] : [0, 1]
+    }
+    return (Tensor(shape: [n, 3, 6, 6, 1], data: x), Tensor(shape: [n, 2], data: y))
 }
