@@ -24,6 +24,12 @@ extension ConvLSTM2D {
     static let winogradChunk = 32
     static let winogradBackwardChunk = 64
 
+    /// Floats from one of a chunk's 16 planes of V or M (one per ξ) to the next: the
+    /// plane's values and 16 more (64 bytes). Planes a power of two apart (M's were 32 KB
+    /// forward, 64 KB backward) put the 16 loads or stores of a tile's transform in one
+    /// set of the L1 cache, which holds fewer lines than that.
+    static func planeStride(_ values: Int) -> Int { values + 16 }
+
     private struct TileGeometry {
         let H: Int, W: Int, rows: Int, columns: Int   // tile rows and columns per frame
         init(H: Int, W: Int) { (self.H, self.W, rows, columns) = (H, W, (H + 1) / 2, (W + 1) / 2) }
@@ -113,7 +119,8 @@ extension ConvLSTM2D {
         let padded = paddedStepInput(batch: batch, geometry: geometry)
         // Per part: V (16, chunk, Cin), M (16, chunk, G), and G values that take the
         // outputs of tiles hanging over the frame's edge.
-        let perPart = 16 * chunk * (Cin + G) + G
+        let vPlane = Self.planeStride(chunk * Cin), mPlane = Self.planeStride(chunk * G)
+        let perPart = 16 * (vPlane + mPlane) + G
         let scratch = ensureBuffer(&tileScratch, parts * perPart).pointer
         prepareMasks(batch: batch, training: training)
         lastForwardStored = training
@@ -140,7 +147,7 @@ extension ConvLSTM2D {
                 }
                 run { part, rows in
                     let v = scratch + part * perPart
-                    let m = v + 16 * chunk * Cin, overhang = m + 16 * chunk * G
+                    let m = v + 16 * vPlane, overhang = m + 16 * mPlane
                     let tiles = rows.lowerBound * TW ..< rows.upperBound * TW
                     for start in stride(from: tiles.lowerBound, to: tiles.upperBound, by: chunk) {
                         let n = min(chunk, tiles.upperBound - start)
@@ -148,12 +155,12 @@ extension ConvLSTM2D {
                             let tile = start + i, tx = tile % TW, r = tile / TW
                             let window = padded + geometry.paddedOffset(b: r / geometry.rows, y: 2 * (r % geometry.rows), x: 2 * tx) * Cin
                             WinogradF2x3.transformInput(window, row: (2 * TW + 2) * Cin, column: Cin, count: channels,
-                                                        into: v + i * Cin, stride: chunk * Cin)
+                                                        into: v + i * Cin, stride: vPlane)
                         }
                         for xi in 0..<16 {
                             self.matmul(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(G), Int32(channels),
-                                        1, v + xi * chunk * Cin, Int32(Cin), u + xi * Cin * G, Int32(G),
-                                        0, m + xi * chunk * G, Int32(G))
+                                        1, v + xi * vPlane, Int32(Cin), u + xi * Cin * G, Int32(G),
+                                        0, m + xi * mPlane, Int32(G))
                         }
                         for i in 0..<n {
                             let tile = start + i, tx = tile % TW, r = tile / TW
@@ -162,7 +169,7 @@ extension ConvLSTM2D {
                             func zRow(_ dy: Int, _ dx: Int) -> UnsafeMutablePointer<Float> {
                                 y + dy < H && xx + dx < W ? z + ((b * H + y + dy) * W + xx + dx) * G : overhang
                             }
-                            WinogradF2x3.storeOutput(m + i * G, count: G, stride: chunk * G, bias: bias,
+                            WinogradF2x3.storeOutput(m + i * G, count: G, stride: mPlane, bias: bias,
                                                      y00: zRow(0, 0), y01: zRow(0, 1), y10: zRow(1, 0), y11: zRow(1, 1))
                             for dy in 0..<2 where y + dy < H {
                                 for dx in 0..<2 where xx + dx < W {
@@ -209,7 +216,8 @@ extension ConvLSTM2D {
         // gradient of the top two window rows of the part's first tile row, which the part
         // above also adds into; kept apart and added after the parts are done.
         let seamCount = 2 * (2 * TW + 2) * Cin
-        let perPart = 16 * chunk * (Cin + G) + G + seamCount
+        let vPlane = Self.planeStride(chunk * Cin), mPlane = Self.planeStride(chunk * G)
+        let perPart = 16 * (vPlane + mPlane) + G + seamCount
         let scratch = ensureBuffer(&tileScratch, parts * perPart).pointer
         for part in 0..<parts { (scratch + part * perPart + perPart - seamCount).update(repeating: 0, count: seamCount) }
         // Each part sums its own transformed kernel gradient and bias gradient, (16 Cin + 1, G).
@@ -252,7 +260,7 @@ extension ConvLSTM2D {
                     self.gateGradients(pixels: pixels, z: z, cell: c, cellPrevious: cPrev,
                                        dOut: dOut, dOutStride: dOutStride, dZ: dZ, dH: dH, dC: dC, dBias: dB)
                     let v = scratch + part * perPart
-                    let dM = v + 16 * chunk * Cin, zeros = dM + 16 * chunk * G, seam = zeros + G
+                    let dM = v + 16 * vPlane, zeros = dM + 16 * mPlane, seam = zeros + G
                     zeros.update(repeating: 0, count: G)
                     let tiles = rows.lowerBound * TW ..< rows.upperBound * TW
                     for start in stride(from: tiles.lowerBound, to: tiles.upperBound, by: chunk) {
@@ -262,24 +270,24 @@ extension ConvLSTM2D {
                             let b = r / TH, y = 2 * (r % TH), xx = 2 * tx
                             let window = padded + geometry.paddedOffset(b: b, y: y, x: xx) * Cin
                             WinogradF2x3.transformInput(window, row: (2 * TW + 2) * Cin, column: Cin, count: channels,
-                                                        into: v + i * Cin, stride: chunk * Cin)
+                                                        into: v + i * Cin, stride: vPlane)
                             func gradient(_ dy: Int, _ dx: Int) -> UnsafePointer<Float> {
                                 y + dy < H && xx + dx < W ? UnsafePointer(dZ + ((b * H + y + dy) * W + xx + dx) * G) : UnsafePointer(zeros)
                             }
                             WinogradF2x3.transformOutputGradient(y00: gradient(0, 0), y01: gradient(0, 1),
                                                                  y10: gradient(1, 0), y11: gradient(1, 1),
-                                                                 count: G, into: dM + i * G, stride: chunk * G)
+                                                                 count: G, into: dM + i * G, stride: mPlane)
                         }
                         for xi in 0..<16 {
                             // dU[ξ] += V[ξ]^T dM[ξ]
                             self.matmul(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(channels), Int32(G), Int32(n),
-                                        1, v + xi * chunk * Cin, Int32(Cin), dM + xi * chunk * G, Int32(G),
+                                        1, v + xi * vPlane, Int32(Cin), dM + xi * mPlane, Int32(G),
                                         1, dU + xi * Cin * G, Int32(G))
                             // dV[ξ] = dM[ξ] U[ξ]^T, for the channels needed, in place of V[ξ] (read just above).
                             if lastChannel > firstChannel {
                                 self.matmul(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(lastChannel - firstChannel),
-                                            Int32(G), 1, dM + xi * chunk * G, Int32(G), u + (xi * Cin + firstChannel) * G, Int32(G),
-                                            0, v + xi * chunk * Cin + firstChannel, Int32(Cin))
+                                            Int32(G), 1, dM + xi * mPlane, Int32(G), u + (xi * Cin + firstChannel) * G, Int32(G),
+                                            0, v + xi * vPlane + firstChannel, Int32(Cin))
                             }
                         }
                         guard lastChannel > firstChannel else { continue }
@@ -291,7 +299,7 @@ extension ConvLSTM2D {
                             let windowRows = WinogradF2x3.WindowRows(r0: top, r1: top + rowLength,
                                                                      r2: window + 2 * rowLength, r3: window + 3 * rowLength)
                             WinogradF2x3.addInputGradient(v + i * Cin + firstChannel, count: lastChannel - firstChannel,
-                                                          stride: chunk * Cin, rows: windowRows.offset(by: firstChannel) , column: Cin)
+                                                          stride: vPlane, rows: windowRows.offset(by: firstChannel) , column: Cin)
                         }
                     }
                 }
