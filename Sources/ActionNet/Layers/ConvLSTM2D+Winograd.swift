@@ -18,11 +18,13 @@ import COpenBLAS
 /// pixel takes its dx_t and dh_(t-1) from there.
 extension ConvLSTM2D {
     /// Tiles transformed and multiplied at a time by one part, forward and backward: V and
-    /// M of a chunk stay in the core's cache. OpenBLAS multiplies matrices this small
-    /// without packing them; chunks of 16 to 256 tiles measured within 5% of each other
-    /// (`bench --shape small` and `seed`), these the fastest.
+    /// M of a chunk stay in the core's cache. Chunks of 16 to 256 tiles measured within
+    /// 5% of each other (`bench --shape small` and `seed`). OpenBLAS's small-matrix
+    /// kernels (Cooperlake, SkylakeX), which do not pack, take products of at most 100³
+    /// multiply-adds: 48 backward keeps the first layer's (48 x 65 x 256) under that,
+    /// where 64 did not.
     static let winogradChunk = 32
-    static let winogradBackwardChunk = 64
+    static let winogradBackwardChunk = 48
 
     /// Floats from one of a chunk's 16 planes of V or M (one per ξ) to the next: the
     /// plane's values and 16 more (64 bytes). Planes a power of two apart (M's were 32 KB
@@ -198,7 +200,16 @@ extension ConvLSTM2D {
         let gates = self.gates!.pointer, cells = self.cells!.pointer
         // Transformed again rather than kept from the forward pass: 16 (C + F) 4F values,
         // nothing beside a step, and no dependence on what ran in between.
-        let u = UnsafePointer(transformKernel(parameters))
+        let u = transformKernel(parameters)
+        // U[ξ]^T, (16, 4F, C + F): with it dV = dM U^T is a product of untransposed
+        // operands, which OpenBLAS's small-matrix kernels (Cooperlake, SkylakeX) take
+        // without packing; with U transposed in the call, the product was packed.
+        let ut = ensureBuffer(&transposedKernel, 16 * Cin * G).pointer
+        for xi in 0..<16 {
+            let plane = u + xi * Cin * G, transposed = ut + xi * G * Cin
+            for r in 0..<Cin { for j in 0..<G { transposed[j * Cin + r] = plane[r * G + j] } }
+        }
+        matmul.holdConstant(ut, count: 16 * Cin * G)   // every chunk's dV products read it
         let dZ = ensureBuffer(&self.dGates, P * G).pointer
         let dH = ensureBuffer(&self.dHidden, P * F).pointer     // d(loss)/d(h_t) from step t+1
         let dC = ensureBuffer(&self.dCell, P * F).pointer       // d(loss)/d(c_t) from step t+1
@@ -285,8 +296,8 @@ extension ConvLSTM2D {
                                         1, dU + xi * Cin * G, Int32(G))
                             // dV[ξ] = dM[ξ] U[ξ]^T, for the channels needed, in place of V[ξ] (read just above).
                             if lastChannel > firstChannel {
-                                self.matmul(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(lastChannel - firstChannel),
-                                            Int32(G), 1, dM + xi * mPlane, Int32(G), u + (xi * Cin + firstChannel) * G, Int32(G),
+                                self.matmul(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(lastChannel - firstChannel),
+                                            Int32(G), 1, dM + xi * mPlane, Int32(G), ut + xi * G * Cin + firstChannel, Int32(Cin),
                                             0, v + xi * vPlane + firstChannel, Int32(Cin))
                             }
                         }

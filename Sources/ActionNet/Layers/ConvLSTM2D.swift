@@ -84,6 +84,7 @@ public final class ConvLSTM2D: MatrixProductLayer {
     var lastForwardStored = false
     // Winograd path only:
     var transformedKernel: FloatBuffer?   // (16, C + F, 4F) U = G g G^T of kernel and recurrent kernel
+    var transposedKernel: FloatBuffer?    // (16, 4F, C + F) U^T, for the backward pass's input gradient
     var paddedInput: FloatBuffer?         // (B, 2 TH + 2, 2 TW + 2, C + F) a step's [x_t, h_(t-1)], zero-bordered
     var tileScratch: FloatBuffer?         // per part: V and M (or dM) of a chunk of tiles
     var paddedInputGradient: FloatBuffer? // (B, 2 TH + 2, 2 TW + 2, C + F) the gradient of `paddedInput`
