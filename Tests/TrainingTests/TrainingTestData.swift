@@ -122,4 +122,14 @@ enum TinyData {
         trainer.wait()
         return log
     }
+
+    /// Trains `settings` on the tiny samples to the end, checks that the run completed, and
+    /// returns the checkpoint it wrote (into a folder of `project`).
+    static func checkpoint(after settings: TrainingSettings, in project: TemporaryProject) throws -> URL {
+        var job = TrainingJob(source: .samples(samples()), settings: settings, speed: speed)
+        job.output = project.file("out.safetensors")
+        let log = run(job)
+        #expect(log.summary?.status == .completed, "\(String(describing: log.failure))")
+        return try #require(job.output)
+    }
 }
