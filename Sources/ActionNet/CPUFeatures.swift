@@ -9,10 +9,13 @@ public struct CPUFeatures: Sendable, Equatable {
     /// AVX512_BF16: VDPBF16PS (bfloat16 pairs multiplied and added into float32) and
     /// VCVTNE2PS2BF16 (float32 to bfloat16, rounding to nearest even).
     public var hasAVX512BF16: Bool
+    /// AVX-512F: the float32 products of ActionNet's own kernel (FMA on 16 lanes).
+    public var hasAVX512F: Bool
 
-    public init(name: String, hasAVX512BF16: Bool) {
+    public init(name: String, hasAVX512BF16: Bool, hasAVX512F: Bool = false) {
         self.name = name
         self.hasAVX512BF16 = hasAVX512BF16
+        self.hasAVX512F = hasAVX512F
     }
 
     /// This machine's CPU, from /proc/cpuinfo: the kernel lists a feature there only when
@@ -34,7 +37,7 @@ public struct CPUFeatures: Sendable, Equatable {
             if key == "model name", name == "unknown", !value.isEmpty { name = value }
             if key == "flags", flags.isEmpty { flags = Set(line[line.index(after: colon)...].split(separator: " ")) }
         }
-        return CPUFeatures(name: name, hasAVX512BF16: flags.contains("avx512_bf16"))
+        return CPUFeatures(name: name, hasAVX512BF16: flags.contains("avx512_bf16"), hasAVX512F: flags.contains("avx512f"))
     }
 }
 

@@ -18,21 +18,33 @@ public enum Precision: String, Sendable, CaseIterable, Codable {
 /// of `cblas_sgemm`, so that a call site changes only in the name it calls, computed in
 /// the layer's `precision`.
 ///
+/// float32 products run on ActionNet's own AVX-512 kernel (CBFloat16's al_f32_gemm) when
+/// the CPU has AVX-512F, else on `cblas_sgemm`: OpenBLAS picks its kernels from
+/// OPENBLAS_CORETYPE, which environments set to an older core (Haswell: AVX2) than the
+/// one they run on, and which OpenBLAS must keep obeying for everything else.
+/// ACTIONLAB_F32_GEMM=openblas sends them to OpenBLAS anyway (for comparisons).
+///
 /// A layer may declare a region of memory constant (`holdConstant`) while a pass
-/// multiplies by it many times, e.g. the ConvLSTM's transformed kernel: a bfloat16
-/// product whose op(B) lies in that region packs it (rounding it to bfloat16 and laying
-/// it out as the kernel reads it) once, at its first use, instead of at every call.
+/// multiplies by it many times, e.g. the ConvLSTM's transformed kernel: a product of
+/// ActionNet's own kernels whose op(B) lies in that region packs it (rounding it to
+/// bfloat16 for bf16, and laying it out as the kernel reads it) once, at its first use,
+/// instead of at every call.
 ///
 /// Calls may come from several threads at once (the parts of a ConvLSTM pass);
 /// `precision` and `holdConstant` change only between passes.
 public final class MatrixProduct: @unchecked Sendable {
     public internal(set) var precision: Precision = .fp32
 
+    /// Whether fp32 products use ActionNet's own kernel rather than `cblas_sgemm`.
+    public static let ownFloat32Kernel: Bool = CPUFeatures.current.hasAVX512F
+        && ProcessInfo.processInfo.environment["ACTIONLAB_F32_GEMM"] != "openblas"
+    var ownFloat32Kernel = MatrixProduct.ownFloat32Kernel
+
     /// Memory declared constant until the next `holdConstant` or `releaseConstant`.
     private var constant: UnsafeRawBufferPointer?
 
-    /// Packed bfloat16 copies of operands in the constant region.
-    private struct PackedKey: Hashable { let offset: Int, transposed: Bool, k: Int32, n: Int32, ld: Int32 }
+    /// Packed (float32, or bfloat16) copies of operands in the constant region.
+    private struct PackedKey: Hashable { let offset: Int, transposed: Bool, k: Int32, n: Int32, ld: Int32, bf16: Bool }
     private var packed: [PackedKey: UnsafeMutableRawPointer] = [:]
     private let packedLock = NSLock()
 
@@ -48,11 +60,20 @@ public final class MatrixProduct: @unchecked Sendable {
                         _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int32) {
         switch precision {
         case .fp32:
-            cblas_sgemm(order, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+            guard ownFloat32Kernel, order == CblasRowMajor else {
+                cblas_sgemm(order, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+                return
+            }
+            let ta: Int32 = transA == CblasNoTrans ? 0 : 1, tb: Int32 = transB == CblasNoTrans ? 0 : 1
+            if let packedB = packedConstant(b, transposed: tb != 0, k: k, n: n, ldb: ldb, bf16: false) {
+                al_f32_gemm_packed(ta, m, n, k, alpha, a, lda, packedB, beta, c, ldc)
+            } else {
+                al_f32_gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+            }
         case .bf16:
             precondition(order == CblasRowMajor, "bfloat16 products take row-major matrices")
             let ta: Int32 = transA == CblasNoTrans ? 0 : 1, tb: Int32 = transB == CblasNoTrans ? 0 : 1
-            if let packedB = packedConstant(b, transposed: tb != 0, k: k, n: n, ldb: ldb) {
+            if let packedB = packedConstant(b, transposed: tb != 0, k: k, n: n, ldb: ldb, bf16: true) {
                 al_bf16_gemm_packed(ta, m, n, k, alpha, a, lda, packedB, beta, c, ldc)
             } else {
                 al_bf16_gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
@@ -75,20 +96,22 @@ public final class MatrixProduct: @unchecked Sendable {
         }
     }
 
-    /// op(B) packed for the bfloat16 kernel when all of it lies in the constant region
-    /// (packed now if this is its first use), else nil.
+    /// op(B) packed for the bfloat16 or float32 kernel when all of it lies in the constant
+    /// region (packed now if this is its first use), else nil.
     private func packedConstant(_ b: UnsafePointer<Float>, transposed: Bool, k: Int32, n: Int32,
-                                ldb: Int32) -> UnsafeRawPointer? {
+                                ldb: Int32, bf16: Bool) -> UnsafeRawPointer? {
         guard let constant, let base = constant.baseAddress, k > 0, n > 0 else { return nil }
         // B's stored rows and columns: (k, n), or (n, k) when transposed.
         let (rows, columns) = transposed ? (Int(n), Int(k)) : (Int(k), Int(n))
         let start = UnsafeRawPointer(b), end = UnsafeRawPointer(b + (rows - 1) * Int(ldb) + columns)
         guard start >= base, end <= base + constant.count else { return nil }
-        let key = PackedKey(offset: start - base, transposed: transposed, k: k, n: n, ld: ldb)
+        let key = PackedKey(offset: start - base, transposed: transposed, k: k, n: n, ld: ldb, bf16: bf16)
         return packedLock.withLock {
             if let buffer = packed[key] { return UnsafeRawPointer(buffer) }
-            let buffer = UnsafeMutableRawPointer.allocate(byteCount: al_bf16_packed_b_bytes(k, n), alignment: 64)
-            al_bf16_pack_b(transposed ? 1 : 0, k, n, b, ldb, buffer)
+            let bytes = bf16 ? al_bf16_packed_b_bytes(k, n) : al_f32_packed_b_bytes(k, n)
+            let buffer = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+            if bf16 { al_bf16_pack_b(transposed ? 1 : 0, k, n, b, ldb, buffer) }
+            else { al_f32_pack_b(transposed ? 1 : 0, k, n, b, ldb, buffer) }
             packed[key] = buffer
             return UnsafeRawPointer(buffer)
         }

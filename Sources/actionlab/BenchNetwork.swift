@@ -56,7 +56,8 @@ struct NetworkBenchOptions: ParsableArguments {
         if let note = BLAS.coreTypeNote { FileHandle.standardError.write(Data((note + "\n").utf8)) }
         if !json {
             print(String(format: "OpenBLAS %@, %d threads: sgemm %.1f GFLOP/s (1024x1024x1024)", BLAS.coreName, threads, sgemm))
-            print("ConvLSTM products: \(algorithm.rawValue), \(precision.rawValue); GFLOP counted as direct convolutions")
+            let kernel = precision == .fp32 ? (MatrixProduct.ownFloat32Kernel ? " (ActionNet's AVX-512 kernel)" : " (OpenBLAS)") : ""
+            print("ConvLSTM products: \(algorithm.rawValue), \(precision.rawValue)\(kernel); GFLOP counted as direct convolutions")
         }
         var results: [String: Benchmark.Result] = [:]
         for name in names {

@@ -170,6 +170,62 @@ func bf16ProductBound(k: Int) -> Double {
     }
 }
 
+/// The float32 products of ActionNet's own AVX-512 kernel against double precision.
+///
+/// The operands are used as they are, so the only errors are float32 summation: K
+/// products (each rounded once by FMA's sum) added in any order, then alpha and beta C,
+/// are within γ_(K+2) = (K + 2) 2^-24 / (1 - (K + 2) 2^-24) of the magnitudes summed.
+@Suite(.enabled(if: CPUFeatures.current.hasAVX512F, "the float32 kernel needs a CPU with AVX-512F")) struct Float32KernelTests {
+    typealias Case = BFloat16ProductTests.Case
+
+    static func product() -> MatrixProduct {
+        let product = MatrixProduct()
+        product.ownFloat32Kernel = true
+        return product
+    }
+
+    @Test(arguments: BFloat16ProductTests.cases, [0, 1] as [Float]) func productsAreWithinFloat32SummationError(c: Case, beta: Float) {
+        let operands = BFloat16ProductTests.Operands(c, beta: beta, seed: UInt64(c.m * 1000 + c.n * 10 + c.k))
+        let result = operands.run(Self.product())
+        let gamma = Double(c.k + 2) * 0x1p-24 / (1 - Double(c.k + 2) * 0x1p-24)
+        for i in 0..<c.m {
+            for j in 0..<c.n {
+                var exact = 0.0, magnitude = 0.0
+                for p in 0..<c.k {
+                    let term = Double(operands.aAt(i, p)) * Double(operands.bAt(p, j))
+                    exact += term
+                    magnitude += abs(term)
+                }
+                let c0 = beta == 0 ? 0 : Double(operands.c0[i * operands.ldc + j])
+                exact = Double(operands.alpha) * exact + Double(beta) * c0
+                let scale = Double(operands.alpha) * magnitude + abs(Double(beta) * c0)
+                let value = Double(result[i * operands.ldc + j])
+                #expect(abs(value - exact) <= gamma * scale, "C[\(i), \(j)] = \(value), exact \(exact)")
+            }
+            // Columns past n are not written.
+            for j in c.n ..< operands.ldc {
+                let index = i * operands.ldc + j
+                #expect(result[index].bitPattern == operands.c0[index].bitPattern)
+            }
+        }
+    }
+
+    /// An operand in memory declared constant is packed once and reused; declaring the
+    /// region again after it changed uses the new values.
+    @Test(arguments: [false, true]) func aHeldOperandIsPackedOnceAndRenewedWhenHeldAgain(transB: Bool) {
+        let c = Case(m: 20, n: 40, k: 24, transA: true, transB: transB)
+        let operands = BFloat16ProductTests.Operands(c, beta: 1, seed: 7)
+        let held = Self.product()
+        var b = operands.b
+        b.withUnsafeBufferPointer { held.holdConstant($0.baseAddress!, count: $0.count) }
+        #expect(operands.run(held, b: b) == operands.run(Self.product(), b: b))
+        #expect(operands.run(held, b: b) == operands.run(Self.product(), b: b))   // from the packed copy
+        for i in b.indices { b[i] = -2 * b[i] }
+        b.withUnsafeBufferPointer { held.holdConstant($0.baseAddress!, count: $0.count) }
+        #expect(operands.run(held, b: b) == operands.run(Self.product(), b: b))
+    }
+}
+
 /// A ConvLSTM in bf16 against the same layer in fp32.
 ///
 /// Each gate pre-activation is an element of a product, so the bound above holds for
@@ -268,7 +324,7 @@ func bf16ProductBound(k: Int) -> Double {
             model name\t: AMD EPYC 9454 48-Core Processor
             flags\t\t: fpu vme avx512f avx512_bf16 avx512vl
             """
-        #expect(CPUFeatures.parse(cpuinfo: text) == CPUFeatures(name: "AMD EPYC 9454 48-Core Processor", hasAVX512BF16: true))
+        #expect(CPUFeatures.parse(cpuinfo: text) == CPUFeatures(name: "AMD EPYC 9454 48-Core Processor", hasAVX512BF16: true, hasAVX512F: true))
         let old = "model name\t: Intel(R) Xeon(R) CPU E5-2680 v4\nflags\t\t: fpu avx2 avx512_bf16x\n"
         #expect(CPUFeatures.parse(cpuinfo: old) == CPUFeatures(name: "Intel(R) Xeon(R) CPU E5-2680 v4", hasAVX512BF16: false))
         #expect(CPUFeatures.parse(cpuinfo: "") == CPUFeatures(name: "unknown", hasAVX512BF16: false))
