@@ -83,9 +83,10 @@ let package = Package(
     ] + openMPITargets + [
 
         // bfloat16 matrix products with float32 accumulation (AVX512_BF16), which Debian's
-        // OpenBLAS leaves out (it is built without BUILD_BFLOAT16: no cblas_sbgemm). Its
-        // kernel functions are compiled for AVX512_BF16 by a target attribute and called
-        // only on CPUs that have it; optimised in debug builds too, as intrinsics at -O0
+        // OpenBLAS leaves out (it is built without BUILD_BFLOAT16: no cblas_sbgemm), and
+        // float32 ones on AVX-512F, which OpenBLAS does not use when OPENBLAS_CORETYPE
+        // names an AVX2 core. Its kernel functions are compiled for AVX512_BF16 or
+        // AVX-512F by target attributes and called only on CPUs that have it; optimised in debug builds too, as intrinsics at -O0
         // would be many times slower than sgemm.
         .target(name: "CBFloat16", cSettings: [.unsafeFlags(["-O3"])]),
 

@@ -134,22 +134,35 @@ void kernel(int k, const float *a, size_t rowStride, size_t kStride, const float
     }
 }
 
+// Rows of A packed and multiplied at a time: about 128 KiB of packed A, which stays in
+// L2 while every panel of B passes over it (all of a tall A would come from memory once
+// per panel).
+static inline int rowsPerChunk(int k) {
+    int rows = (32768 / (k > 0 ? k : 1)) / MR * MR;
+    return rows < MR ? MR : rows;
+}
+
 F32_TARGET void al_f32_gemm_packed(int transA, int m, int n, int k, float alpha, const float *a, int lda,
                                    const void *packedB, float beta, float *c, int ldc) {
     if (m <= 0 || n <= 0) return;
+    int chunk = rowsPerChunk(k);
+    if (chunk > m) chunk = (m + MR - 1) / MR * MR;
     struct Scratch *s = threadScratch();
-    float *pa = grow(&s->a, &s->aBytes, (size_t)((m + MR - 1) / MR) * (size_t)k * MR * sizeof(float) + 64);
-    packA(transA, m, k, a, lda, pa);
+    float *pa = grow(&s->a, &s->aBytes, (size_t)chunk * (size_t)k * sizeof(float) + 64);
     const float *pb = packedB;
-    for (int j0 = 0; j0 < n; j0 += NR) {
-        const float *panel = pb + (size_t)(j0 / NR) * k * NR;
-        int cols = n - j0 < NR ? n - j0 : NR;
-        for (int i0 = 0; i0 < m; i0 += MR) {
-            int rows = m - i0 < MR ? m - i0 : MR;
-            const float *block = pa + (size_t)(i0 / MR) * k * MR;
-            float *cb = c + (size_t)i0 * ldc + j0;
-            if (!transA) kernel(k, block, (size_t)k, 1, panel, alpha, beta, cb, ldc, rows, cols);
-            else kernel(k, block, 1, MR, panel, alpha, beta, cb, ldc, rows, cols);
+    for (int c0 = 0; c0 < m; c0 += chunk) {
+        int chunkRows = m - c0 < chunk ? m - c0 : chunk;
+        packA(transA, chunkRows, k, transA ? a + c0 : a + (size_t)c0 * lda, lda, pa);
+        for (int j0 = 0; j0 < n; j0 += NR) {
+            const float *panel = pb + (size_t)(j0 / NR) * k * NR;
+            int cols = n - j0 < NR ? n - j0 : NR;
+            for (int i0 = 0; i0 < chunkRows; i0 += MR) {
+                int rows = chunkRows - i0 < MR ? chunkRows - i0 : MR;
+                const float *block = pa + (size_t)(i0 / MR) * k * MR;
+                float *cb = c + (size_t)(c0 + i0) * ldc + j0;
+                if (!transA) kernel(k, block, (size_t)k, 1, panel, alpha, beta, cb, ldc, rows, cols);
+                else kernel(k, block, 1, MR, panel, alpha, beta, cb, ldc, rows, cols);
+            }
         }
     }
 }

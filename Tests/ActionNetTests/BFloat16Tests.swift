@@ -178,13 +178,20 @@ func bf16ProductBound(k: Int) -> Double {
 @Suite(.enabled(if: CPUFeatures.current.hasAVX512F, "the float32 kernel needs a CPU with AVX-512F")) struct Float32KernelTests {
     typealias Case = BFloat16ProductTests.Case
 
+    /// The bf16 tests' shapes, and tall ones with a long k, which the kernel packs and
+    /// multiplies a chunk of rows at a time (the last chunk partial).
+    static let cases = BFloat16ProductTests.cases + [
+        Case(m: 90, n: 40, k: 1000, transA: false, transB: false),
+        Case(m: 75, n: 33, k: 700, transA: true, transB: true),
+    ]
+
     static func product() -> MatrixProduct {
         let product = MatrixProduct()
         product.ownFloat32Kernel = true
         return product
     }
 
-    @Test(arguments: BFloat16ProductTests.cases, [0, 1] as [Float]) func productsAreWithinFloat32SummationError(c: Case, beta: Float) {
+    @Test(arguments: cases, [0, 1] as [Float]) func productsAreWithinFloat32SummationError(c: Case, beta: Float) {
         let operands = BFloat16ProductTests.Operands(c, beta: beta, seed: UInt64(c.m * 1000 + c.n * 10 + c.k))
         let result = operands.run(Self.product())
         let gamma = Double(c.k + 2) * 0x1p-24 / (1 - Double(c.k + 2) * 0x1p-24)
