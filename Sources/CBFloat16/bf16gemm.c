@@ -12,7 +12,7 @@
 // C's real rows and columns are written.
 #include "bf16gemm.h"
 
-#include <pthread.h>
+#include "scratch.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,38 +35,6 @@ static inline uint32_t pair(float lo, float hi) { return bf16(lo) | (bf16(hi) <<
 
 size_t al_bf16_packed_b_bytes(int k, int n) {
     return (size_t)((n + NR - 1) / NR) * pairsOf(k) * NR * sizeof(uint32_t);
-}
-
-// Per-thread scratch for the packed operands of one call, kept for the thread's next
-// calls and freed when the thread ends.
-struct Scratch { void *a, *b; size_t aBytes, bBytes; };
-static pthread_key_t scratchKey;
-static pthread_once_t scratchOnce = PTHREAD_ONCE_INIT;
-static void freeScratch(void *s) {
-    struct Scratch *scratch = s;
-    free(scratch->a);
-    free(scratch->b);
-    free(scratch);
-}
-static void makeScratchKey(void) { pthread_key_create(&scratchKey, freeScratch); }
-static struct Scratch *threadScratch(void) {
-    pthread_once(&scratchOnce, makeScratchKey);
-    struct Scratch *s = pthread_getspecific(scratchKey);
-    if (!s) {
-        s = calloc(1, sizeof *s);
-        if (!s) abort();
-        pthread_setspecific(scratchKey, s);
-    }
-    return s;
-}
-static void *grow(void **buffer, size_t *capacity, size_t bytes) {
-    if (bytes > *capacity) {
-        free(*buffer);
-        bytes = (bytes + 4095) & ~(size_t)4095;
-        if (posix_memalign(buffer, 64, bytes) != 0) abort();
-        *capacity = bytes;
-    }
-    return *buffer;
 }
 
 #if defined(__x86_64__)
@@ -185,8 +153,8 @@ BF16_TARGET void al_bf16_gemm_packed(int transA, int m, int n, int k, float alph
                                      const void *packedB, float beta, float *c, int ldc) {
     if (m <= 0 || n <= 0) return;
     size_t kp = pairsOf(k);
-    struct Scratch *s = threadScratch();
-    uint32_t *pa = grow(&s->a, &s->aBytes, (size_t)((m + MR - 1) / MR) * kp * MR * sizeof(uint32_t) + 64);
+    struct GemmScratch *s = al_thread_scratch();
+    uint32_t *pa = al_scratch_grow(&s->a, &s->aBytes, (size_t)((m + MR - 1) / MR) * kp * MR * sizeof(uint32_t) + 64);
     packA(transA, m, k, a, lda, pa);
     const uint32_t *pb = packedB;
     for (int j0 = 0; j0 < n; j0 += NR) {
@@ -218,8 +186,8 @@ void al_bf16_gemm_packed(int transA, int m, int n, int k, float alpha, const flo
 void al_bf16_gemm(int transA, int transB, int m, int n, int k, float alpha, const float *a, int lda,
                   const float *b, int ldb, float beta, float *c, int ldc) {
     if (m <= 0 || n <= 0) return;
-    struct Scratch *s = threadScratch();
-    void *pb = grow(&s->b, &s->bBytes, al_bf16_packed_b_bytes(k, n) + 64);
+    struct GemmScratch *s = al_thread_scratch();
+    void *pb = al_scratch_grow(&s->b, &s->bBytes, al_bf16_packed_b_bytes(k, n) + 64);
     al_bf16_pack_b(transB, k, n, b, ldb, pb);
     al_bf16_gemm_packed(transA, m, n, k, alpha, a, lda, pb, beta, c, ldc);
 }

@@ -7,7 +7,7 @@
 // C's real rows and columns are written.
 #include "f32gemm.h"
 
-#include <pthread.h>
+#include "scratch.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,38 +15,6 @@ enum { MR = 8, NR = 32 };
 
 size_t al_f32_packed_b_bytes(int k, int n) {
     return (size_t)((n + NR - 1) / NR) * (size_t)(k > 0 ? k : 1) * NR * sizeof(float);
-}
-
-// Per-thread scratch for the packed operands of one call, kept for the thread's next
-// calls and freed when the thread ends.
-struct Scratch { void *a, *b; size_t aBytes, bBytes; };
-static pthread_key_t scratchKey;
-static pthread_once_t scratchOnce = PTHREAD_ONCE_INIT;
-static void freeScratch(void *s) {
-    struct Scratch *scratch = s;
-    free(scratch->a);
-    free(scratch->b);
-    free(scratch);
-}
-static void makeScratchKey(void) { pthread_key_create(&scratchKey, freeScratch); }
-static struct Scratch *threadScratch(void) {
-    pthread_once(&scratchOnce, makeScratchKey);
-    struct Scratch *s = pthread_getspecific(scratchKey);
-    if (!s) {
-        s = calloc(1, sizeof *s);
-        if (!s) abort();
-        pthread_setspecific(scratchKey, s);
-    }
-    return s;
-}
-static void *grow(void **buffer, size_t *capacity, size_t bytes) {
-    if (bytes > *capacity) {
-        free(*buffer);
-        bytes = (bytes + 4095) & ~(size_t)4095;
-        if (posix_memalign(buffer, 64, bytes) != 0) abort();
-        *capacity = bytes;
-    }
-    return *buffer;
 }
 
 #if defined(__x86_64__)
@@ -147,8 +115,8 @@ F32_TARGET void al_f32_gemm_packed(int transA, int m, int n, int k, float alpha,
     if (m <= 0 || n <= 0) return;
     int chunk = rowsPerChunk(k);
     if (chunk > m) chunk = (m + MR - 1) / MR * MR;
-    struct Scratch *s = threadScratch();
-    float *pa = grow(&s->a, &s->aBytes, (size_t)chunk * (size_t)k * sizeof(float) + 64);
+    struct GemmScratch *s = al_thread_scratch();
+    float *pa = al_scratch_grow(&s->a, &s->aBytes, (size_t)chunk * (size_t)k * sizeof(float) + 64);
     const float *pb = packedB;
     for (int c0 = 0; c0 < m; c0 += chunk) {
         int chunkRows = m - c0 < chunk ? m - c0 : chunk;
@@ -183,8 +151,8 @@ void al_f32_gemm_packed(int transA, int m, int n, int k, float alpha, const floa
 void al_f32_gemm(int transA, int transB, int m, int n, int k, float alpha, const float *a, int lda,
                  const float *b, int ldb, float beta, float *c, int ldc) {
     if (m <= 0 || n <= 0) return;
-    struct Scratch *s = threadScratch();
-    void *pb = grow(&s->b, &s->bBytes, al_f32_packed_b_bytes(k, n) + 64);
+    struct GemmScratch *s = al_thread_scratch();
+    void *pb = al_scratch_grow(&s->b, &s->bBytes, al_f32_packed_b_bytes(k, n) + 64);
     al_f32_pack_b(transB, k, n, b, ldb, pb);
     al_f32_gemm_packed(transA, m, n, k, alpha, a, lda, pb, beta, c, ldc);
 }
