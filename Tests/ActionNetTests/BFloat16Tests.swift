@@ -81,6 +81,19 @@ func bf16ProductBound(k: Int) -> Double {
         func aAt(_ i: Int, _ p: Int) -> Float { c.transA ? a[p * lda + i] : a[i * lda + p] }
         func bAt(_ p: Int, _ j: Int) -> Float { c.transB ? b[j * ldb + p] : b[p * ldb + j] }
 
+        /// C[i, j] computed in double from these operands, and the scale the error bounds
+        /// are relative to: |alpha| times the summed magnitudes of the products, plus |beta c|.
+        func exact(_ i: Int, _ j: Int) -> (value: Double, scale: Double) {
+            var sum = 0.0, magnitude = 0.0
+            for p in 0..<c.k {
+                let term = Double(aAt(i, p)) * Double(bAt(p, j))
+                sum += term
+                magnitude += abs(term)
+            }
+            let c0 = beta == 0 ? 0 : Double(self.c0[i * ldc + j])
+            return (Double(alpha) * sum + Double(beta) * c0, abs(Double(alpha)) * magnitude + abs(Double(beta) * c0))
+        }
+
         func run(_ product: MatrixProduct, b: [Float]? = nil) -> [Float] {
             var out = c0
             a.withUnsafeBufferPointer { ap in
@@ -117,15 +130,7 @@ func bf16ProductBound(k: Int) -> Double {
         var worst = 0.0, differsFromFP32 = false
         for i in 0..<c.m {
             for j in 0..<c.n {
-                var exact = 0.0, magnitude = 0.0
-                for p in 0..<c.k {
-                    let term = Double(operands.aAt(i, p)) * Double(operands.bAt(p, j))
-                    exact += term
-                    magnitude += abs(term)
-                }
-                let c0 = beta == 0 ? 0 : Double(operands.c0[i * operands.ldc + j])
-                exact = Double(operands.alpha) * exact + Double(beta) * c0
-                let scale = Double(operands.alpha) * magnitude + abs(Double(beta) * c0)
+                let (exact, scale) = operands.exact(i, j)
                 let value = Double(bf16[i * operands.ldc + j])
                 worst = max(worst, abs(value - exact) / scale)
                 #expect(abs(value - exact) <= bound * scale, "C[\(i), \(j)] = \(value), exact \(exact)")
@@ -197,15 +202,7 @@ func bf16ProductBound(k: Int) -> Double {
         let gamma = Double(c.k + 2) * 0x1p-24 / (1 - Double(c.k + 2) * 0x1p-24)
         for i in 0..<c.m {
             for j in 0..<c.n {
-                var exact = 0.0, magnitude = 0.0
-                for p in 0..<c.k {
-                    let term = Double(operands.aAt(i, p)) * Double(operands.bAt(p, j))
-                    exact += term
-                    magnitude += abs(term)
-                }
-                let c0 = beta == 0 ? 0 : Double(operands.c0[i * operands.ldc + j])
-                exact = Double(operands.alpha) * exact + Double(beta) * c0
-                let scale = Double(operands.alpha) * magnitude + abs(Double(beta) * c0)
+                let (exact, scale) = operands.exact(i, j)
                 let value = Double(result[i * operands.ldc + j])
                 #expect(abs(value - exact) <= gamma * scale, "C[\(i), \(j)] = \(value), exact \(exact)")
             }
