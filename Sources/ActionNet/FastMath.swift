@@ -50,6 +50,9 @@ protocol FloatLanes {
     init(_ pointer: UnsafePointer<Float>)
     func store(_ pointer: UnsafeMutablePointer<Float>)
     static var one: Self { get }
+    init(repeating value: Float)
+    /// self + a b, rounded once (a fused multiply-add).
+    func addingProduct(_ a: Self, _ b: Self) -> Self
     static func + (a: Self, b: Self) -> Self
     static func - (a: Self, b: Self) -> Self
     static func * (a: Self, b: Self) -> Self
@@ -60,6 +63,7 @@ extension Float: FloatLanes {
     @inline(__always) init(_ pointer: UnsafePointer<Float>) { self = pointer.pointee }
     @inline(__always) func store(_ pointer: UnsafeMutablePointer<Float>) { pointer.pointee = self }
     @inline(__always) static var one: Float { 1 }
+    @inline(__always) init(repeating value: Float) { self = value }
 }
 
 extension SIMD8: FloatLanes where Scalar == Float {
