@@ -39,6 +39,9 @@ public enum PredictionSource {
             + String(format: "%.6f", stamp.modified.timeIntervalSince1970)
     }
 
+    /// Whether `identity` names a checkpoint file as it was (`checkpoint(_:in:)`).
+    public static func isCheckpoint(_ identity: String) -> Bool { identity.hasPrefix(checkpointPrefix) }
+
     /// The out-of-fold predictions of `actionlab review` with `folds` folds.
     public static func review(folds: Int) -> String { reviewPrefix + "\(folds)" }
 

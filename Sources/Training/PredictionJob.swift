@@ -109,11 +109,16 @@ public final class PredictionJob: Sendable {
         let identity: String
         let todo: [ClipRecord]
         do {
-            guard let current = source ?? PredictionSource.checkpoint(checkpoint, in: store.layout) else {
-                return .failed("\(checkpoint.path): cannot be read")
+            if let source, !PredictionSource.isCheckpoint(source) {
+                identity = source
+                classifier = try ClipClassifier(checkpoint: checkpoint)
+            } else {
+                // The identity is that of the file as it was read: training may write a
+                // better checkpoint over it at any moment.
+                (classifier, identity) = try Self.loadUnchanged(checkpoint, in: store.layout) {
+                    try ClipClassifier(checkpoint: $0)
+                }
             }
-            identity = current
-            classifier = try ClipClassifier(checkpoint: checkpoint)
             todo = try clips ?? store.clipsNeedingPrediction(source: identity)
         } catch {
             return .failed("\(error)")
@@ -134,6 +139,22 @@ public final class PredictionJob: Sendable {
             events(.progress(progress))
         }
         return .finished(progress, stopped: false)
+    }
+
+    /// Loads `checkpoint` with `load` and returns it with the identity of the file it
+    /// was read from: the file's identity before and after loading must agree, else it
+    /// was replaced meanwhile and is loaded again (up to `attempts` times).
+    static func loadUnchanged<Loaded>(_ checkpoint: URL, in layout: ProjectLayout, attempts: Int = 3,
+                                      load: (URL) throws -> Loaded) throws -> (Loaded, String) {
+        for _ in 0 ..< attempts {
+            guard let before = PredictionSource.checkpoint(checkpoint, in: layout) else { break }
+            let loaded = try load(checkpoint)
+            if PredictionSource.checkpoint(checkpoint, in: layout) == before { return (loaded, before) }
+        }
+        if PredictionSource.checkpoint(checkpoint, in: layout) == nil {
+            throw TrainingError("\(checkpoint.path): cannot be read")
+        }
+        throw TrainingError("\(checkpoint.path): the checkpoint kept changing while it was read (\(attempts) attempts)")
     }
 
     /// Decodes `batch` two clips at a time and runs the model once over the readable ones.
