@@ -47,7 +47,7 @@ public enum Benchmark {
 
     /// Floating-point operations of one training step (forward, backward and Adam) of a
     /// `batch` for `config`, counted from the layer shapes as direct convolutions (what
-    /// im2col computes; Winograd gets the same result with 2.25x fewer multiplications
+    /// im2col computes; Winograd F(4x4, 3x3) gets the same result with 4x fewer multiplications
     /// in the 3x3 products, so its effective rate can exceed sgemm's): each multiply-add is 2; the
     /// ConvLSTM's first step has no recurrent half; backward costs two products per
     /// forward product (weights and inputs), except the first layer, which needs no

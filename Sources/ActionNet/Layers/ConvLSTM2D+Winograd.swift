@@ -1,14 +1,14 @@
 import COpenBLAS
 
-/// The ConvLSTM's 3x3 products through Winograd F(2x2, 3x3) (see `WinogradF2x3`).
+/// The ConvLSTM's 3x3 products through Winograd F(4x4, 3x3) (see `WinogradF4x3`).
 ///
-/// The frame is cut into tiles of 2x2 output pixels, numbered (b, ty, tx). Work is split
+/// The frame is cut into tiles of 4x4 output pixels, numbered (b, ty, tx). Work is split
 /// over the threads by rows of tiles, which is also a contiguous range of pixels, so the
 /// per-pixel cell arithmetic of a part touches only its own pixels. Each step first
 /// copies its input [x_t, h_(t-1)], masked, into a zero-bordered buffer; then each part
 /// handles its tiles in chunks small enough to stay in cache: transform the input
-/// windows (V, 16 x (chunk, C + F)), 16 sgemms with the transformed kernel
-/// (M, 16 x (chunk, 4F)), transform back adding the bias, and run the cell update.
+/// windows (V, 36 x (chunk, C + F)), 36 products with the transformed kernel
+/// (M, 36 x (chunk, 4F)), transform back adding the bias, and run the cell update.
 ///
 /// Backward, per step: h_(t-1) rebuilt and the bordered input filled again; the gate
 /// gradients of each part's pixels; then per chunk, the transformed gate gradients dM,
@@ -18,45 +18,52 @@ import COpenBLAS
 /// pixel takes its dx_t and dh_(t-1) from there.
 extension ConvLSTM2D {
     /// Tiles transformed and multiplied at a time by one part, forward and backward: V and
-    /// M of a chunk stay in the core's cache. Chunks of 16 to 256 tiles measured within
-    /// 5% of each other (`bench --shape small` and `seed`). OpenBLAS's small-matrix
-    /// kernels (Cooperlake, SkylakeX), which do not pack, take products of at most 100³
-    /// multiply-adds: 48 backward keeps the first layer's (48 x 65 x 256) under that,
-    /// where 64 did not.
-    static let winogradChunk = 32
-    static let winogradBackwardChunk = 48
+    /// M (or dV and dM) of a chunk, 36 planes each, stay in the core's L2 cache: 16 tiles of
+    /// the first layer (C + F = 65, 4F = 256) take 740 KB. Chunks of 8 to 32 tiles measured
+    /// alike (`bench --shape small` and `seed`, within the spread of a shared machine).
+    static let winogradChunk = 16
+    static let winogradBackwardChunk = 16
 
-    /// Floats from one of a chunk's 16 planes of V or M (one per ξ) to the next: the
-    /// plane's values and 16 more (64 bytes). Planes a power of two apart (M's were 32 KB
-    /// forward, 64 KB backward) put the 16 loads or stores of a tile's transform in one
-    /// set of the L1 cache, which holds fewer lines than that.
+    /// Floats from one of a chunk's 36 planes of V or M (one per ξ) to the next: the
+    /// plane's values and 16 more (64 bytes). Planes a power of two apart put the loads or
+    /// stores of a tile's transform in one set of the L1 cache, which holds fewer lines
+    /// than that.
     static func planeStride(_ values: Int) -> Int { values + 16 }
+
+    /// Positions of a transformed tile: planes of U, V and M.
+    private static var positions: Int { WinogradF4x3.positions }
 
     private struct TileGeometry {
         let H: Int, W: Int, rows: Int, columns: Int   // tile rows and columns per frame
-        init(H: Int, W: Int) { (self.H, self.W, rows, columns) = (H, W, (H + 1) / 2, (W + 1) / 2) }
-        /// Pixels per frame of the zero-bordered input: 2 rows or columns per tile, and one
-        /// of padding on each side.
-        var paddedPixels: Int { (2 * rows + 2) * (2 * columns + 2) }
+        init(H: Int, W: Int) { (self.H, self.W, rows, columns) = (H, W, (H + 3) / 4, (W + 3) / 4) }
+        /// Pixels per row of the zero-bordered input: 4 per tile column, and one of padding
+        /// on each side.
+        var paddedWidth: Int { 4 * columns + 2 }
+        /// Pixels per frame of the zero-bordered input.
+        var paddedPixels: Int { (4 * rows + 2) * paddedWidth }
         @inline(__always) func paddedOffset(b: Int, y: Int, x: Int) -> Int {
-            (b * (2 * rows + 2) + y) * (2 * columns + 2) + x
+            (b * (4 * rows + 2) + y) * paddedWidth + x
         }
-        /// The pixels of tile rows `tileRows` (numbered b * rows + ty): pixel rows 2ty and
-        /// 2ty + 1 (the second missing at the bottom of a frame of odd height).
+        /// The pixels of tile rows `tileRows` (numbered b * rows + ty): pixel rows 4ty to
+        /// 4ty + 3 (fewer at the bottom of a frame whose height is not a multiple of 4).
         func pixels(ofTileRows tileRows: Range<Int>) -> Range<Int> {
             guard let last = tileRows.last else { return 0..<0 }
             let first = tileRows.lowerBound
-            return (first / rows * H + 2 * (first % rows)) * W ..< (last / rows * H + min(2 * (last % rows) + 2, H)) * W
+            return (first / rows * H + 4 * (first % rows)) * W ..< (last / rows * H + min(4 * (last % rows) + 4, H)) * W
+        }
+        /// Whether tile row r's tile tx lies inside the frame (no output past its edge).
+        @inline(__always) func isWhole(row r: Int, column tx: Int) -> Bool {
+            4 * (r % rows) + 4 <= H && 4 * tx + 4 <= W
         }
     }
 
-    /// U = G g G^T of the stacked kernel and recurrent kernel, (16, C + F, 4F).
+    /// U = G g G^T of the stacked kernel and recurrent kernel, (36, C + F, 4F).
     private func transformKernel(_ parameters: UnsafePointer<Float>) -> UnsafeMutablePointer<Float> {
-        let G = 4 * F, C = self.C, F = self.F
-        let u = ensureBuffer(&transformedKernel, 16 * (C + F) * G).pointer
+        let G = 4 * F, C = self.C, F = self.F, count = Self.positions * (C + F) * G
+        let u = ensureBuffer(&transformedKernel, count).pointer
         let kernel = parameters + offset(of: "kernel")
-        WinogradF2x3.transformKernel(rows: C + F, columns: G, into: u) { kernel + stackedTap($0, $1, $2) }
-        matmul.holdConstant(u, count: 16 * (C + F) * G)   // every chunk's products read it
+        WinogradF4x3.transformKernel(rows: C + F, columns: G, into: u) { kernel + stackedTap($0, $1, $2) }
+        matmul.holdConstant(u, count: count)   // every chunk's products read it
         return u
     }
 
@@ -69,8 +76,8 @@ extension ConvLSTM2D {
     }
 
     /// Writes [x_t (times its mask), h_(t-1) (times its mask)] of `pixels` into the
-    /// zero-bordered copy of the step's input, (B, 2 TH + 2, 2 TW + 2, C + F): pixel (y, x)
-    /// at (y + 1, x + 1), so that every tile's window is a plain 4x4 block of it. Without
+    /// zero-bordered copy of the step's input, (B, 4 TH + 2, 4 TW + 2, C + F): pixel (y, x)
+    /// at (y + 1, x + 1), so that every tile's window is a plain 6x6 block of it. Without
     /// `h` (t = 0) only the C input channels. `x` and `h` point at sample 0, samples
     /// `xStride` and `hStride` apart.
     private func fillPaddedInput(_ padded: UnsafeMutablePointer<Float>, geometry: TileGeometry, pixels: Range<Int>,
@@ -98,6 +105,15 @@ extension ConvLSTM2D {
         }
     }
 
+    /// One pixel's cell update (`activate`), out of line: inlined into the loop over a
+    /// tile's 16 pixels, the update's loop over the channels ran as scalar code and took
+    /// four times as long.
+    @inline(never)
+    private func activatePixel(_ z: UnsafeMutablePointer<Float>, cellPrevious: UnsafePointer<Float>?,
+                               cell: UnsafeMutablePointer<Float>, hidden: UnsafeMutablePointer<Float>) {
+        activate(z, cellPrevious: cellPrevious, cell: cell, hidden: hidden)
+    }
+
     /// The zero-bordered step input for `batch` samples, borders zeroed: a buffer reused
     /// for another batch size may hold old values there.
     private func paddedStepInput(batch: Int, geometry: TileGeometry) -> UnsafeMutablePointer<Float> {
@@ -119,10 +135,10 @@ extension ConvLSTM2D {
         let u = UnsafePointer(transformKernel(parameters))
         let bias = UnsafePointer(parameters + offset(of: "bias"))
         let padded = paddedStepInput(batch: batch, geometry: geometry)
-        // Per part: V (16, chunk, Cin), M (16, chunk, G), and G values that take the
-        // outputs of tiles hanging over the frame's edge.
-        let vPlane = Self.planeStride(chunk * Cin), mPlane = Self.planeStride(chunk * G)
-        let perPart = 16 * (vPlane + mPlane) + G
+        // Per part: V (36, chunk, Cin), M (36, chunk, G), and a tile's 16 x G outputs for
+        // the tiles hanging over the frame's edge, which keep only those inside.
+        let vPlane = Self.planeStride(chunk * Cin), mPlane = Self.planeStride(chunk * G), positions = Self.positions
+        let perPart = positions * (vPlane + mPlane) + 16 * G
         let scratch = ensureBuffer(&tileScratch, parts * perPart).pointer
         prepareMasks(batch: batch, training: training)
         lastForwardStored = training
@@ -149,35 +165,43 @@ extension ConvLSTM2D {
                 }
                 run { part, rows in
                     let v = scratch + part * perPart
-                    let m = v + 16 * vPlane, overhang = m + 16 * mPlane
+                    let m = v + positions * vPlane, edgeTile = m + positions * mPlane
                     let tiles = rows.lowerBound * TW ..< rows.upperBound * TW
                     for start in stride(from: tiles.lowerBound, to: tiles.upperBound, by: chunk) {
                         let n = min(chunk, tiles.upperBound - start)
                         for i in 0..<n {
                             let tile = start + i, tx = tile % TW, r = tile / TW
-                            let window = padded + geometry.paddedOffset(b: r / geometry.rows, y: 2 * (r % geometry.rows), x: 2 * tx) * Cin
-                            WinogradF2x3.transformInput(window, row: (2 * TW + 2) * Cin, column: Cin, count: channels,
+                            let window = padded + geometry.paddedOffset(b: r / geometry.rows, y: 4 * (r % geometry.rows), x: 4 * tx) * Cin
+                            WinogradF4x3.transformInput(window, row: geometry.paddedWidth * Cin, column: Cin, count: channels,
                                                         into: v + i * Cin, stride: vPlane)
                         }
-                        for xi in 0..<16 {
+                        for xi in 0..<positions {
                             self.matmul(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(G), Int32(channels),
                                         1, v + xi * vPlane, Int32(Cin), u + xi * Cin * G, Int32(G),
                                         0, m + xi * mPlane, Int32(G))
                         }
                         for i in 0..<n {
                             let tile = start + i, tx = tile % TW, r = tile / TW
-                            let b = r / geometry.rows, y = 2 * (r % geometry.rows), xx = 2 * tx
-                            // The tile's pixels; outputs past the frame's edge go to `overhang`.
-                            func zRow(_ dy: Int, _ dx: Int) -> UnsafeMutablePointer<Float> {
-                                y + dy < H && xx + dx < W ? z + ((b * H + y + dy) * W + xx + dx) * G : overhang
+                            let b = r / geometry.rows, y = 4 * (r % geometry.rows), xx = 4 * tx
+                            let corner = z + ((b * H + y) * W + xx) * G
+                            if geometry.isWhole(row: r, column: tx) {
+                                WinogradF4x3.storeOutput(m + i * G, count: G, stride: mPlane, bias: bias,
+                                                         into: corner, row: W * G, column: G)
+                            } else {
+                                // A tile over the frame's edge: the whole tile, then the pixels inside.
+                                WinogradF4x3.storeOutput(m + i * G, count: G, stride: mPlane, bias: bias,
+                                                         into: edgeTile, row: 4 * G, column: G)
+                                for dy in 0..<4 where y + dy < H {
+                                    for dx in 0..<4 where xx + dx < W {
+                                        (corner + (dy * W + dx) * G).update(from: edgeTile + (4 * dy + dx) * G, count: G)
+                                    }
+                                }
                             }
-                            WinogradF2x3.storeOutput(m + i * G, count: G, stride: mPlane, bias: bias,
-                                                     y00: zRow(0, 0), y01: zRow(0, 1), y10: zRow(1, 0), y11: zRow(1, 1))
-                            for dy in 0..<2 where y + dy < H {
-                                for dx in 0..<2 where xx + dx < W {
+                            for dy in 0..<4 where y + dy < H {
+                                for dx in 0..<4 where xx + dx < W {
                                     let q = (y + dy) * W + xx + dx, p = b * hw + q
-                                    self.activate(z + p * G, cellPrevious: cPrev.map { $0 + p * F },
-                                                  cell: c + p * F, hidden: h + b * hStride + q * F)
+                                    self.activatePixel(z + p * G, cellPrevious: cPrev.map { $0 + p * F },
+                                                       cell: c + p * F, hidden: h + b * hStride + q * F)
                                 }
                             }
                         }
@@ -198,23 +222,24 @@ extension ConvLSTM2D {
         let TW = geometry.columns, TH = geometry.rows, tileRows = batch * TH, chunk = Self.winogradBackwardChunk
         let parts = Parallel.parts(tileRows, threads: threads, grain: 1)
         let gates = self.gates!.pointer, cells = self.cells!.pointer
-        // Transformed again rather than kept from the forward pass: 16 (C + F) 4F values,
+        let positions = Self.positions
+        // Transformed again rather than kept from the forward pass: 36 (C + F) 4F values,
         // nothing beside a step, and no dependence on what ran in between.
         let u = transformKernel(parameters)
-        // U[ξ]^T, (16, 4F, C + F): with it dV = dM U^T is a product of untransposed
+        // U[ξ]^T, (36, 4F, C + F): with it dV = dM U^T is a product of untransposed
         // operands, which OpenBLAS's small-matrix kernels (Cooperlake, SkylakeX) take
         // without packing; with U transposed in the call, the product was packed.
-        let ut = ensureBuffer(&transposedKernel, 16 * Cin * G).pointer
-        for xi in 0..<16 {
+        let ut = ensureBuffer(&transposedKernel, positions * Cin * G).pointer
+        for xi in 0..<positions {
             let plane = u + xi * Cin * G, transposed = ut + xi * G * Cin
             for r in 0..<Cin { for j in 0..<G { transposed[j * Cin + r] = plane[r * G + j] } }
         }
-        matmul.holdConstant(ut, count: 16 * Cin * G)   // every chunk's dV products read it
+        matmul.holdConstant(ut, count: positions * Cin * G)   // every chunk's dV products read it
         let dZ = ensureBuffer(&self.dGates, P * G).pointer
         let dH = ensureBuffer(&self.dHidden, P * F).pointer     // d(loss)/d(h_t) from step t+1
         let dC = ensureBuffer(&self.dCell, P * F).pointer       // d(loss)/d(c_t) from step t+1
         let hPrevious = ensureBuffer(&self.hidden, 2 * P * F).pointer   // h_(t-1), rebuilt from o and c (P, F)
-        // The gradient of the step's zero-bordered input, (B, 2 TH + 2, 2 TW + 2, C + F): every
+        // The gradient of the step's zero-bordered input, (B, 4 TH + 2, 4 TW + 2, C + F): every
         // tile adds its window's gradient into it while the window is in cache. Only its
         // interior is read, and zeroed again as it is read.
         let paddedGradient = ensureBuffer(&self.paddedInputGradient, batch * geometry.paddedPixels * Cin).pointer
@@ -222,18 +247,19 @@ extension ConvLSTM2D {
         dH.update(repeating: 0, count: P * F)
         dC.update(repeating: 0, count: P * F)
         let padded = paddedStepInput(batch: batch, geometry: geometry)
-        // Per part: V (16, chunk, Cin; dV takes its place), dM (16, chunk, G), G zeros
-        // standing in for the gradients of pixels past the frame's edge, and the seam: the
-        // gradient of the top two window rows of the part's first tile row, which the part
-        // above also adds into; kept apart and added after the parts are done.
-        let seamCount = 2 * (2 * TW + 2) * Cin
+        // Per part: V (36, chunk, Cin; dV takes its place), dM (36, chunk, G), a tile's
+        // 16 x G gate gradients for the tiles over the frame's edge (zero past it), and the
+        // seam: the gradient of the top two window rows of the part's first tile row, which
+        // the part above also adds into; kept apart and added after the parts are done.
+        let rowLength = geometry.paddedWidth * Cin, seamCount = 2 * rowLength
         let vPlane = Self.planeStride(chunk * Cin), mPlane = Self.planeStride(chunk * G)
-        let perPart = 16 * (vPlane + mPlane) + G + seamCount
+        let perPart = positions * (vPlane + mPlane) + 16 * G + seamCount
         let scratch = ensureBuffer(&tileScratch, parts * perPart).pointer
         for part in 0..<parts { (scratch + part * perPart + perPart - seamCount).update(repeating: 0, count: seamCount) }
-        // Each part sums its own transformed kernel gradient and bias gradient, (16 Cin + 1, G).
-        let partials = ensureBuffer(&self.partialGradients, parts * (16 * Cin + 1) * G).pointer
-        partials.update(repeating: 0, count: parts * (16 * Cin + 1) * G)
+        // Each part sums its own transformed kernel gradient and bias gradient, (36 Cin + 1, G).
+        let partialCount = (positions * Cin + 1) * G
+        let partials = ensureBuffer(&self.partialGradients, parts * partialCount).pointer
+        partials.update(repeating: 0, count: parts * partialCount)
         let xMask = inputMask.map { UnsafePointer($0.pointer) }, hMask = recurrentMask.map { UnsafePointer($0.pointer) }
 
         Parallel.splitting(tileRows, parts: parts) { run in
@@ -267,29 +293,37 @@ extension ConvLSTM2D {
                 }
                 run { part, rows in
                     let pixels = geometry.pixels(ofTileRows: rows)
-                    let dU = partials + part * (16 * Cin + 1) * G, dB = dU + 16 * Cin * G
+                    let dU = partials + part * partialCount, dB = dU + positions * Cin * G
                     self.gateGradients(pixels: pixels, z: z, cell: c, cellPrevious: cPrev,
                                        dOut: dOut, dOutStride: dOutStride, dZ: dZ, dH: dH, dC: dC, dBias: dB)
                     let v = scratch + part * perPart
-                    let dM = v + 16 * vPlane, zeros = dM + 16 * mPlane, seam = zeros + G
-                    zeros.update(repeating: 0, count: G)
+                    let dM = v + positions * vPlane, edgeTile = dM + positions * mPlane, seam = edgeTile + 16 * G
                     let tiles = rows.lowerBound * TW ..< rows.upperBound * TW
                     for start in stride(from: tiles.lowerBound, to: tiles.upperBound, by: chunk) {
                         let n = min(chunk, tiles.upperBound - start)
                         for i in 0..<n {
                             let tile = start + i, tx = tile % TW, r = tile / TW
-                            let b = r / TH, y = 2 * (r % TH), xx = 2 * tx
+                            let b = r / TH, y = 4 * (r % TH), xx = 4 * tx
                             let window = padded + geometry.paddedOffset(b: b, y: y, x: xx) * Cin
-                            WinogradF2x3.transformInput(window, row: (2 * TW + 2) * Cin, column: Cin, count: channels,
+                            WinogradF4x3.transformInput(window, row: rowLength, column: Cin, count: channels,
                                                         into: v + i * Cin, stride: vPlane)
-                            func gradient(_ dy: Int, _ dx: Int) -> UnsafePointer<Float> {
-                                y + dy < H && xx + dx < W ? UnsafePointer(dZ + ((b * H + y + dy) * W + xx + dx) * G) : UnsafePointer(zeros)
+                            let corner = UnsafePointer(dZ + ((b * H + y) * W + xx) * G)
+                            if geometry.isWhole(row: r, column: tx) {
+                                WinogradF4x3.transformOutputGradient(corner, row: W * G, column: G,
+                                                                     count: G, into: dM + i * G, stride: mPlane)
+                            } else {
+                                // A tile over the frame's edge: its gradients inside, zeros past the edge.
+                                edgeTile.update(repeating: 0, count: 16 * G)
+                                for dy in 0..<4 where y + dy < H {
+                                    for dx in 0..<4 where xx + dx < W {
+                                        (edgeTile + (4 * dy + dx) * G).update(from: corner + (dy * W + dx) * G, count: G)
+                                    }
+                                }
+                                WinogradF4x3.transformOutputGradient(edgeTile, row: 4 * G, column: G,
+                                                                     count: G, into: dM + i * G, stride: mPlane)
                             }
-                            WinogradF2x3.transformOutputGradient(y00: gradient(0, 0), y01: gradient(0, 1),
-                                                                 y10: gradient(1, 0), y11: gradient(1, 1),
-                                                                 count: G, into: dM + i * G, stride: mPlane)
                         }
-                        for xi in 0..<16 {
+                        for xi in 0..<positions {
                             // dU[ξ] += V[ξ]^T dM[ξ]
                             self.matmul(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(channels), Int32(G), Int32(n),
                                         1, v + xi * vPlane, Int32(Cin), dM + xi * mPlane, Int32(G),
@@ -302,15 +336,15 @@ extension ConvLSTM2D {
                             }
                         }
                         guard lastChannel > firstChannel else { continue }
-                        let rowLength = (2 * TW + 2) * Cin
                         for i in 0..<n {
                             let tile = start + i, tx = tile % TW, r = tile / TW
-                            let window = paddedGradient + geometry.paddedOffset(b: r / TH, y: 2 * (r % TH), x: 2 * tx) * Cin
-                            let top = r == rows.lowerBound ? seam + 2 * tx * Cin : window
-                            let windowRows = WinogradF2x3.WindowRows(r0: top, r1: top + rowLength,
-                                                                     r2: window + 2 * rowLength, r3: window + 3 * rowLength)
-                            WinogradF2x3.addInputGradient(v + i * Cin + firstChannel, count: lastChannel - firstChannel,
-                                                          stride: vPlane, rows: windowRows.offset(by: firstChannel) , column: Cin)
+                            let window = paddedGradient + geometry.paddedOffset(b: r / TH, y: 4 * (r % TH), x: 4 * tx) * Cin
+                            let top = r == rows.lowerBound ? seam + 4 * tx * Cin : window
+                            let windowRows = WinogradF4x3.WindowRows(r0: top, r1: top + rowLength, r2: window + 2 * rowLength,
+                                                                     r3: window + 3 * rowLength, r4: window + 4 * rowLength,
+                                                                     r5: window + 5 * rowLength)
+                            WinogradF4x3.addInputGradient(v + i * Cin + firstChannel, count: lastChannel - firstChannel,
+                                                          stride: vPlane, rows: windowRows.offset(by: firstChannel), column: Cin)
                         }
                     }
                 }
@@ -319,7 +353,7 @@ extension ConvLSTM2D {
                 for part in 0..<parts {
                     let r = tileRows * part / parts
                     let seam = scratch + part * perPart + perPart - seamCount
-                    let target = paddedGradient + geometry.paddedOffset(b: r / TH, y: 2 * (r % TH), x: 0) * Cin
+                    let target = paddedGradient + geometry.paddedOffset(b: r / TH, y: 4 * (r % TH), x: 0) * Cin
                     for i in 0..<seamCount { target[i] += seam[i] }
                     seam.update(repeating: 0, count: seamCount)
                 }
@@ -354,12 +388,12 @@ extension ConvLSTM2D {
         }
         // Sum the parts' gradients, and turn the kernel's back from the transformed domain.
         for part in 1..<max(parts, 1) {
-            let partial = partials + part * (16 * Cin + 1) * G
-            for i in 0..<((16 * Cin + 1) * G) { partials[i] += partial[i] }
+            let partial = partials + part * partialCount
+            for i in 0..<partialCount { partials[i] += partial[i] }
         }
         let dKernel = gradients + offset(of: "kernel")
-        WinogradF2x3.addKernelGradient(rows: Cin, columns: G, from: partials) { dKernel + self.stackedTap($0, $1, $2) }
-        let dBias = gradients + offset(of: "bias"), dB = partials + 16 * Cin * G
+        WinogradF4x3.addKernelGradient(rows: Cin, columns: G, from: partials) { dKernel + self.stackedTap($0, $1, $2) }
+        let dBias = gradients + offset(of: "bias"), dB = partials + positions * Cin * G
         for j in 0..<G { dBias[j] += dB[j] }
     }
 }

@@ -7,7 +7,7 @@ import COpenBLAS
 ///     i, f, o = sigmoid(z_i, z_f, z_o);  g = tanh(z_g)
 ///     c_t = f * c_(t-1) + i * g;         h_t = o * tanh(c_t)
 ///
-/// 3x3 kernels (the seed stack's) go through Winograd F(2x2, 3x3), in
+/// 3x3 kernels (the seed stack's) go through Winograd F(4x4, 3x3), in
 /// `ConvLSTM2D+Winograd.swift`. Other sizes, or `algorithm = .im2col`: for each
 /// timestep, the im2col of [x_t, h_(t-1)] for the whole batch, (P, K) with K = k*k*C +
 /// k*k*F, times the stacked weights (K, 4F) in one sgemm. The kernel and recurrent
@@ -56,7 +56,7 @@ public final class ConvLSTM2D: MatrixProductLayer {
         ensure(&buffer, count, mappingThreshold: bufferMappingThreshold)
     }
 
-    /// How the convolutions are computed: Winograd F(2x2, 3x3) for 3x3 kernels (2.25x
+    /// How the convolutions are computed: Winograd F(4x4, 3x3) for 3x3 kernels (4x
     /// fewer multiplications), im2col and one sgemm for other sizes or when asked for.
     public enum Algorithm: String, Sendable, CaseIterable { case winograd, im2col }
     public var algorithm: Algorithm
@@ -78,16 +78,16 @@ public final class ConvLSTM2D: MatrixProductLayer {
     var dGates: FloatBuffer?      // (P, 4F) d(loss)/d(pre-activation gates)
     var dHidden: FloatBuffer?     // (P, F) d(loss)/d(h_(t-1)) carried back in time
     var dCell: FloatBuffer?       // (P, F) d(loss)/d(c_(t-1)) carried back in time
-    var partialGradients: FloatBuffer? // (parts, K + 1, 4F) per-part weight and bias gradients (Winograd: 16(C + F) + 1 rows)
+    var partialGradients: FloatBuffer? // (parts, K + 1, 4F) per-part weight and bias gradients (Winograd: 36(C + F) + 1 rows)
     var inputMask: FloatBuffer?   // (B, H, W, C), nil without input dropout
     var recurrentMask: FloatBuffer? // (B, H, W, F), nil without recurrent dropout
     var lastForwardStored = false
     // Winograd path only:
-    var transformedKernel: FloatBuffer?   // (16, C + F, 4F) U = G g G^T of kernel and recurrent kernel
-    var transposedKernel: FloatBuffer?    // (16, 4F, C + F) U^T, for the backward pass's input gradient
-    var paddedInput: FloatBuffer?         // (B, 2 TH + 2, 2 TW + 2, C + F) a step's [x_t, h_(t-1)], zero-bordered
+    var transformedKernel: FloatBuffer?   // (36, C + F, 4F) U = G g G^T of kernel and recurrent kernel
+    var transposedKernel: FloatBuffer?    // (36, 4F, C + F) U^T, for the backward pass's input gradient
+    var paddedInput: FloatBuffer?         // (B, 4 TH + 2, 4 TW + 2, C + F) a step's [x_t, h_(t-1)], zero-bordered
     var tileScratch: FloatBuffer?         // per part: V and M (or dM) of a chunk of tiles
-    var paddedInputGradient: FloatBuffer? // (B, 2 TH + 2, 2 TW + 2, C + F) the gradient of `paddedInput`
+    var paddedInputGradient: FloatBuffer? // (B, 4 TH + 2, 4 TW + 2, C + F) the gradient of `paddedInput`
 
     public init(name: String, inputShape: [Int], filters: Int, kernelSize: Int = 3,
                 returnSequences: Bool, dropout: Float = 0, recurrentDropout: Float = 0, seed: UInt64 = 0) {
