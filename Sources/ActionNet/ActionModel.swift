@@ -45,7 +45,10 @@ public final class ActionModel: @unchecked Sendable {
     let gradients: FloatBuffer    // d(loss)/d(parameters), same layout
     private var activations: [FloatBuffer?]   // per layer: (B, outputShape)
     private var dActivations: [FloatBuffer?]
+    private var arena: FloatBuffer?           // what `activations` and `dActivations` view
     private var batchCapacity = 0
+    /// Whether the arena holds the layers' training state (laid out for a training step).
+    private var arenaHoldsTrainingState = false
     private let entryIndex: [String: Int]
 
     /// One sample's input shape (T, H, W, C) and the number of classes.
@@ -248,6 +251,15 @@ public final class ActionModel: @unchecked Sendable {
         for case let layer as ConvLSTM2D in layers { layer.bufferMappingThreshold = bytes }
     }
 
+    /// Writes `value` over the whole activation arena, as other buffers sharing its memory
+    /// might: a test that nothing reads a buffer of it before writing it in the same pass.
+    func overwriteArena(with value: Float) {
+        arena?.pointer.update(repeating: value, count: arena!.count)
+    }
+
+    /// Floats in the activation arena, 0 before the first pass.
+    var arenaCount: Int { arena?.count ?? 0 }
+
     // MARK: running
 
     /// Checks that `x` is (N, T, H, W, C) for this model.
@@ -260,15 +272,26 @@ public final class ActionModel: @unchecked Sendable {
 
     /// Lays out every layer's output and output gradient for `batch` samples in one
     /// arena (`ActivationPlan`): outputs and gradients that are never needed at the same
-    /// time in a training step share memory.
-    private func reserve(batch: Int) {
-        guard batch > batchCapacity else { return }
-        batchCapacity = batch
-        let plan = ActivationPlan(layers: layers, batch: batch)
+    /// time in a training step share memory. For training, the arena also holds the
+    /// layers' training state (`TrainingStateLayer`), which then stays resident between
+    /// steps in memory the step needs anyway; an inference-only arena leaves it out, so
+    /// that predicting never reserves it.
+    private func reserve(batch: Int, training: Bool) {
+        guard batch > batchCapacity || (training && !arenaHoldsTrainingState) else { return }
+        batchCapacity = max(batch, batchCapacity)
+        // A larger inference batch drops the training state: the next training step lays
+        // the arena out again with it.
+        arenaHoldsTrainingState = training
+        let plan = ActivationPlan(layers: layers, batch: batchCapacity, training: training)
         let arena = FloatBuffer(count: plan.size)
+        self.arena = arena
         for (i, layer) in layers.enumerated() {
-            activations[i] = FloatBuffer(viewing: arena, offset: plan.outputOffsets[i], count: batch * layer.outputSize)
-            dActivations[i] = FloatBuffer(viewing: arena, offset: plan.gradientOffsets[i], count: batch * layer.outputSize)
+            activations[i] = FloatBuffer(viewing: arena, offset: plan.outputOffsets[i], count: batchCapacity * layer.outputSize)
+            dActivations[i] = FloatBuffer(viewing: arena, offset: plan.gradientOffsets[i], count: batchCapacity * layer.outputSize)
+            guard let stateful = layer as? any TrainingStateLayer else { continue }
+            let count = plan.sizes[2 * layers.count + i]
+            stateful.useTrainingStateMemory(training && count > 0 ? FloatBuffer(viewing: arena, offset: plan.stateOffsets[i], count: count) : nil,
+                                            batch: batchCapacity)
         }
     }
 
@@ -277,7 +300,7 @@ public final class ActionModel: @unchecked Sendable {
     /// one as it is made.
     private func forward(_ input: UnsafePointer<Float>, batch: Int, training: Bool, measure: Bool = false,
                          observe: ((Int, UnsafePointer<Float>) -> Void)? = nil) -> UnsafeMutablePointer<Float> {
-        reserve(batch: batch)
+        reserve(batch: batch, training: training)
         var x = input
         if measure { statistics = [] }
         for (i, layer) in layers.enumerated() {
@@ -384,8 +407,8 @@ public final class ActionModel: @unchecked Sendable {
                 layers[i].backward(dInput: dInput, dOutput: dActivations[i]!.pointer, input: layerInput,
                                    output: activations[i]!.pointer, batch: batch,
                                    parameters: values.pointer, gradients: gradients.pointer)
-                // The layer's own state can go; the first layer's stays for the next step,
-                // as nothing comes after it.
+                // The layer's own large buffers can go (its gates and cells are in the
+                // arena); the first layer's stay for the next step, as nothing comes after it.
                 if i > 0 { layers[i].discardTrainingState() }
             }
             return (loss, probabilities)

@@ -80,3 +80,23 @@ extension Layer {
         preconditionFailure("\(name) has no parameter \(parameter)")
     }
 }
+
+/// A layer whose training-mode forward pass keeps large state for its backward pass (the
+/// ConvLSTM's gates and cell states of every step) in memory the model lends it from its
+/// activation arena (`ActivationPlan`), instead of memory of its own.
+protocol TrainingStateLayer: Layer {
+    /// Floats the training-mode forward pass of `batch` samples keeps for the backward pass.
+    func trainingStateCount(batch: Int) -> Int
+
+    /// Lends the layer memory of at least `trainingStateCount(batch:)` floats for the state
+    /// of passes of up to `batch` samples, or takes the loan back (nil). The memory is
+    /// the layer's only from its forward pass to its backward pass of a training step,
+    /// and during its inference passes; other buffers use it in between, so the layer
+    /// writes it before reading it.
+    func useTrainingStateMemory(_ memory: FloatBuffer?, batch: Int)
+}
+
+extension Layer {
+    /// `TrainingStateLayer.trainingStateCount`, 0 for other layers.
+    func lentStateCount(batch: Int) -> Int { (self as? any TrainingStateLayer)?.trainingStateCount(batch: batch) ?? 0 }
+}

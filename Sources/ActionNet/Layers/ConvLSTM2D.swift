@@ -17,7 +17,7 @@ import COpenBLAS
 ///
 /// Dropout and recurrent dropout are variational: one mask per sequence, drawn at the
 /// start of a training-mode forward pass, shared by all timesteps and all four gates.
-public final class ConvLSTM2D: MatrixProductLayer {
+public final class ConvLSTM2D: MatrixProductLayer, TrainingStateLayer {
     public let name: String
     public var typeName: String { "ConvLSTM2D" }
     /// (T, H, W, C)
@@ -70,6 +70,7 @@ public final class ConvLSTM2D: MatrixProductLayer {
     /// Columns of the input part (k*k*C) and of both parts (K = k*k*C + k*k*F).
     let kx: Int, kAll: Int
 
+    // In the model's activation arena when the layer is part of a model (`useTrainingStateMemory`):
     var gates: FloatBuffer?       // (T, P, 4F) activated i, f, g, o (one step at inference)
     var cells: FloatBuffer?       // (T, P, F) cell states (two steps at inference)
     var hidden: FloatBuffer?      // (2, P, F) hidden states: the last two in forward, h_(t-1) in backward
@@ -372,6 +373,29 @@ public final class ConvLSTM2D: MatrixProductLayer {
         if let hidden {
             output.update(from: hidden + (T - 1) % 2 * P * F, count: P * F)
         }
+    }
+
+    // MARK: training state in the model's arena
+
+    /// Where the cell states start in the training state: after the gates, on a cache line.
+    private func cellsOffset(pixels P: Int) -> Int { (T * P * 4 * F + 15) / 16 * 16 }
+
+    /// The gates (T, P, 4F) and cell states (T, P, F) of a training pass, which is all
+    /// the backward pass reads besides its input. At least two steps of cells, which an
+    /// inference pass uses.
+    func trainingStateCount(batch: Int) -> Int {
+        let P = batch * H * W
+        return cellsOffset(pixels: P) + max(T, 2) * P * F
+    }
+
+    /// The gates and cells of passes of up to `batch` samples in `memory` from now on,
+    /// or (nil) in buffers of the layer's own, made at the next pass.
+    func useTrainingStateMemory(_ memory: FloatBuffer?, batch: Int) {
+        guard let memory else { (gates, cells) = (nil, nil); return }
+        let P = batch * H * W
+        precondition(memory.count >= trainingStateCount(batch: batch), "\(name): too little memory for the training state")
+        gates = FloatBuffer(viewing: memory, offset: 0, count: T * P * 4 * F)
+        cells = FloatBuffer(viewing: memory, offset: cellsOffset(pixels: P), count: max(T, 2) * P * F)
     }
 
     // MARK: backward
