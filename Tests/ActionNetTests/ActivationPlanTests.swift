@@ -58,8 +58,10 @@ import Testing
     /// The arena and the layers' state in it are reused from step to step and shared with
     /// other buffers in between: a step on reused memory, even memory overwritten with NaN,
     /// gives exactly the gradients of a fresh model, and so do steps after an inference
-    /// pass and after the arena was laid out again for a larger inference batch.
-    @Test func reusedMemoryGivesTheResultsOfFreshMemory() throws {
+    /// pass and after the arena was laid out again for a larger inference batch; with
+    /// either way of computing the convolutions.
+    @Test(arguments: ConvLSTM2D.Algorithm.allCases)
+    func reusedMemoryGivesTheResultsOfFreshMemory(algorithm: ConvLSTM2D.Algorithm) throws {
         // No BatchNorm (its moving statistics would make inference depend on the steps
         // before) and no dropout (random masks): every pass is a function of the weights.
         let spec = ModelSpec(inputShape: [3, 6, 5, 2], layers: [
@@ -76,14 +78,19 @@ import Testing
         let x = batch(2), wide = batch(5)
         var y = Tensor(shape: [2, 3])
         (y.data[0], y.data[5]) = (1, 1)
+        func makeModel() throws -> ActionModel {
+            let model = try ActionModel(spec: spec, seed: 3)
+            for case let layer as ConvLSTM2D in model.layers { layer.algorithm = algorithm }
+            return model
+        }
         func gradients(_ model: ActionModel) throws -> [Float] {
             let loss = try model.computeGradients(x: x, y: y).loss
             return model.withGradients { Array($0) } + [loss]
         }
-        let fresh = try gradients(try ActionModel(spec: spec, seed: 3))
-        let freshPredictions = try [3, 5].map { try ActionModel(spec: spec, seed: 3).predict(wide, batchSize: $0) }
+        let fresh = try gradients(try makeModel())
+        let freshPredictions = try [3, 5].map { try makeModel().predict(wide, batchSize: $0) }
 
-        let model = try ActionModel(spec: spec, seed: 3)
+        let model = try makeModel()
         #expect(try model.predict(wide, batchSize: 3) == freshPredictions[0])   // an arena without training state
         #expect(try gradients(model) == fresh)                               // laid out again, with it
         model.overwriteArena(with: .nan)
