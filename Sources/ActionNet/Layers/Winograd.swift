@@ -143,37 +143,109 @@ enum WinogradF4x3 {
         return (y0, e + o, e - o, m3, m4, y3)
     }
 
+    // Each 2-D transform runs as two passes through a block of scratch on the stack, one
+    // block of channels at a time: first over the rows of the tile (six or four vectors in,
+    // six or four out), then over its columns. One pass keeps 12 pointers and a dozen
+    // vectors live; computing a whole tile at once kept its 36 vectors and 36 addresses on
+    // the stack and reloaded them. The arithmetic and its order are the same either way.
+
+    /// Channels per block: a block's scratch, 36 vectors of them, takes 4.5 KB.
+    static let block = 32
+
+    /// Runs `body` with the scratch of one block (36 positions of `block` channels).
+    @inline(__always)
+    private static func withBlockScratch(_ body: (UnsafeMutablePointer<Float>) -> Void) {
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 36 * block) { body($0.baseAddress!) }
+    }
+
+    /// y_k = (B^T x)_k for `count` channels: x_i at `x + i * xs`, y_k to `y + k * ys`.
+    @inline(__always)
+    private static func passBT(_ x: UnsafePointer<Float>, _ xs: Int, _ y: UnsafeMutablePointer<Float>, _ ys: Int, _ count: Int) {
+        @inline(__always) func lanes<L: FloatLanes>(_: L.Type, _ c: Int) {
+            let p = x + c, o = y + c
+            let t = bt(L(p), L(p + xs), L(p + 2 * xs), L(p + 3 * xs), L(p + 4 * xs), L(p + 5 * xs))
+            t.0.store(o); t.1.store(o + ys); t.2.store(o + 2 * ys); t.3.store(o + 3 * ys); t.4.store(o + 4 * ys); t.5.store(o + 5 * ys)
+        }
+        var c = 0
+        while c + 8 <= count { lanes(SIMD8<Float>.self, c); c += 8 }
+        while c < count { lanes(Float.self, c); c += 1 }
+    }
+
+    /// y_k = (B x)_k: x_i at `x + i * xs`, y_k to `y + k * ys`.
+    @inline(__always)
+    private static func passB(_ x: UnsafePointer<Float>, _ xs: Int, _ y: UnsafeMutablePointer<Float>, _ ys: Int, _ count: Int) {
+        @inline(__always) func lanes<L: FloatLanes>(_: L.Type, _ c: Int) {
+            let p = x + c, o = y + c
+            let t = b(L(p), L(p + xs), L(p + 2 * xs), L(p + 3 * xs), L(p + 4 * xs), L(p + 5 * xs))
+            t.0.store(o); t.1.store(o + ys); t.2.store(o + 2 * ys); t.3.store(o + 3 * ys); t.4.store(o + 4 * ys); t.5.store(o + 5 * ys)
+        }
+        var c = 0
+        while c + 8 <= count { lanes(SIMD8<Float>.self, c); c += 8 }
+        while c < count { lanes(Float.self, c); c += 1 }
+    }
+
+    /// (B x)_k added to the six rows: x_i at `x + i * xs`, row k at `rows.rk`.
+    @inline(__always)
+    private static func passBAdding(_ x: UnsafePointer<Float>, _ xs: Int, _ rows: WindowRows, _ count: Int) {
+        @inline(__always) func lanes<L: FloatLanes>(_: L.Type, _ c: Int) {
+            @inline(__always) func add(_ value: L, _ p: UnsafeMutablePointer<Float>) { (L(p) + value).store(p) }
+            let p = x + c
+            let t = b(L(p), L(p + xs), L(p + 2 * xs), L(p + 3 * xs), L(p + 4 * xs), L(p + 5 * xs))
+            add(t.0, rows.r0 + c); add(t.1, rows.r1 + c); add(t.2, rows.r2 + c)
+            add(t.3, rows.r3 + c); add(t.4, rows.r4 + c); add(t.5, rows.r5 + c)
+        }
+        var c = 0
+        while c + 8 <= count { lanes(SIMD8<Float>.self, c); c += 8 }
+        while c < count { lanes(Float.self, c); c += 1 }
+    }
+
+    /// y_k = (A^T x)_k (+ bias): x_i at `x + i * xs`, y_k to `y + k * ys`.
+    @inline(__always)
+    private static func passAT(_ x: UnsafePointer<Float>, _ xs: Int, _ y: UnsafeMutablePointer<Float>, _ ys: Int, _ count: Int,
+                               bias: UnsafePointer<Float>?) {
+        @inline(__always) func lanes<L: FloatLanes>(_: L.Type, _ c: Int) {
+            let p = x + c, o = y + c
+            var t = at(L(p), L(p + xs), L(p + 2 * xs), L(p + 3 * xs), L(p + 4 * xs), L(p + 5 * xs))
+            if let bias {
+                let v = L(bias + c)
+                t = (t.0 + v, t.1 + v, t.2 + v, t.3 + v)
+            }
+            t.0.store(o); t.1.store(o + ys); t.2.store(o + 2 * ys); t.3.store(o + 3 * ys)
+        }
+        var c = 0
+        while c + 8 <= count { lanes(SIMD8<Float>.self, c); c += 8 }
+        while c < count { lanes(Float.self, c); c += 1 }
+    }
+
+    /// y_k = (A x)_k (four values to six): x_i at `x + i * xs`, y_k to `y + k * ys`.
+    @inline(__always)
+    private static func passA(_ x: UnsafePointer<Float>, _ xs: Int, _ y: UnsafeMutablePointer<Float>, _ ys: Int, _ count: Int) {
+        @inline(__always) func lanes<L: FloatLanes>(_: L.Type, _ c: Int) {
+            let p = x + c, o = y + c
+            let t = a(L(p), L(p + xs), L(p + 2 * xs), L(p + 3 * xs))
+            t.0.store(o); t.1.store(o + ys); t.2.store(o + 2 * ys); t.3.store(o + 3 * ys); t.4.store(o + 4 * ys); t.5.store(o + 5 * ys)
+        }
+        var c = 0
+        while c + 8 <= count { lanes(SIMD8<Float>.self, c); c += 8 }
+        while c < count { lanes(Float.self, c); c += 1 }
+    }
+
     /// V = B^T d B for one tile: the 6x6 window's channel vectors are at `d + i * row +
     /// j * column`, `v` receives position ξ at `v + ξ * stride`.
     @inline(__always)
     static func transformInput(_ d: UnsafePointer<Float>, row: Int, column: Int, count: Int,
                                into v: UnsafeMutablePointer<Float>, stride: Int) {
-        var c = 0
-        while c + 8 <= count { transformInput(SIMD8<Float>.self, d + c, row, column, v + c, stride); c += 8 }
-        while c < count { transformInput(Float.self, d + c, row, column, v + c, stride); c += 1 }
-    }
-
-    @inline(__always)
-    private static func transformInput<L: FloatLanes>(_: L.Type, _ d: UnsafePointer<Float>, _ r: Int, _ n: Int,
-                                                      _ v: UnsafeMutablePointer<Float>, _ s: Int) {
-        // d B, one window row at a time.
-        @inline(__always) func rowTimesB(_ i: Int) -> (L, L, L, L, L, L) {
-            let p = d + i * r
-            return bt(L(p), L(p + n), L(p + 2 * n), L(p + 3 * n), L(p + 4 * n), L(p + 5 * n))
+        withBlockScratch { t in
+            var c0 = 0
+            while c0 < count {
+                let w = min(block, count - c0)
+                // d B, window row i to scratch rows 6i ... 6i + 5.
+                for i in 0..<6 { passBT(d + c0 + i * row, column, t + 6 * i * block, block, w) }
+                // B^T (d B), column k to positions k, 6 + k, ..., 30 + k.
+                for k in 0..<6 { passBT(t + k * block, 6 * block, v + c0 + k * stride, 6 * stride, w) }
+                c0 += w
+            }
         }
-        let t0 = rowTimesB(0), t1 = rowTimesB(1), t2 = rowTimesB(2), t3 = rowTimesB(3), t4 = rowTimesB(4), t5 = rowTimesB(5)
-        // B^T (d B), one column at a time: column c gives positions c, 6 + c, ..., 30 + c.
-        @inline(__always) func store(_ c: Int, _ x: (L, L, L, L, L, L)) {
-            let o = v + c * s
-            x.0.store(o); x.1.store(o + 6 * s); x.2.store(o + 12 * s)
-            x.3.store(o + 18 * s); x.4.store(o + 24 * s); x.5.store(o + 30 * s)
-        }
-        store(0, bt(t0.0, t1.0, t2.0, t3.0, t4.0, t5.0))
-        store(1, bt(t0.1, t1.1, t2.1, t3.1, t4.1, t5.1))
-        store(2, bt(t0.2, t1.2, t2.2, t3.2, t4.2, t5.2))
-        store(3, bt(t0.3, t1.3, t2.3, t3.3, t4.3, t5.3))
-        store(4, bt(t0.4, t1.4, t2.4, t3.4, t4.4, t5.4))
-        store(5, bt(t0.5, t1.5, t2.5, t3.5, t4.5, t5.5))
     }
 
     /// Where the six rows of a tile's input window start; rows of one window may lie in
@@ -194,33 +266,17 @@ enum WinogradF4x3 {
     @inline(__always)
     static func addInputGradient(_ v: UnsafePointer<Float>, count: Int, stride: Int,
                                  rows: WindowRows, column: Int) {
-        var c = 0
-        while c + 8 <= count { addInputGradient(SIMD8<Float>.self, v + c, stride, rows.offset(by: c), column); c += 8 }
-        while c < count { addInputGradient(Float.self, v + c, stride, rows.offset(by: c), column); c += 1 }
-    }
-
-    @inline(__always)
-    private static func addInputGradient<L: FloatLanes>(_: L.Type, _ v: UnsafePointer<Float>, _ s: Int,
-                                                        _ rows: WindowRows, _ n: Int) {
-        // dV B^T, one row of dV (positions 6r ... 6r + 5) at a time.
-        @inline(__always) func rowTimesBT(_ r: Int) -> (L, L, L, L, L, L) {
-            let p = v + 6 * r * s
-            return b(L(p), L(p + s), L(p + 2 * s), L(p + 3 * s), L(p + 4 * s), L(p + 5 * s))
+        withBlockScratch { t in
+            var c0 = 0
+            while c0 < count {
+                let w = min(block, count - c0)
+                // dV B^T, row r of dV (positions 6r ... 6r + 5) to scratch rows 6r ... 6r + 5.
+                for r in 0..<6 { passB(v + c0 + 6 * r * stride, stride, t + 6 * r * block, block, w) }
+                // B (dV B^T), window column k added to the six rows.
+                for k in 0..<6 { passBAdding(t + k * block, 6 * block, rows.offset(by: c0 + k * column), w) }
+                c0 += w
+            }
         }
-        let t0 = rowTimesBT(0), t1 = rowTimesBT(1), t2 = rowTimesBT(2), t3 = rowTimesBT(3), t4 = rowTimesBT(4), t5 = rowTimesBT(5)
-        // B (dV B^T), one window column at a time, added to the six rows.
-        @inline(__always) func add(_ c: Int, _ x: (L, L, L, L, L, L)) {
-            @inline(__always) func add(_ value: L, _ p: UnsafeMutablePointer<Float>) { (L(p) + value).store(p) }
-            let o = c * n
-            add(x.0, rows.r0 + o); add(x.1, rows.r1 + o); add(x.2, rows.r2 + o)
-            add(x.3, rows.r3 + o); add(x.4, rows.r4 + o); add(x.5, rows.r5 + o)
-        }
-        add(0, b(t0.0, t1.0, t2.0, t3.0, t4.0, t5.0))
-        add(1, b(t0.1, t1.1, t2.1, t3.1, t4.1, t5.1))
-        add(2, b(t0.2, t1.2, t2.2, t3.2, t4.2, t5.2))
-        add(3, b(t0.3, t1.3, t2.3, t3.3, t4.3, t5.3))
-        add(4, b(t0.4, t1.4, t2.4, t3.4, t4.4, t5.4))
-        add(5, b(t0.5, t1.5, t2.5, t3.5, t4.5, t5.5))
     }
 
     /// Y = bias + A^T M A for one tile: M's position ξ at `m + ξ * stride`; writes output
@@ -228,30 +284,17 @@ enum WinogradF4x3 {
     @inline(__always)
     static func storeOutput(_ m: UnsafePointer<Float>, count: Int, stride: Int, bias: UnsafePointer<Float>,
                             into y: UnsafeMutablePointer<Float>, row: Int, column: Int) {
-        var c = 0
-        while c + 8 <= count { storeOutput(SIMD8<Float>.self, m + c, stride, bias + c, y + c, row, column); c += 8 }
-        while c < count { storeOutput(Float.self, m + c, stride, bias + c, y + c, row, column); c += 1 }
-    }
-
-    @inline(__always)
-    private static func storeOutput<L: FloatLanes>(_: L.Type, _ m: UnsafePointer<Float>, _ s: Int, _ bias: UnsafePointer<Float>,
-                                                   _ y: UnsafeMutablePointer<Float>, _ r: Int, _ n: Int) {
-        // M A, one row of M (positions 6i ... 6i + 5) at a time.
-        @inline(__always) func rowTimesA(_ i: Int) -> (L, L, L, L) {
-            let p = m + 6 * i * s
-            return at(L(p), L(p + s), L(p + 2 * s), L(p + 3 * s), L(p + 4 * s), L(p + 5 * s))
+        withBlockScratch { t in
+            var c0 = 0
+            while c0 < count {
+                let w = min(block, count - c0)
+                // M A, row i of M (positions 6i ... 6i + 5) to scratch rows 4i ... 4i + 3.
+                for i in 0..<6 { passAT(m + c0 + 6 * i * stride, stride, t + 4 * i * block, block, w, bias: nil) }
+                // A^T (M A) + bias, output column j.
+                for j in 0..<4 { passAT(t + j * block, 4 * block, y + c0 + j * column, row, w, bias: bias + c0) }
+                c0 += w
+            }
         }
-        let t0 = rowTimesA(0), t1 = rowTimesA(1), t2 = rowTimesA(2), t3 = rowTimesA(3), t4 = rowTimesA(4), t5 = rowTimesA(5)
-        let bias = L(bias)
-        // A^T (M A), one output column at a time.
-        @inline(__always) func store(_ j: Int, _ x: (L, L, L, L)) {
-            let o = y + j * n
-            (x.0 + bias).store(o); (x.1 + bias).store(o + r); (x.2 + bias).store(o + 2 * r); (x.3 + bias).store(o + 3 * r)
-        }
-        store(0, at(t0.0, t1.0, t2.0, t3.0, t4.0, t5.0))
-        store(1, at(t0.1, t1.1, t2.1, t3.1, t4.1, t5.1))
-        store(2, at(t0.2, t1.2, t2.2, t3.2, t4.2, t5.2))
-        store(3, at(t0.3, t1.3, t2.3, t3.3, t4.3, t5.3))
     }
 
     /// The adjoint of `storeOutput`: dM = A dY A^T from the 4x4 output gradients (output
@@ -259,30 +302,16 @@ enum WinogradF4x3 {
     @inline(__always)
     static func transformOutputGradient(_ y: UnsafePointer<Float>, row: Int, column: Int,
                                         count: Int, into m: UnsafeMutablePointer<Float>, stride: Int) {
-        var c = 0
-        while c + 8 <= count { transformOutputGradient(SIMD8<Float>.self, y + c, row, column, m + c, stride); c += 8 }
-        while c < count { transformOutputGradient(Float.self, y + c, row, column, m + c, stride); c += 1 }
-    }
-
-    @inline(__always)
-    private static func transformOutputGradient<L: FloatLanes>(_: L.Type, _ y: UnsafePointer<Float>, _ r: Int, _ n: Int,
-                                                                 _ m: UnsafeMutablePointer<Float>, _ s: Int) {
-        // A dY, one output column at a time (six rows of four columns).
-        @inline(__always) func aTimesColumn(_ j: Int) -> (L, L, L, L, L, L) {
-            let p = y + j * n
-            return a(L(p), L(p + r), L(p + 2 * r), L(p + 3 * r))
+        withBlockScratch { t in
+            var c0 = 0
+            while c0 < count {
+                let w = min(block, count - c0)
+                // A dY, output column j to scratch rows 6j ... 6j + 5.
+                for j in 0..<4 { passA(y + c0 + j * column, row, t + 6 * j * block, block, w) }
+                // (A dY) A^T, row i to positions 6i ... 6i + 5.
+                for i in 0..<6 { passA(t + i * block, 6 * block, m + c0 + 6 * i * stride, stride, w) }
+                c0 += w
+            }
         }
-        let t0 = aTimesColumn(0), t1 = aTimesColumn(1), t2 = aTimesColumn(2), t3 = aTimesColumn(3)
-        // (A dY) A^T, one row at a time: row i gives positions 6i ... 6i + 5.
-        @inline(__always) func store(_ i: Int, _ x: (L, L, L, L, L, L)) {
-            let o = m + 6 * i * s
-            x.0.store(o); x.1.store(o + s); x.2.store(o + 2 * s); x.3.store(o + 3 * s); x.4.store(o + 4 * s); x.5.store(o + 5 * s)
-        }
-        store(0, a(t0.0, t1.0, t2.0, t3.0))
-        store(1, a(t0.1, t1.1, t2.1, t3.1))
-        store(2, a(t0.2, t1.2, t2.2, t3.2))
-        store(3, a(t0.3, t1.3, t2.3, t3.3))
-        store(4, a(t0.4, t1.4, t2.4, t3.4))
-        store(5, a(t0.5, t1.5, t2.5, t3.5))
     }
 }
