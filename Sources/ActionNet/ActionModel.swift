@@ -50,6 +50,12 @@ public final class ActionModel: @unchecked Sendable {
     /// Whether the arena holds the layers' training state (laid out for a training step).
     private var arenaHoldsTrainingState = false
     private let entryIndex: [String: Int]
+    /// Whether layer i hands its own large working buffers back to the system after its
+    /// backward pass: only when a layer with large buffers of its own (a ConvLSTM, which
+    /// keeps training state) runs its backward pass later in the step and can use the
+    /// memory. The step's last such backward pass, the first ConvLSTM's whatever layers
+    /// come before it, keeps them: the next forward pass would only fault them in again.
+    let handsBackAfterBackward: [Bool]
 
     /// One sample's input shape (T, H, W, C) and the number of classes.
     public var inputShape: [Int] { spec.inputShape }
@@ -60,6 +66,7 @@ public final class ActionModel: @unchecked Sendable {
         self.spec = spec
         let built = try ActionModel.buildLayers(spec: spec, seed: seed)
         layers = built
+        handsBackAfterBackward = built.indices.map { i in built[..<i].contains { $0 is any TrainingStateLayer } }
 
         var layout: [ParameterEntry] = []
         var offset = 0
@@ -276,7 +283,7 @@ public final class ActionModel: @unchecked Sendable {
     /// layers' training state (`TrainingStateLayer`), which then stays resident between
     /// steps in memory the step needs anyway; an inference-only arena leaves it out, so
     /// that predicting never reserves it.
-    private func reserve(batch: Int, training: Bool) {
+    func reserve(batch: Int, training: Bool) {
         guard batch > batchCapacity || (training && !arenaHoldsTrainingState) else { return }
         batchCapacity = max(batch, batchCapacity)
         // A larger inference batch drops the training state: the next training step lays
@@ -407,9 +414,7 @@ public final class ActionModel: @unchecked Sendable {
                 layers[i].backward(dInput: dInput, dOutput: dActivations[i]!.pointer, input: layerInput,
                                    output: activations[i]!.pointer, batch: batch,
                                    parameters: values.pointer, gradients: gradients.pointer)
-                // The layer's own large buffers can go (its gates and cells are in the
-                // arena); the first layer's stay for the next step, as nothing comes after it.
-                if i > 0 { layers[i].discardTrainingState() }
+                if handsBackAfterBackward[i] { layers[i].discardTrainingState() }
             }
             return (loss, probabilities)
         }

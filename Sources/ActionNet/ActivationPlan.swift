@@ -96,3 +96,14 @@ struct ActivationPlan {
         return offsets
     }
 }
+
+extension ActionModel {
+    /// Bytes of the activation arena a model of `spec` reserves for training steps of
+    /// `batch` samples: its layers' outputs, output gradients and training state, laid
+    /// out by `ActivationPlan` as the model lays them out. Builds the layers only, not
+    /// their parameters, so it costs no memory of its own.
+    public static func trainingArenaBytes(spec: ModelSpec, batch: Int) throws(ModelError) -> Int {
+        let layers = try buildLayers(spec: spec, seed: 0)
+        return MemoryLayout<Float>.stride * ActivationPlan(layers: layers, batch: max(1, batch), training: true).size
+    }
+}

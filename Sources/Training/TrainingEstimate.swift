@@ -10,7 +10,10 @@ public struct TrainingEstimate: Sendable, Equatable {
     public var secondsPerEpoch: Double
     /// Weights, their gradients and Adam's two moments.
     public var modelBytes: Int
-    /// Layer outputs, their gradients and what the backward pass keeps, for one batch.
+    /// The activation arena the model reserves for a training step of one batch
+    /// (`ActionModel.trainingArenaBytes`): layer outputs, their gradients and the
+    /// ConvLSTMs' gates and cell states, sharing memory where their lifetimes allow. The
+    /// batch's input is counted in `dataBytes`.
     public var activationBytes: Int
     /// The samples held in memory (none when they are read on demand) and the batches
     /// being read (`batchDataBytes`).
@@ -33,7 +36,7 @@ public struct TrainingEstimate: Sendable, Equatable {
         let validationBatches = (validationSamples + batch - 1) / batch
         secondsPerEpoch = Double(batches) * trainingSecondsPerBatch + Double(validationBatches) * validationSecondsPerBatch
         modelBytes = 4 * 4 * work.parameters
-        activationBytes = 4 * batch * work.activationFloatsPerSample
+        activationBytes = try ActionModel.trainingArenaBytes(spec: model, batch: batch)
         self.dataBytes = dataBytes
     }
 }
@@ -109,22 +112,16 @@ public struct ComputeSpeed: Sendable, Equatable {
     }
 }
 
-/// The arithmetic and memory of one sample through a model, counted from its layer shapes.
+/// The arithmetic of one sample through a model, counted from its layer shapes.
 struct ModelWork {
     var forwardFlops = 0.0
     var parameters = 0
-    /// Floats per sample kept while training: one buffer per layer output (ActionNet's
-    /// activation arena lets gradients and later outputs reuse a dead output's memory), plus
-    /// each ConvLSTM's activated gates and cell states for every timestep, and the input.
-    var activationFloatsPerSample = 0
 
     init(_ model: ModelSpec) throws(ModelError) {
         let summary = try ModelSummary(spec: model, name: "")
         var input = model.inputShape
         for (row, spec) in zip(summary.rows, model.layers) {
-            let outputSize = row.outputShape.reduce(1, *)
             parameters += row.parameters
-            activationFloatsPerSample += outputSize
             switch spec {
             case let .convLSTM2D(filters, kernelSize, _, _, _):
                 let (t, h, w, c) = (input[0], input[1], input[2], input[3])
@@ -132,7 +129,6 @@ struct ModelWork {
                 let pixels = h * w
                 forwardFlops += Double(t * pixels) * 2 * Double(columns) * Double(4 * filters)
                     + Double(t * pixels * filters) * 12
-                activationFloatsPerSample += t * pixels * 5 * filters
             case let .dense(units, _):
                 forwardFlops += 2 * Double(input.reduce(1, *)) * Double(units)
             case .maxPool, .batchNormalization, .flatten, .globalAveragePool, .dropout, .clipNormalization:
@@ -140,6 +136,5 @@ struct ModelWork {
             }
             input = row.outputShape
         }
-        activationFloatsPerSample += model.inputShape.reduce(1, *)   // the batch's x
     }
 }

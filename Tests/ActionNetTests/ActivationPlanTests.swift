@@ -49,6 +49,30 @@ import Testing
         #expect(plan.size < inference.size + plan.sizes.suffix(model.layers.count).reduce(0, +))
     }
 
+    /// A ConvLSTM hands its own large buffers back after its backward pass only when
+    /// another ConvLSTM's backward pass still follows in the step; the first ConvLSTM's
+    /// is the step's last and keeps them, whatever layers come before it (here clip
+    /// normalization), and so does every layer before it.
+    @Test(arguments: [nil, ClipNormalizationMode.standardize] as [ClipNormalizationMode?])
+    func onlyConvLSTMsWithABackwardPassAfterThemHandBuffersBack(normalization: ClipNormalizationMode?) throws {
+        let model = try ActionModel(spec: ModelConfig.seed.spec(normalization: normalization))
+        let convLSTMs = model.layers.indices.filter { model.layers[$0] is ConvLSTM2D }
+        #expect(convLSTMs.count == 3 && convLSTMs[0] == (normalization == nil ? 0 : 1))
+        for i in model.layers.indices {
+            #expect(model.handsBackAfterBackward[i] == (i > convLSTMs[0]), "layer \(i)")
+        }
+    }
+
+    /// The arena's size follows from the spec alone (`trainingArenaBytes`, what the
+    /// training estimate shows) and is the arena the model reserves for a training step.
+    @Test(arguments: [(ModelConfig.seed.spec(), 1), (Benchmark.Shape.named("small")!.config.spec(), 8),
+                      (Benchmark.Shape.named("small")!.config.spec(normalization: .standardize), 8)])
+    func theArenaFollowsFromTheSpec(spec: ModelSpec, batch: Int) throws {
+        let model = try ActionModel(spec: spec)
+        model.reserve(batch: batch, training: true)   // mapped, not touched: no memory taken
+        #expect(try ActionModel.trainingArenaBytes(spec: spec, batch: batch) == 4 * model.arenaCount)
+    }
+
     @Test func placementIsFirstFitAmongOverlappingLifetimes() {
         // a and b live together, c lives after both: c reuses a's place.
         let offsets = ActivationPlan.place(sizes: [100, 50, 100], lifetimes: [0...1, 1...2, 3...4])

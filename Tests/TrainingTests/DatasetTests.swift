@@ -1,4 +1,4 @@
-import ActionNet
+@testable import ActionNet
 import Foundation
 import Testing
 import Training
@@ -150,6 +150,34 @@ import Training
         #expect(small.secondsPerEpoch == 5 * small.trainingSecondsPerBatch + 2 * small.validationSecondsPerBatch)
         let measured = try ComputeSpeed.measure(for: TinyData.settings().modelSpec, batchSize: 4)
         #expect(measured.trainingFlopsPerSecond > 0 && measured.inferenceFlopsPerSecond > 0)
+    }
+
+    /// The activation memory estimated is the arena the model reserves for a training
+    /// step of that batch: with clip normalization in front, after a real step; at the
+    /// seed and small shapes, as the model lays it out for that batch.
+    @Test func theActivationEstimateIsTheModelsArena() throws {
+        let speed = ComputeSpeed(trainingFlopsPerSecond: 1e10, inferenceFlopsPerSecond: 2e10)
+        func estimate(_ spec: ModelSpec, batch: Int) throws -> Int {
+            try TrainingEstimate(model: spec, batchSize: batch, trainingSamples: 40, validationSamples: 10,
+                                 dataBytes: 0, speed: speed).activationBytes
+        }
+        var settings = TinyData.settings()
+        settings.normalization = .standardize
+        let spec = settings.modelSpec
+        #expect(spec.layers.first == .clipNormalization(mode: .standardize, epsilon: ClipNormalization.defaultEpsilon))
+        let model = try ActionModel(spec: spec, seed: 1)
+        var random = SeededGenerator(seed: 2)
+        let x = Tensor(shape: [3] + spec.inputShape, data: (0 ..< 3 * spec.inputShape.reduce(1, *)).map { _ in Float(random.nextUnit()) })
+        var y = Tensor(shape: [3, spec.classes])
+        for b in 0 ..< 3 { y.data[b * spec.classes + b % spec.classes] = 1 }
+        _ = try model.computeGradients(x: x, y: y)
+        #expect(try estimate(spec, batch: 3) == 4 * model.arenaCount)
+        for shape in ["seed", "small"] {
+            let shape = Benchmark.Shape.named(shape)!
+            let model = try ActionModel(config: shape.config)
+            model.reserve(batch: shape.batch, training: true)   // mapped, not touched: no memory taken
+            #expect(try estimate(shape.config.spec(), batch: shape.batch) == 4 * model.arenaCount, "\(shape.name)")
+        }
     }
 
     @Test func confusionMatrixCountsAndRecall() {
