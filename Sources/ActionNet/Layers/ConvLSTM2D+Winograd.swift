@@ -136,7 +136,8 @@ extension ConvLSTM2D {
         let bias = UnsafePointer(parameters + offset(of: "bias"))
         let padded = paddedStepInput(batch: batch, geometry: geometry)
         // Per part: V (36, chunk, Cin), M (36, chunk, G), and a tile's 16 x G outputs for
-        // the tiles hanging over the frame's edge, which keep only those inside.
+        // the tiles hanging over the frame's edge, which keep only those inside (in
+        // inference, for every tile).
         let vPlane = Self.planeStride(chunk * Cin), mPlane = Self.planeStride(chunk * G), positions = Self.positions
         let perPart = positions * (vPlane + mPlane) + 16 * G
         let scratch = ensureBuffer(&tileScratch, parts * perPart).pointer
@@ -184,7 +185,12 @@ extension ConvLSTM2D {
                             let tile = start + i, tx = tile % TW, r = tile / TW
                             let b = r / geometry.rows, y = 4 * (r % geometry.rows), xx = 4 * tx
                             let corner = z + ((b * H + y) * W + xx) * G
-                            if geometry.isWhole(row: r, column: tx) {
+                            if !training {
+                                // Nothing keeps the gates: the tile's go to scratch that stays
+                                // in cache, not through a step's (P, 4F) buffer in memory.
+                                WinogradF4x3.storeOutput(m + i * G, count: G, stride: mPlane, bias: bias,
+                                                         into: edgeTile, row: 4 * G, column: G)
+                            } else if geometry.isWhole(row: r, column: tx) {
                                 WinogradF4x3.storeOutput(m + i * G, count: G, stride: mPlane, bias: bias,
                                                          into: corner, row: W * G, column: G)
                             } else {
@@ -200,7 +206,8 @@ extension ConvLSTM2D {
                             for dy in 0..<4 where y + dy < H {
                                 for dx in 0..<4 where xx + dx < W {
                                     let q = (y + dy) * W + xx + dx, p = b * hw + q
-                                    self.activatePixel(z + p * G, cellPrevious: cPrev.map { $0 + p * F },
+                                    let gate = training ? z + p * G : edgeTile + (4 * dy + dx) * G
+                                    self.activatePixel(gate, cellPrevious: cPrev.map { $0 + p * F },
                                                        cell: c + p * F, hidden: h + b * hStride + q * F)
                                 }
                             }
