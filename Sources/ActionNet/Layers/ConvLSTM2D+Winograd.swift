@@ -92,7 +92,7 @@ extension ConvLSTM2D {
                 let m = xMask + p * C
                 for c in 0..<C { d[c] = xs[c] * m[c] }
             } else {
-                d.update(from: xs, count: C)
+                for c in 0..<C { d[c] = xs[c] }     // not update(from:): a memmove call per pixel
             }
             guard let h else { continue }
             let hs = h + b * hStride + pixel * F, dh = d + C
@@ -100,7 +100,7 @@ extension ConvLSTM2D {
                 let m = hMask + p * F
                 for c in 0..<F { dh[c] = hs[c] * m[c] }
             } else {
-                dh.update(from: hs, count: F)
+                for c in 0..<F { dh[c] = hs[c] }
             }
         }
     }
