@@ -79,10 +79,14 @@ extension ConvLSTM2D {
     /// zero-bordered copy of the step's input, (B, 4 TH + 2, 4 TW + 2, C + F): pixel (y, x)
     /// at (y + 1, x + 1), so that every tile's window is a plain 6x6 block of it. Without
     /// `h` (t = 0) only the C input channels. `x` and `h` point at sample 0, samples
-    /// `xStride` and `hStride` apart.
+    /// `xStride` and `hStride` apart. With `rebuild` (the backward pass), h_(t-1) is
+    /// computed on the way as o_(t-1) tanh(c_(t-1)), the forward pass's arithmetic, from
+    /// the kept gates (o at `rebuild.o + p * 4F`) and cells (`rebuild.c + p * F`), and `h`
+    /// is not read.
     private func fillPaddedInput(_ padded: UnsafeMutablePointer<Float>, geometry: TileGeometry, pixels: Range<Int>,
                                  x: UnsafePointer<Float>, xStride: Int, h: UnsafePointer<Float>?, hStride: Int,
-                                 xMask: UnsafePointer<Float>?, hMask: UnsafePointer<Float>?) {
+                                 xMask: UnsafePointer<Float>?, hMask: UnsafePointer<Float>?,
+                                 rebuild: (o: UnsafePointer<Float>, c: UnsafePointer<Float>)? = nil) {
         let C = self.C, F = self.F, Cin = C + F, hw = H * W
         for p in pixels {
             let b = p / hw, pixel = p % hw, y = pixel / W, xx = pixel % W
@@ -93,6 +97,16 @@ extension ConvLSTM2D {
                 for c in 0..<C { d[c] = xs[c] * m[c] }
             } else {
                 for c in 0..<C { d[c] = xs[c] }     // not update(from:): a memmove call per pixel
+            }
+            if let (o, cell) = rebuild {
+                let op = o + p * 4 * F, cp = cell + p * F, dh = d + C
+                if let hMask {
+                    let m = hMask + p * F
+                    for c in 0..<F { dh[c] = op[c] * fastTanh(cp[c]) * m[c] }
+                } else {
+                    for c in 0..<F { dh[c] = op[c] * fastTanh(cp[c]) }
+                }
+                continue
             }
             guard let h else { continue }
             let hs = h + b * hStride + pixel * F, dh = d + C
@@ -245,7 +259,6 @@ extension ConvLSTM2D {
         let dZ = ensureBuffer(&self.dGates, P * G).pointer
         let dH = ensureBuffer(&self.dHidden, P * F).pointer     // d(loss)/d(h_t) from step t+1
         let dC = ensureBuffer(&self.dCell, P * F).pointer       // d(loss)/d(c_t) from step t+1
-        let hPrevious = ensureBuffer(&self.hidden, 2 * P * F).pointer   // h_(t-1), rebuilt from o and c (P, F)
         // The gradient of the step's zero-bordered input, (B, 4 TH + 2, 4 TW + 2, C + F): every
         // tile adds its window's gradient into it while the window is in cache. Only its
         // interior is read, and zeroed again as it is read.
@@ -284,19 +297,14 @@ extension ConvLSTM2D {
                 // The window gradients someone needs: dx_t when the input wants a gradient, dh_(t-1) after t = 0.
                 let firstChannel = dInput == nil ? C : 0
                 let lastChannel = channels
-                // h_(t-1) = o_(t-1) tanh(c_(t-1)), the forward pass's arithmetic, and the
-                // step's input, for every pixel before any part reads its neighbours.
+                // The step's input, with h_(t-1) rebuilt from o and c on the way (written
+                // straight into the bordered buffer, not to a buffer of its own first), for
+                // every pixel before any part reads its neighbours.
                 run { _, rows in
-                    let pixels = geometry.pixels(ofTileRows: rows)
-                    if let oPrev, let cPrev {
-                        for p in pixels {
-                            let op = oPrev + p * G, cp = cPrev + p * F, hp = hPrevious + p * F
-                            for j in 0..<F { hp[j] = op[j] * fastTanh(cp[j]) }
-                        }
-                    }
-                    self.fillPaddedInput(padded, geometry: geometry, pixels: pixels, x: x, xStride: T * hw * C,
-                                         h: t == 0 ? nil : UnsafePointer(hPrevious), hStride: hw * F,
-                                         xMask: xMask, hMask: hMask)
+                    let rebuild = oPrev.flatMap { o in cPrev.map { (o: o, c: $0) } }
+                    self.fillPaddedInput(padded, geometry: geometry, pixels: geometry.pixels(ofTileRows: rows),
+                                         x: x, xStride: T * hw * C, h: nil, hStride: 0,
+                                         xMask: xMask, hMask: hMask, rebuild: rebuild)
                 }
                 run { part, rows in
                     let pixels = geometry.pixels(ofTileRows: rows)
