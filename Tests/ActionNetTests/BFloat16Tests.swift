@@ -241,7 +241,7 @@ func bf16ProductBound(k: Int) -> Double {
 /// of the largest of each. Measured with Winograd F(4x4), whose transforms mix values with
 /// coefficients up to 8 and so magnify the rounding: outputs up to 0.0056, input gradients
 /// 1.7%, parameter gradients 0.8% (im2col: 0.0009, 0.2%, 0.1%). A wrong index or
-/// transposition in a product moves them by far more (0.12 to 2.0 relative).
+/// transposition in a product moves them by far more.
 @Suite(.enabled(if: CPUFeatures.current.hasAVX512BF16, "bfloat16 products need a CPU with AVX512_BF16")) struct BFloat16ConvLSTMTests {
     @Test(arguments: [ConvLSTM2D.Algorithm.winograd, .im2col], [false, true])
     func forwardAndBackwardAreCloseToFloat32(algorithm: ConvLSTM2D.Algorithm, returnSequences: Bool) throws {
