@@ -230,3 +230,19 @@ import Testing
         #expect(dkError < 4e-6, "kernel gradient on \(height)x\(width): relative error \(dkError)")
     }
 }
+
+/// The ConvLSTM's Winograd inference computes each tile's gates in scratch: it keeps no
+/// gate buffer, and its outputs are the training pass's (no dropout), edge tiles included.
+@Suite struct WinogradInferenceTests {
+    @Test(arguments: [false, true])
+    func inferenceKeepsNoGatesAndMatchesTheTrainingPass(returnSequences: Bool) {
+        let layer = ConvLSTM2D(name: "convlstm", inputShape: [3, 5, 7, 2], filters: 4, kernelSize: 3,
+                               returnSequences: returnSequences)
+        let harness = LayerHarness(layer, batch: 2, seed: 5)
+        let inference = harness.output(training: false)
+        #expect(layer.gates == nil, "an inference pass made a gate buffer")
+        let training = harness.output(training: true)
+        #expect(layer.gates != nil)
+        #expect(maxAbsDifference(inference, training) == 0)
+    }
+}

@@ -143,7 +143,9 @@ extension ConvLSTM2D {
         let geometry = TileGeometry(H: H, W: W)
         let TW = geometry.columns, tileRows = batch * geometry.rows, chunk = Self.winogradChunk
         let parts = Parallel.parts(tileRows, threads: threads, grain: 1)
-        let gates = ensureBuffer(&self.gates, (training ? T : 1) * P * G).pointer
+        // Training keeps every step's gates for the backward pass; inference computes a
+        // tile's gates into its scratch and needs no gate buffer.
+        let gates: UnsafeMutablePointer<Float>? = training ? ensureBuffer(&self.gates, T * P * G).pointer : nil
         let cells = ensureBuffer(&self.cells, (training ? T : 2) * P * F).pointer
         let hidden: UnsafeMutablePointer<Float>? = returnSequences ? nil : ensureBuffer(&self.hidden, 2 * P * F).pointer
         let u = UnsafePointer(transformKernel(parameters))
@@ -166,7 +168,7 @@ extension ConvLSTM2D {
 
         Parallel.splitting(tileRows, parts: parts) { run in
             for t in 0..<T {
-                let z = gates + (training ? t : 0) * P * G
+                let z = gates.map { $0 + t * P * G }
                 let c = cells + (training ? t : t % 2) * P * F
                 let cPrev: UnsafePointer<Float>? = t == 0 ? nil : UnsafePointer(cells + (training ? t - 1 : (t - 1) % 2) * P * F)
                 let hPrev = t == 0 ? nil : hiddenState(t - 1)
@@ -198,29 +200,28 @@ extension ConvLSTM2D {
                         for i in 0..<n {
                             let tile = start + i, tx = tile % TW, r = tile / TW
                             let b = r / geometry.rows, y = 4 * (r % geometry.rows), xx = 4 * tx
-                            let corner = z + ((b * H + y) * W + xx) * G
-                            if !training {
-                                // Nothing keeps the gates: the tile's go to scratch that stays
-                                // in cache, not through a step's (P, 4F) buffer in memory.
+                            if let z, geometry.isWhole(row: r, column: tx) {
                                 WinogradF4x3.storeOutput(m + i * G, count: G, stride: mPlane, bias: bias,
-                                                         into: edgeTile, row: 4 * G, column: G)
-                            } else if geometry.isWhole(row: r, column: tx) {
-                                WinogradF4x3.storeOutput(m + i * G, count: G, stride: mPlane, bias: bias,
-                                                         into: corner, row: W * G, column: G)
+                                                         into: z + ((b * H + y) * W + xx) * G, row: W * G, column: G)
                             } else {
-                                // A tile over the frame's edge: the whole tile, then the pixels inside.
+                                // The whole tile to scratch that stays in cache: in inference,
+                                // where nothing keeps the gates, and for a tile over the frame's
+                                // edge, whose pixels inside are then kept.
                                 WinogradF4x3.storeOutput(m + i * G, count: G, stride: mPlane, bias: bias,
                                                          into: edgeTile, row: 4 * G, column: G)
-                                for dy in 0..<4 where y + dy < H {
-                                    for dx in 0..<4 where xx + dx < W {
-                                        (corner + (dy * W + dx) * G).update(from: edgeTile + (4 * dy + dx) * G, count: G)
+                                if let z {
+                                    let corner = z + ((b * H + y) * W + xx) * G
+                                    for dy in 0..<4 where y + dy < H {
+                                        for dx in 0..<4 where xx + dx < W {
+                                            (corner + (dy * W + dx) * G).update(from: edgeTile + (4 * dy + dx) * G, count: G)
+                                        }
                                     }
                                 }
                             }
                             for dy in 0..<4 where y + dy < H {
                                 for dx in 0..<4 where xx + dx < W {
                                     let q = (y + dy) * W + xx + dx, p = b * hw + q
-                                    let gate = training ? z + p * G : edgeTile + (4 * dy + dx) * G
+                                    let gate = z.map { $0 + p * G } ?? edgeTile + (4 * dy + dx) * G
                                     self.activatePixel(gate, cellPrevious: cPrev.map { $0 + p * F },
                                                        cell: c + p * F, hidden: h + b * hStride + q * F)
                                 }

@@ -71,7 +71,7 @@ public final class ConvLSTM2D: MatrixProductLayer, TrainingStateLayer {
     let kx: Int, kAll: Int
 
     // In the model's activation arena when the layer is part of a model (`useTrainingStateMemory`):
-    var gates: FloatBuffer?       // (T, P, 4F) activated i, f, g, o (one step at inference)
+    var gates: FloatBuffer?       // (T, P, 4F) activated i, f, g, o (one step at inference with im2col, none with Winograd)
     var cells: FloatBuffer?       // (T, P, F) cell states (two steps at inference)
     var hidden: FloatBuffer?      // (2, P, F) hidden states: the last two in forward, h_(t-1) in backward
     var columns: FloatBuffer?     // (parts, tile, K) im2col of [x_t, h_(t-1)], a tile per part
