@@ -56,7 +56,7 @@ struct Review: ParsableCommand {
         try reportingErrors {
             let store = try ProjectStore.open(ProjectLayout(root: URL(fileURLWithPath: dir)))
             try scanReportingUnlistedFolders(store)
-            var settings = try training.settings(store)
+            let settings = try training.settings(store)
             try settings.validate()
             let progress = StepProgress()
             let set = try loadLabelledClips(store, settings: settings, progress: progress)
