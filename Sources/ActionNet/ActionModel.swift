@@ -296,9 +296,9 @@ public final class ActionModel: @unchecked Sendable {
             activations[i] = FloatBuffer(viewing: arena, offset: plan.outputOffsets[i], count: batchCapacity * layer.outputSize)
             dActivations[i] = FloatBuffer(viewing: arena, offset: plan.gradientOffsets[i], count: batchCapacity * layer.outputSize)
             guard let stateful = layer as? any TrainingStateLayer else { continue }
-            let count = plan.sizes[2 * layers.count + i]
-            stateful.useTrainingStateMemory(training && count > 0 ? FloatBuffer(viewing: arena, offset: plan.stateOffsets[i], count: count) : nil,
-                                            batch: batchCapacity)
+            let state = training ? FloatBuffer(viewing: arena, offset: plan.stateOffsets[i],
+                                               count: stateful.trainingStateCount(batch: batchCapacity)) : nil
+            stateful.useTrainingStateMemory(state, batch: batchCapacity)
         }
     }
 
