@@ -184,7 +184,8 @@ public final class ProjectTraining: TrainingBackend, @unchecked Sendable {
                 let estimate = try TrainingEstimate(model: settings.modelSpec, batchSize: settings.batchSize,
                                                     trainingSamples: request.trainingSamples,
                                                     validationSamples: request.validationSamples,
-                                                    dataBytes: request.dataBytes, speed: speed)
+                                                    dataBytes: request.dataBytes, speed: speed,
+                                                    precision: settings.precision)
                 completion(.success(estimate))
             } catch let error as TrainingError {
                 completion(.failure(error))

@@ -97,13 +97,65 @@ struct ActivationPlan {
     }
 }
 
-extension ActionModel {
-    /// Bytes of the activation arena a model of `spec` reserves for training steps of
-    /// `batch` samples: its layers' outputs, output gradients and training state, laid
-    /// out by `ActivationPlan` as the model lays them out. Builds the layers only, not
-    /// their parameters, so it costs no memory of its own.
-    public static func trainingArenaBytes(spec: ModelSpec, batch: Int) throws(ModelError) -> Int {
-        let layers = try buildLayers(spec: spec, seed: 0)
-        return MemoryLayout<Float>.stride * ActivationPlan(layers: layers, batch: max(1, batch), training: true).size
+/// The memory a training step of a model takes besides its parameters, their gradients
+/// and the optimizer's state.
+public struct TrainingMemory: Sendable, Equatable {
+    /// The activation arena (`ActivationPlan`): layer outputs, their gradients and the
+    /// layers' training state.
+    public let arenaBytes: Int
+    /// The layers' own working memory outside the arena (`Layer.trainingWorkingBytes`).
+    public let layerBytes: Int
+    public var bytes: Int { arenaBytes + layerBytes }
+}
+
+/// What a training step's memory depends on besides the model and its precision: the
+/// threads its work is split over (each part of a ConvLSTM pass has its own scratch and
+/// partial gradients) and whether float32 products run on ActionNet's own kernel, which
+/// keeps packed copies of constant operands (`MatrixProduct`).
+public struct ComputeSetup: Sendable, Equatable {
+    public var threads: Int
+    public var ownFloat32Kernel: Bool
+
+    public init(threads: Int, ownFloat32Kernel: Bool) {
+        self.threads = max(1, threads)
+        self.ownFloat32Kernel = ownFloat32Kernel
     }
+
+    /// This process's: `BLAS.threads` and this CPU's float32 kernel.
+    public static var current: ComputeSetup {
+        ComputeSetup(threads: BLAS.threads, ownFloat32Kernel: MatrixProduct.ownFloat32Kernel)
+    }
+}
+
+extension ActionModel {
+    /// The memory a model of `spec` with its products in `precision` takes for training
+    /// steps of `batch` samples on `setup`, besides its parameters: its activation arena,
+    /// laid out by `ActivationPlan` as the model lays it out, and its layers' working
+    /// memory, counted as each layer sizes it. Builds the layers only, not their
+    /// parameters, so it costs no memory of its own.
+    public static func trainingMemory(spec: ModelSpec, batch: Int, precision: Precision = .fp32,
+                                      setup: ComputeSetup = .current) throws(ModelError) -> TrainingMemory {
+        let layers = try buildLayers(spec: spec, seed: 0)
+        for case let layer as ConvLSTM2D in layers { layer.threads = setup.threads }
+        for case let layer as any MatrixProductLayer in layers {
+            layer.matmul.precision = precision
+            layer.matmul.ownFloat32Kernel = setup.ownFloat32Kernel
+        }
+        return trainingMemory(layers: layers, batch: batch)
+    }
+
+    /// `trainingMemory(spec:batch:precision:)` of this model's layers as they are set now
+    /// (precision, algorithm, threads).
+    public func trainingMemory(batch: Int) -> TrainingMemory { Self.trainingMemory(layers: layers, batch: batch) }
+
+    private static func trainingMemory(layers: [any Layer], batch: Int) -> TrainingMemory {
+        let batch = max(1, batch)
+        let arena = MemoryLayout<Float>.stride * ActivationPlan(layers: layers, batch: batch, training: true).size
+        // The model's first layer gets no input gradient (`computeGradients`).
+        let working = layers.enumerated().reduce(0) { $0 + $1.element.trainingWorkingBytes(batch: batch, inputGradient: $1.offset > 0) }
+        return TrainingMemory(arenaBytes: arena, layerBytes: working)
+    }
+
+    /// Bytes of working memory the layers hold outside the arena (`Layer.heldWorkingBytes`).
+    public var heldWorkingBytes: Int { layers.reduce(0) { $0 + $1.heldWorkingBytes } }
 }

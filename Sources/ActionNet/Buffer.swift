@@ -54,6 +54,9 @@ final class FloatBuffer {
 
     func zero() { pointer.update(repeating: 0, count: count) }
 
+    /// Bytes of memory of its own: 0 for a view, whose memory is its owner's.
+    var ownBytes: Int { owner == nil ? count * MemoryLayout<Float>.stride : 0 }
+
     /// Returns a mapped buffer's memory to the system; it reads as zeros afterwards.
     /// Small buffers keep theirs (and their contents).
     func discard() {

@@ -59,12 +59,27 @@ public protocol Layer: AnyObject {
     func backward(dInput: UnsafeMutablePointer<Float>?, dOutput: UnsafePointer<Float>,
                   input: UnsafePointer<Float>, output: UnsafePointer<Float>, batch: Int,
                   parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>)
+
+    /// Bytes of the layer's own working memory, outside the model's activation arena,
+    /// that a training step (forward and backward pass) of `batch` samples makes it hold
+    /// at most, with its current settings (threads, precision, algorithm): its buffers,
+    /// and the packed copies of its matrix products' constant operands. `inputGradient`
+    /// says whether its backward pass computes the gradient of its input (every layer's
+    /// but the model's first). Computed from the same sizes its passes allocate.
+    func trainingWorkingBytes(batch: Int, inputGradient: Bool) -> Int
+
+    /// Bytes of working memory outside the arena the layer holds: its buffers as they are
+    /// now, and the most its matrix products have held packed at once (those copies come
+    /// and go within a step). What `trainingWorkingBytes` counts in advance.
+    var heldWorkingBytes: Int { get }
 }
 
 extension Layer {
     public var needsInputForBackward: Bool { true }
     public var needsOutputForBackward: Bool { true }
     public func discardTrainingState() {}
+    public func trainingWorkingBytes(batch: Int, inputGradient: Bool) -> Int { 0 }
+    public var heldWorkingBytes: Int { 0 }
     public var parameterCount: Int { parameters.reduce(0) { $0 + $1.count } }
     public var trainableParameterCount: Int { parameters.filter(\.trainable).reduce(0) { $0 + $1.count } }
     var inputSize: Int { inputShape.reduce(1, *) }

@@ -47,6 +47,8 @@ public final class MatrixProduct: @unchecked Sendable {
     private struct PackedKey: Hashable { let offset: Int, transposed: Bool, k: Int32, n: Int32, ld: Int32, bf16: Bool }
     private var packed: [PackedKey: UnsafeMutableRawPointer] = [:]
     private let packedLock = NSLock()
+    /// Bytes of the packed copies held now, and the most held at once so far.
+    private var packedNow = 0, packedMost = 0
 
     init() {}
 
@@ -93,7 +95,26 @@ public final class MatrixProduct: @unchecked Sendable {
         packedLock.withLock {
             for buffer in packed.values { buffer.deallocate() }
             packed = [:]
+            packedNow = 0
         }
+    }
+
+    /// The most bytes of packed copies held at once so far (a layer's `heldWorkingBytes`).
+    var mostPackedBytes: Int { packedLock.withLock { packedMost } }
+
+    /// Bytes of the packed copy of a constant op(B) of `k` rows and `n` columns in this
+    /// product's precision, 0 where its products never pack one (float32 on OpenBLAS):
+    /// what `packedConstant` allocates, for counting it in advance.
+    func packedBytes(k: Int, n: Int) -> Int {
+        guard k > 0, n > 0 else { return 0 }
+        switch precision {
+        case .fp32: return ownFloat32Kernel ? Self.packedBytes(k: Int32(k), n: Int32(n), bf16: false) : 0
+        case .bf16: return Self.packedBytes(k: Int32(k), n: Int32(n), bf16: true)
+        }
+    }
+
+    private static func packedBytes(k: Int32, n: Int32, bf16: Bool) -> Int {
+        bf16 ? al_bf16_packed_b_bytes(k, n) : al_f32_packed_b_bytes(k, n)
     }
 
     /// op(B) packed for the bfloat16 or float32 kernel when all of it lies in the constant
@@ -108,11 +129,13 @@ public final class MatrixProduct: @unchecked Sendable {
         let key = PackedKey(offset: start - base, transposed: transposed, k: k, n: n, ld: ldb, bf16: bf16)
         return packedLock.withLock {
             if let buffer = packed[key] { return UnsafeRawPointer(buffer) }
-            let bytes = bf16 ? al_bf16_packed_b_bytes(k, n) : al_f32_packed_b_bytes(k, n)
+            let bytes = Self.packedBytes(k: k, n: n, bf16: bf16)
             let buffer = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
             if bf16 { al_bf16_pack_b(transposed ? 1 : 0, k, n, b, ldb, buffer) }
             else { al_f32_pack_b(transposed ? 1 : 0, k, n, b, ldb, buffer) }
             packed[key] = buffer
+            packedNow += bytes
+            packedMost = max(packedMost, packedNow)
             return UnsafeRawPointer(buffer)
         }
     }

@@ -400,7 +400,7 @@ struct TrainingSession {
                                             dataBytes: data.set.byteCount + TrainingEstimate.batchDataBytes(
                                                 sampleShape: data.set.sampleShape, classes: data.set.classCount,
                                                 batchSize: data.batchSize, input: settings.input),
-                                            speed: speed)
+                                            speed: speed, precision: model.precision)
         validationSecondsPerBatch = estimate.validationSecondsPerBatch
         emit(.started(RunStart(runID: runID, runDirectory: runDirectory, settings: settings, model: model.spec,
                                classNames: data.set.classNames,

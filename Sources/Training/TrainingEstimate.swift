@@ -10,10 +10,13 @@ public struct TrainingEstimate: Sendable, Equatable {
     public var secondsPerEpoch: Double
     /// Weights, their gradients and Adam's two moments.
     public var modelBytes: Int
-    /// The activation arena the model reserves for a training step of one batch
-    /// (`ActionModel.trainingArenaBytes`): layer outputs, their gradients and the
-    /// ConvLSTMs' gates and cell states, sharing memory where their lifetimes allow. The
-    /// batch's input is counted in `dataBytes`.
+    /// What a training step of one batch takes besides the model's parameters
+    /// (`ActionModel.trainingMemory`): the activation arena the model reserves (layer
+    /// outputs, their gradients and the ConvLSTMs' gates and cell states, sharing memory
+    /// where their lifetimes allow) and the layers' own working buffers outside it (the
+    /// ConvLSTMs' one-step gradients, bordered inputs, tile scratch, partial gradients
+    /// and dropout masks, the packed copies of constant product operands, MaxPool's
+    /// routes). The batch's input is counted in `dataBytes`.
     public var activationBytes: Int
     /// The samples held in memory (none when they are read on demand) and the batches
     /// being read (`batchDataBytes`).
@@ -24,9 +27,12 @@ public struct TrainingEstimate: Sendable, Equatable {
     public var memoryBytes: Int { modelBytes + activationBytes + dataBytes }
 
     /// The estimate for `model` trained in batches of `batchSize` on `trainingSamples`
-    /// with `validationSamples` validated each epoch, the samples taking `dataBytes`.
+    /// with `validationSamples` validated each epoch, the samples taking `dataBytes`,
+    /// the products in `precision`, on `setup` (this process's threads and kernels unless
+    /// told).
     public init(model: ModelSpec, batchSize: Int, trainingSamples: Int,
-                validationSamples: Int, dataBytes: Int, speed: ComputeSpeed) throws(ModelError) {
+                validationSamples: Int, dataBytes: Int, speed: ComputeSpeed,
+                precision: Precision = .fp32, setup: ComputeSetup = .current) throws(ModelError) {
         let work = try ModelWork(model)
         let batch = max(1, batchSize)
         trainingFlopsPerSample = 3 * work.forwardFlops
@@ -36,7 +42,7 @@ public struct TrainingEstimate: Sendable, Equatable {
         let validationBatches = (validationSamples + batch - 1) / batch
         secondsPerEpoch = Double(batches) * trainingSecondsPerBatch + Double(validationBatches) * validationSecondsPerBatch
         modelBytes = 4 * 4 * work.parameters
-        activationBytes = try ActionModel.trainingArenaBytes(spec: model, batch: batch)
+        activationBytes = try ActionModel.trainingMemory(spec: model, batch: batch, precision: precision, setup: setup).bytes
         self.dataBytes = dataBytes
     }
 }

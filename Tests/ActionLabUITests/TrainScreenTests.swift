@@ -39,7 +39,8 @@ private func runningState(width: Int = 100, height: Int = 30) -> AppState {
 private let estimate = try! TrainingEstimate(model: RecordedRun.settings.modelSpec, batchSize: 8, trainingSamples: 40,
                                              validationSamples: 10,
                                              dataBytes: TrainingEstimate.batchDataBytes(RecordedRun.settings),
-                                             speed: ComputeSpeed(trainingFlopsPerSecond: 2e9, inferenceFlopsPerSecond: 4e9))
+                                             speed: ComputeSpeed(trainingFlopsPerSecond: 2e9, inferenceFlopsPerSecond: 4e9),
+                                             setup: RecordedRun.setup)
 
 @Suite struct TrainScreenTests {
     @Test func beforeARunTheSettingsAndTheirEstimateShow() throws {

@@ -63,14 +63,14 @@ import Testing
         }
     }
 
-    /// The arena's size follows from the spec alone (`trainingArenaBytes`, what the
-    /// training estimate shows) and is the arena the model reserves for a training step.
+    /// The arena's size follows from the spec alone (`trainingMemory`, what the training
+    /// estimate shows) and is the arena the model reserves for a training step.
     @Test(arguments: [(ModelConfig.seed.spec(), 1), (Benchmark.Shape.named("small")!.config.spec(), 8),
                       (Benchmark.Shape.named("small")!.config.spec(normalization: .standardize), 8)])
     func theArenaFollowsFromTheSpec(spec: ModelSpec, batch: Int) throws {
         let model = try ActionModel(spec: spec)
         model.reserve(batch: batch, training: true)   // mapped, not touched: no memory taken
-        #expect(try ActionModel.trainingArenaBytes(spec: spec, batch: batch) == 4 * model.arenaCount)
+        #expect(try ActionModel.trainingMemory(spec: spec, batch: batch).arenaBytes == 4 * model.arenaCount)
     }
 
     @Test func placementIsFirstFitAmongOverlappingLifetimes() {

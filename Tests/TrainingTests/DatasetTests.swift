@@ -153,9 +153,10 @@ import Training
     }
 
     /// The activation memory estimated is the arena the model reserves for a training
-    /// step of that batch: with clip normalization in front, after a real step; at the
-    /// seed and small shapes, as the model lays it out for that batch.
-    @Test func theActivationEstimateIsTheModelsArena() throws {
+    /// step of that batch and the working memory its layers hold beside it: with clip
+    /// normalization in front, after a real step; at the seed and small shapes, the arena
+    /// as the model lays it out for that batch, and the layers' count.
+    @Test func theActivationEstimateIsTheModelsArenaAndWorkingMemory() throws {
         let speed = ComputeSpeed(trainingFlopsPerSecond: 1e10, inferenceFlopsPerSecond: 2e10)
         func estimate(_ spec: ModelSpec, batch: Int) throws -> Int {
             try TrainingEstimate(model: spec, batchSize: batch, trainingSamples: 40, validationSamples: 10,
@@ -171,12 +172,14 @@ import Training
         var y = Tensor(shape: [3, spec.classes])
         for b in 0 ..< 3 { y.data[b * spec.classes + b % spec.classes] = 1 }
         _ = try model.computeGradients(x: x, y: y)
-        #expect(try estimate(spec, batch: 3) == 4 * model.arenaCount)
+        #expect(model.heldWorkingBytes > 0)
+        #expect(try estimate(spec, batch: 3) == 4 * model.arenaCount + model.heldWorkingBytes)
         for shape in ["seed", "small"] {
             let shape = Benchmark.Shape.named(shape)!
             let model = try ActionModel(config: shape.config)
             model.reserve(batch: shape.batch, training: true)   // mapped, not touched: no memory taken
-            #expect(try estimate(shape.config.spec(), batch: shape.batch) == 4 * model.arenaCount, "\(shape.name)")
+            #expect(try estimate(shape.config.spec(), batch: shape.batch)
+                    == 4 * model.arenaCount + model.trainingMemory(batch: shape.batch).layerBytes, "\(shape.name)")
         }
     }
 

@@ -21,6 +21,10 @@ public final class BatchNormalization: Layer {
     private var invStd: [Double] = []    // (C)
     private var trainedBatch = -1
 
+    /// The batch mean and 1 / standard deviation a training pass keeps: C each.
+    public func trainingWorkingBytes(batch: Int, inputGradient: Bool) -> Int { 2 * C * MemoryLayout<Double>.stride }
+    public var heldWorkingBytes: Int { (mean.count + invStd.count) * MemoryLayout<Double>.stride }
+
     public init(name: String, inputShape: [Int], momentum: Float = 0.99, epsilon: Float = 1e-3) {
         self.name = name
         self.inputShape = inputShape

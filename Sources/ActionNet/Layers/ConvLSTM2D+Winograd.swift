@@ -33,6 +33,48 @@ extension ConvLSTM2D {
     /// Positions of a transformed tile: planes of U, V and M.
     private static var positions: Int { WinogradF4x3.positions }
 
+    /// The layout of a part's tile scratch: V (36 planes of chunk x (C + F)), M or dM (36
+    /// of chunk x 4F), a tile's 16 x 4F values for the tiles over the frame's edge, and in
+    /// the backward pass the seam (see `backwardWinograd`).
+    struct TileScratch {
+        var vPlane = 0, mPlane = 0, seamCount = 0
+        /// Floats of one part's scratch, and of all parts'.
+        var perPart = 0, count = 0
+
+        init() {}
+
+        init(parts: Int, chunk: Int, inputs: Int, gates: Int, seamCount: Int) {
+            vPlane = ConvLSTM2D.planeStride(chunk * inputs)
+            mPlane = ConvLSTM2D.planeStride(chunk * gates)
+            self.seamCount = seamCount
+            perPart = ConvLSTM2D.positions * (vPlane + mPlane) + 16 * gates + seamCount
+            count = parts * perPart
+        }
+    }
+
+    /// The Winograd passes' sizes in `work` (`workspace`).
+    func addWinogradSizes(to work: inout Workspace, batch: Int) {
+        let geometry = TileGeometry(H: H, W: W), Cin = C + F, G = 4 * F
+        work.parts = Parallel.parts(batch * geometry.rows, threads: threads, grain: 1)
+        work.transformedKernel = Self.positions * Cin * G
+        work.paddedInput = batch * geometry.paddedPixels * Cin
+        work.forwardScratch = TileScratch(parts: work.parts, chunk: Self.winogradChunk, inputs: Cin, gates: G, seamCount: 0)
+        work.backwardScratch = TileScratch(parts: work.parts, chunk: Self.winogradBackwardChunk, inputs: Cin, gates: G,
+                                           seamCount: 2 * geometry.paddedWidth * Cin)
+        // The transformed kernel gradient (36 (C + F) rows) and the bias gradient.
+        work.partialsPerPart = (Self.positions * Cin + 1) * G
+    }
+
+    /// Input channels of step t's products: the first step has no recurrent half (h_(-1) = 0).
+    func stepChannels(_ t: Int) -> Int { t == 0 ? C : C + F }
+
+    /// Channels of step t's input windows whose gradient the backward pass computes: x_t's
+    /// when the input wants a gradient, h_(t-1)'s after the first step.
+    func gradientChannels(step t: Int, inputGradient: Bool) -> Range<Int> {
+        let first = inputGradient ? 0 : C
+        return first ..< max(first, stepChannels(t))
+    }
+
     private struct TileGeometry {
         let H: Int, W: Int, rows: Int, columns: Int   // tile rows and columns per frame
         init(H: Int, W: Int) { (self.H, self.W, rows, columns) = (H, W, (H + 3) / 4, (W + 3) / 4) }
@@ -58,11 +100,11 @@ extension ConvLSTM2D {
     }
 
     /// U = G g G^T of the stacked kernel and recurrent kernel, (36, C + F, 4F).
-    private func transformKernel(_ parameters: UnsafePointer<Float>) -> UnsafeMutablePointer<Float> {
-        let G = 4 * F, C = self.C, F = self.F, count = Self.positions * (C + F) * G
+    private func transformKernel(_ parameters: UnsafePointer<Float>, _ work: Workspace) -> UnsafeMutablePointer<Float> {
+        let G = 4 * F, count = work.transformedKernel
         let u = ensureBuffer(&transformedKernel, count).pointer
         let kernel = parameters + offset(of: "kernel")
-        WinogradF4x3.transformKernel(rows: C + F, columns: G, into: u) { kernel + stackedTap($0, $1, $2) }
+        WinogradF4x3.transformKernel(rows: C + F, columns: G, into: u) { kernel + self.stackedTap($0, $1, $2) }
         matmul.holdConstant(u, count: count)   // every chunk's products read it
         return u
     }
@@ -130,8 +172,8 @@ extension ConvLSTM2D {
 
     /// The zero-bordered step input for `batch` samples, borders zeroed: a buffer reused
     /// for another batch size may hold old values there.
-    private func paddedStepInput(batch: Int, geometry: TileGeometry) -> UnsafeMutablePointer<Float> {
-        let count = batch * geometry.paddedPixels * (C + F)
+    private func paddedStepInput(_ work: Workspace) -> UnsafeMutablePointer<Float> {
+        let count = work.paddedInput
         let padded = ensureBuffer(&paddedInput, count).pointer
         padded.update(repeating: 0, count: count)
         return padded
@@ -142,22 +184,22 @@ extension ConvLSTM2D {
         let P = batch * H * W, hw = H * W, G = 4 * F, F = self.F, C = self.C, Cin = C + F, T = self.T
         let geometry = TileGeometry(H: H, W: W)
         let TW = geometry.columns, tileRows = batch * geometry.rows, chunk = Self.winogradChunk
-        let parts = Parallel.parts(tileRows, threads: threads, grain: 1)
+        let work = workspace(batch: batch), parts = work.parts
         // Training keeps every step's gates for the backward pass; inference computes a
         // tile's gates into its scratch and needs no gate buffer.
         let gates: UnsafeMutablePointer<Float>? = training ? ensureBuffer(&self.gates, T * P * G).pointer : nil
         let cells = ensureBuffer(&self.cells, (training ? T : 2) * P * F).pointer
-        let hidden: UnsafeMutablePointer<Float>? = returnSequences ? nil : ensureBuffer(&self.hidden, 2 * P * F).pointer
-        let u = UnsafePointer(transformKernel(parameters))
+        let hidden: UnsafeMutablePointer<Float>? = returnSequences ? nil : ensureBuffer(&self.hidden, work.hidden).pointer
+        let u = UnsafePointer(transformKernel(parameters, work))
         let bias = UnsafePointer(parameters + offset(of: "bias"))
-        let padded = paddedStepInput(batch: batch, geometry: geometry)
+        let padded = paddedStepInput(work)
         // Per part: V (36, chunk, Cin), M (36, chunk, G), and a tile's 16 x G outputs for
         // the tiles hanging over the frame's edge, which keep only those inside (in
         // inference, for every tile).
-        let vPlane = Self.planeStride(chunk * Cin), mPlane = Self.planeStride(chunk * G), positions = Self.positions
-        let perPart = positions * (vPlane + mPlane) + 16 * G
-        let scratch = ensureBuffer(&tileScratch, parts * perPart).pointer
-        prepareMasks(batch: batch, training: training)
+        let layout = work.forwardScratch, positions = Self.positions
+        let (vPlane, mPlane, perPart) = (layout.vPlane, layout.mPlane, layout.perPart)
+        let scratch = ensureBuffer(&tileScratch, layout.count).pointer
+        prepareMasks(work, training: training)
         lastForwardStored = training
         let xMask = inputMask.map { UnsafePointer($0.pointer) }, hMask = recurrentMask.map { UnsafePointer($0.pointer) }
 
@@ -174,7 +216,7 @@ extension ConvLSTM2D {
                 let hPrev = t == 0 ? nil : hiddenState(t - 1)
                 let (h, hStride) = hiddenState(t)
                 let x = input + t * hw * C
-                let channels = t == 0 ? C : Cin     // h_(-1) = 0: the first step has no recurrent half
+                let channels = self.stepChannels(t)
                 run { _, rows in
                     self.fillPaddedInput(padded, geometry: geometry, pixels: geometry.pixels(ofTileRows: rows),
                                          x: x, xStride: T * hw * C, h: hPrev.map { UnsafePointer($0.0) },
@@ -242,45 +284,44 @@ extension ConvLSTM2D {
         let P = batch * H * W, hw = H * W, G = 4 * F, F = self.F, C = self.C, Cin = C + F, T = self.T
         let geometry = TileGeometry(H: H, W: W)
         let TW = geometry.columns, TH = geometry.rows, tileRows = batch * TH, chunk = Self.winogradBackwardChunk
-        let parts = Parallel.parts(tileRows, threads: threads, grain: 1)
+        let work = workspace(batch: batch), parts = work.parts
         let gates = self.gates!.pointer, cells = self.cells!.pointer
         let positions = Self.positions
         // Transformed again rather than kept from the forward pass: 36 (C + F) 4F values,
         // nothing beside a step, and no dependence on what ran in between.
-        let u = transformKernel(parameters)
+        let u = transformKernel(parameters, work)
         // U[ξ]^T, (36, 4F, C + F): with it dV = dM U^T is a product of untransposed
         // operands, which OpenBLAS's small-matrix kernels (Cooperlake, SkylakeX) take
         // without packing; with U transposed in the call, the product was packed.
-        let ut = ensureBuffer(&transposedKernel, positions * Cin * G).pointer
+        let ut = ensureBuffer(&transposedKernel, work.transformedKernel).pointer
         for xi in 0..<positions {
             let plane = u + xi * Cin * G, transposed = ut + xi * G * Cin
             for r in 0..<Cin { for j in 0..<G { transposed[j * Cin + r] = plane[r * G + j] } }
         }
-        matmul.holdConstant(ut, count: positions * Cin * G)   // every chunk's dV products read it
-        let dZ = ensureBuffer(&self.dGates, P * G).pointer
-        let dH = ensureBuffer(&self.dHidden, P * F).pointer     // d(loss)/d(h_t) from step t+1
-        let dC = ensureBuffer(&self.dCell, P * F).pointer       // d(loss)/d(c_t) from step t+1
+        matmul.holdConstant(ut, count: work.transformedKernel)   // every chunk's dV products read it
+        let dZ = ensureBuffer(&self.dGates, work.dGates).pointer
+        let dH = ensureBuffer(&self.dHidden, work.dHidden).pointer     // d(loss)/d(h_t) from step t+1
+        let dC = ensureBuffer(&self.dCell, work.dCell).pointer         // d(loss)/d(c_t) from step t+1
         // The gradient of the step's zero-bordered input, (B, 4 TH + 2, 4 TW + 2, C + F): every
         // tile adds its window's gradient into it while the window is in cache. Only its
         // interior is read, and zeroed again as it is read.
-        let paddedGradient = ensureBuffer(&self.paddedInputGradient, batch * geometry.paddedPixels * Cin).pointer
-        paddedGradient.update(repeating: 0, count: batch * geometry.paddedPixels * Cin)
+        let paddedGradient = ensureBuffer(&self.paddedInputGradient, work.paddedInput).pointer
+        paddedGradient.update(repeating: 0, count: work.paddedInput)
         dH.update(repeating: 0, count: P * F)
         dC.update(repeating: 0, count: P * F)
-        let padded = paddedStepInput(batch: batch, geometry: geometry)
+        let padded = paddedStepInput(work)
         // Per part: V (36, chunk, Cin; dV takes its place), dM (36, chunk, G), a tile's
         // 16 x G gate gradients for the tiles over the frame's edge (zero past it), and the
         // seam: the gradient of the top two window rows of the part's first tile row, which
         // the part above also adds into; kept apart and added after the parts are done.
-        let rowLength = geometry.paddedWidth * Cin, seamCount = 2 * rowLength
-        let vPlane = Self.planeStride(chunk * Cin), mPlane = Self.planeStride(chunk * G)
-        let perPart = positions * (vPlane + mPlane) + 16 * G + seamCount
-        let scratch = ensureBuffer(&tileScratch, parts * perPart).pointer
+        let rowLength = geometry.paddedWidth * Cin, layout = work.backwardScratch
+        let (vPlane, mPlane, perPart, seamCount) = (layout.vPlane, layout.mPlane, layout.perPart, layout.seamCount)
+        let scratch = ensureBuffer(&tileScratch, layout.count).pointer
         for part in 0..<parts { (scratch + part * perPart + perPart - seamCount).update(repeating: 0, count: seamCount) }
         // Each part sums its own transformed kernel gradient and bias gradient, (36 Cin + 1, G).
-        let partialCount = (positions * Cin + 1) * G
-        let partials = ensureBuffer(&self.partialGradients, parts * partialCount).pointer
-        partials.update(repeating: 0, count: parts * partialCount)
+        let partialCount = work.partialsPerPart
+        let partials = ensureBuffer(&self.partialGradients, work.partialGradients).pointer
+        partials.update(repeating: 0, count: work.partialGradients)
         let xMask = inputMask.map { UnsafePointer($0.pointer) }, hMask = recurrentMask.map { UnsafePointer($0.pointer) }
 
         Parallel.splitting(tileRows, parts: parts) { run in
@@ -294,10 +335,9 @@ extension ConvLSTM2D {
                 if returnSequences { (dOut, dOutStride) = (dOutput + t * hw * F, T * hw * F) }
                 else { (dOut, dOutStride) = (t == T - 1 ? dOutput : nil, hw * F) }
                 let x = input + t * hw * C
-                let channels = t == 0 ? C : Cin
-                // The window gradients someone needs: dx_t when the input wants a gradient, dh_(t-1) after t = 0.
-                let firstChannel = dInput == nil ? C : 0
-                let lastChannel = channels
+                let channels = self.stepChannels(t)
+                let needed = self.gradientChannels(step: t, inputGradient: dInput != nil)
+                let (firstChannel, lastChannel) = (needed.lowerBound, needed.upperBound)
                 // The step's input, with h_(t-1) rebuilt from o and c on the way (written
                 // straight into the bordered buffer, not to a buffer of its own first), for
                 // every pixel before any part reads its neighbours.

@@ -290,12 +290,12 @@ public final class ConvLSTM2D: MatrixProductLayer, TrainingStateLayer {
 
     // MARK: forward
 
-    func prepareMasks(batch: Int, training: Bool) {
+    func prepareMasks(_ work: Workspace, training: Bool) {
         inputMask = nil
         recurrentMask = nil
         guard training else { return }
         if let fixed = fixedMasks {
-            precondition(fixed.input.count == batch * H * W * C && fixed.recurrent.count == batch * H * W * F,
+            precondition(fixed.input.count == work.inputMask && fixed.recurrent.count == work.recurrentMask,
                          "\(name): fixed masks must be (B, H, W, C) and (B, H, W, F)")
             let xm = FloatBuffer(count: fixed.input.count), hm = FloatBuffer(count: fixed.recurrent.count)
             xm.pointer.update(from: fixed.input, count: fixed.input.count)
@@ -309,8 +309,8 @@ public final class ConvLSTM2D: MatrixProductLayer, TrainingStateLayer {
             for i in 0..<count { mask.pointer[i] = Float(random.nextUnit()) < rate ? 0 : keep }
             return mask
         }
-        inputMask = draw(batch * H * W * C, dropout)
-        recurrentMask = draw(batch * H * W * F, recurrentDropout)
+        inputMask = draw(work.inputMask, dropout)
+        recurrentMask = draw(work.recurrentMask, recurrentDropout)
     }
 
     /// Rows of im2col built and multiplied at a time: small enough to stay in cache
@@ -326,15 +326,15 @@ public final class ConvLSTM2D: MatrixProductLayer, TrainingStateLayer {
             return forwardWinograd(output: output, input: input, batch: batch, parameters: parameters, training: training)
         }
         let P = batch * H * W, hw = H * W, G = 4 * F, F = self.F, K = kAll, tile = tileRows
-        let parts = Parallel.parts(P, threads: threads)
+        let work = workspace(batch: batch), parts = work.parts
         let gates = ensureBuffer(&self.gates, (training ? T : 1) * P * G).pointer
         let cells = ensureBuffer(&self.cells, (training ? T : 2) * P * F).pointer
-        let hidden: UnsafeMutablePointer<Float>? = returnSequences ? nil : ensureBuffer(&self.hidden, 2 * P * F).pointer
-        let columns = ensureBuffer(&self.columns, parts * tile * K).pointer      // (parts, tile, K)
+        let hidden: UnsafeMutablePointer<Float>? = returnSequences ? nil : ensureBuffer(&self.hidden, work.hidden).pointer
+        let columns = ensureBuffer(&self.columns, work.columns).pointer      // (parts, tile, K)
         let weights = UnsafePointer(parameters + offset(of: "kernel"))   // (K, 4F): kernel rows, then recurrent rows
         matmul.holdConstant(weights, count: K * G)
         let bias = UnsafePointer(parameters + offset(of: "bias"))
-        prepareMasks(batch: batch, training: training)
+        prepareMasks(work, training: training)
         lastForwardStored = training
 
         // Where h_t lives: in the output (B, T, H, W, F) or in `hidden` (2 slots, P, F).
@@ -359,7 +359,7 @@ public final class ConvLSTM2D: MatrixProductLayer, TrainingStateLayer {
                         self.im2col(tileColumns, pixels: rows, x: x, xStride: T * hw * C,
                                     h: hPrev.map { UnsafePointer($0.0) }, hStride: hPrev?.stride ?? 0)
                         self.matmul(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows.count), Int32(G),
-                                    Int32(t == 0 ? self.kx : K), 1, tileColumns, Int32(K), weights, Int32(G),
+                                    Int32(self.stepColumns(t)), 1, tileColumns, Int32(K), weights, Int32(G),
                                     1, z + start * G, Int32(G))
                         for p in rows {
                             let b = p / hw, q = p % hw
@@ -373,6 +373,102 @@ public final class ConvLSTM2D: MatrixProductLayer, TrainingStateLayer {
         if let hidden {
             output.update(from: hidden + (T - 1) % 2 * P * F, count: P * F)
         }
+    }
+
+    // MARK: working memory of the layer's own
+
+    /// The floats of each working buffer the layer makes itself (outside the model's
+    /// arena) for passes of `batch` samples, with its algorithm and threads: the passes
+    /// size their buffers from it and `trainingWorkingBytes` counts it, so the count
+    /// cannot drift from what is allocated.
+    struct Workspace {
+        /// Parts the work is split into (one per thread), each with its own scratch and
+        /// partial gradients.
+        var parts = 1
+        var hidden = 0              // (2, P, F) h_t: forward without return sequences, and im2col's backward
+        var dGates = 0              // (P, 4F)
+        var dHidden = 0, dCell = 0  // (P, F) each
+        var partialsPerPart = 0     // (rows + 1, 4F): a part's weight (im2col K, Winograd 36(C + F) rows) and bias gradients
+        var partialGradients: Int { parts * partialsPerPart }
+        var inputMask = 0, recurrentMask = 0   // (B, H, W, C) and (B, H, W, F)
+        // im2col:
+        var columns = 0             // (parts, tileRows, K)
+        var dColumns = 0            // (P, K)
+        // Winograd:
+        var transformedKernel = 0   // (36, C + F, 4F), and as many floats for its transpose
+        var paddedInput = 0         // (B, 4 TH + 2, 4 TW + 2, C + F), and as many for its gradient
+        var forwardScratch = TileScratch(), backwardScratch = TileScratch()
+    }
+
+    func workspace(batch: Int) -> Workspace {
+        let P = batch * H * W, G = 4 * F
+        var work = Workspace()
+        work.hidden = 2 * P * F
+        work.dGates = P * G
+        (work.dHidden, work.dCell) = (P * F, P * F)
+        (work.inputMask, work.recurrentMask) = (P * C, P * F)
+        if usesWinograd {
+            addWinogradSizes(to: &work, batch: batch)
+        } else {
+            work.parts = Parallel.parts(P, threads: threads)
+            work.columns = work.parts * tileRows * kAll
+            work.dColumns = P * kAll
+            work.partialsPerPart = (kAll + 1) * G
+        }
+        return work
+    }
+
+    /// Columns of step t's im2col rows that are multiplied: the first step has no
+    /// recurrent half (h_(-1) = 0).
+    func stepColumns(_ t: Int) -> Int { t == 0 ? kx : kAll }
+
+    /// Columns of step t's im2col whose gradient the backward pass computes: the input's
+    /// when it wants a gradient, h_(t-1)'s after the first step.
+    func gradientColumns(step t: Int, inputGradient: Bool) -> Range<Int> {
+        let first = inputGradient ? 0 : kx
+        return first ..< max(first, stepColumns(t))
+    }
+
+    public func trainingWorkingBytes(batch: Int, inputGradient: Bool) -> Int {
+        let work = workspace(batch: batch)
+        var floats = work.dGates + work.dHidden + work.dCell + work.partialGradients
+        if dropout > 0 || fixedMasks != nil { floats += work.inputMask }
+        if recurrentDropout > 0 || fixedMasks != nil { floats += work.recurrentMask }
+        if usesWinograd {
+            floats += 2 * work.transformedKernel + 2 * work.paddedInput
+                + max(work.forwardScratch.count, work.backwardScratch.count)   // one buffer, grown to the larger
+            if !returnSequences { floats += work.hidden }
+        } else {
+            floats += work.columns + work.dColumns + work.hidden
+        }
+        // The packed copies of the forward pass's constant operands are freed when the
+        // backward pass holds its own, and those when the next forward pass holds its own.
+        let packed = packedBytes(inputGradient: inputGradient)
+        return MemoryLayout<Float>.stride * floats + max(packed.forward, packed.backward)
+    }
+
+    /// Bytes of the packed copies of the constant operands the forward and the backward
+    /// pass multiply by: one copy per distinct product shape (and per Winograd position).
+    private func packedBytes(inputGradient: Bool) -> (forward: Int, backward: Int) {
+        let G = 4 * F, steps = 0 ..< T
+        if usesWinograd {
+            let positions = WinogradF4x3.positions
+            let forward = Set(steps.map(stepChannels)).reduce(0) { $0 + positions * matmul.packedBytes(k: $1, n: G) }
+            let backward = Set(steps.map { gradientChannels(step: $0, inputGradient: inputGradient).count })
+                .reduce(0) { $0 + positions * matmul.packedBytes(k: G, n: $1) }
+            return (forward, backward)
+        }
+        let forward = Set(steps.map(stepColumns)).reduce(0) { $0 + matmul.packedBytes(k: $1, n: G) }
+        let backward = Set(steps.map { gradientColumns(step: $0, inputGradient: inputGradient).count })
+            .reduce(0) { $0 + matmul.packedBytes(k: G, n: $1) }
+        return (forward, backward)
+    }
+
+    public var heldWorkingBytes: Int {
+        let buffers = [gates, cells, hidden, columns, dColumns, dGates, dHidden, dCell, partialGradients,
+                       inputMask, recurrentMask, transformedKernel, transposedKernel, paddedInput, tileScratch,
+                       paddedInputGradient]
+        return buffers.reduce(0) { $0 + ($1?.ownBytes ?? 0) } + matmul.mostPackedBytes
     }
 
     // MARK: training state in the model's arena
@@ -416,15 +512,15 @@ public final class ConvLSTM2D: MatrixProductLayer, TrainingStateLayer {
             return backwardWinograd(dInput: dInput, dOutput: dOutput, input: input, batch: batch,
                                     parameters: parameters, gradients: gradients)
         }
-        let P = batch * H * W, hw = H * W, G = 4 * F, F = self.F, K = kAll, kx = self.kx, tile = tileRows
-        let parts = Parallel.parts(P, threads: threads)
+        let P = batch * H * W, hw = H * W, G = 4 * F, F = self.F, K = kAll, tile = tileRows
+        let work = workspace(batch: batch), parts = work.parts
         let gates = self.gates!.pointer, cells = self.cells!.pointer
-        let columns = ensureBuffer(&self.columns, parts * tile * K).pointer     // (parts, tile, K)
-        let dColumns = ensureBuffer(&self.dColumns, P * K).pointer
-        let dZ = ensureBuffer(&self.dGates, P * G).pointer
-        let dH = ensureBuffer(&self.dHidden, P * F).pointer     // d(loss)/d(h_t) from step t+1
-        let dC = ensureBuffer(&self.dCell, P * F).pointer       // d(loss)/d(c_t) from step t+1
-        let hPrevious = ensureBuffer(&self.hidden, 2 * P * F).pointer   // h_(t-1), rebuilt from o and c (P, F)
+        let columns = ensureBuffer(&self.columns, work.columns).pointer     // (parts, tile, K)
+        let dColumns = ensureBuffer(&self.dColumns, work.dColumns).pointer
+        let dZ = ensureBuffer(&self.dGates, work.dGates).pointer
+        let dH = ensureBuffer(&self.dHidden, work.dHidden).pointer     // d(loss)/d(h_t) from step t+1
+        let dC = ensureBuffer(&self.dCell, work.dCell).pointer         // d(loss)/d(c_t) from step t+1
+        let hPrevious = ensureBuffer(&self.hidden, work.hidden).pointer   // h_(t-1), rebuilt from o and c (P, F)
         dH.update(repeating: 0, count: P * F)
         dC.update(repeating: 0, count: P * F)
         let weights = parameters + offset(of: "kernel")
@@ -432,8 +528,9 @@ public final class ConvLSTM2D: MatrixProductLayer, TrainingStateLayer {
         let dWeights = gradients + offset(of: "kernel")
         let dBias = gradients + offset(of: "bias")
         // Each part sums its own weight and bias gradients, (K + 1, 4F); added up at the end.
-        let partials = ensureBuffer(&self.partialGradients, parts * (K + 1) * G).pointer
-        partials.update(repeating: 0, count: parts * (K + 1) * G)
+        let perPart = work.partialsPerPart
+        let partials = ensureBuffer(&self.partialGradients, work.partialGradients).pointer
+        partials.update(repeating: 0, count: work.partialGradients)
 
         Parallel.splitting(P, parts: parts) { run in
             for t in stride(from: T - 1, through: 0, by: -1) {
@@ -447,9 +544,8 @@ public final class ConvLSTM2D: MatrixProductLayer, TrainingStateLayer {
                 if returnSequences { (dOut, dOutStride) = (dOutput + t * hw * F, T * hw * F) }
                 else { (dOut, dOutStride) = (t == T - 1 ? dOutput : nil, hw * F) }
                 let x = input + t * hw * C
-                // Only the parts someone needs: dx_t when the input wants a gradient, dh_(t-1) after t = 0.
-                let firstColumn = dInput == nil ? kx : 0
-                let lastColumn = t == 0 ? kx : K
+                let needed = self.gradientColumns(step: t, inputGradient: dInput != nil)
+                let (firstColumn, lastColumn) = (needed.lowerBound, needed.upperBound)
                 // h_(t-1) = o_(t-1) tanh(c_(t-1)), the forward pass's arithmetic, for every
                 // pixel before any part reads its neighbours.
                 if let oPrev, let cPrev {
@@ -462,7 +558,7 @@ public final class ConvLSTM2D: MatrixProductLayer, TrainingStateLayer {
                 }
                 run { part, pixels in
                     let p0 = pixels.lowerBound
-                    let dW = partials + part * (K + 1) * G, dB = dW + K * G
+                    let dW = partials + part * perPart, dB = dW + K * G
                     self.gateGradients(pixels: pixels, z: z, cell: c, cellPrevious: cPrev.map { UnsafePointer($0) },
                                        dOut: dOut, dOutStride: dOutStride, dZ: dZ, dH: dH, dC: dC, dBias: dB)
                     // Rebuild this step's columns tile by tile: dW += columns^T dZ.
@@ -471,7 +567,7 @@ public final class ConvLSTM2D: MatrixProductLayer, TrainingStateLayer {
                         let rows = start ..< min(start + tile, pixels.upperBound)
                         self.im2col(tileColumns, pixels: rows, x: x, xStride: T * hw * self.C,
                                     h: t == 0 ? nil : UnsafePointer(hPrevious), hStride: hw * F)
-                        self.matmul(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(t == 0 ? kx : K), Int32(G),
+                        self.matmul(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(self.stepColumns(t)), Int32(G),
                                     Int32(rows.count), 1, tileColumns, Int32(K), dZ + start * G, Int32(G), 1, dW, Int32(G))
                     }
                     // dColumns = dZ W^T
@@ -490,7 +586,7 @@ public final class ConvLSTM2D: MatrixProductLayer, TrainingStateLayer {
             }
         }
         for part in 0..<parts {
-            let partial = partials + part * (K + 1) * G
+            let partial = partials + part * perPart
             for i in 0..<(K * G) { dWeights[i] += partial[i] }
             for j in 0..<G { dBias[j] += partial[K * G + j] }
         }

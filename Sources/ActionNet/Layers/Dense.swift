@@ -31,6 +31,14 @@ public final class Dense: MatrixProductLayer {
         outputShape = [units]
     }
 
+    /// Values of the logits and of their gradient for `batch` samples, (B, O) each.
+    private func rowValues(batch: Int) -> Int { batch * units }
+
+    public func trainingWorkingBytes(batch: Int, inputGradient: Bool) -> Int {
+        2 * rowValues(batch: batch) * MemoryLayout<Float>.stride
+    }
+    public var heldWorkingBytes: Int { (logits.count + dPre.count) * MemoryLayout<Float>.stride }
+
     public var parameters: [ParameterSpec] {
         [ParameterSpec(name: "kernel", shape: [I, units], trainable: true,
                        initializer: .glorotUniform(fanIn: I, fanOut: units)),
@@ -44,7 +52,7 @@ public final class Dense: MatrixProductLayer {
         for b in 0..<batch { (output + b * O).update(from: bias, count: O) }
         self.matmul(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(batch), Int32(O), Int32(I),
                     1, input, Int32(I), kernel, Int32(O), 1, output, Int32(O))
-        logits = Array(UnsafeBufferPointer(start: output, count: batch * O))
+        logits = Array(UnsafeBufferPointer(start: output, count: rowValues(batch: batch)))
         switch activation {
         case .linear: break
         case .relu:
@@ -67,7 +75,7 @@ public final class Dense: MatrixProductLayer {
     public func backward(dInput: UnsafeMutablePointer<Float>?, dOutput: UnsafePointer<Float>,
                          input: UnsafePointer<Float>, output: UnsafePointer<Float>, batch: Int,
                          parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>) {
-        let O = units, n = batch * O
+        let O = units, n = rowValues(batch: batch)
         let kernel = parameters + offset(of: "kernel")
         let dKernel = gradients + offset(of: "kernel"), dBias = gradients + offset(of: "bias")
         if dPre.count != n { dPre = [Float](repeating: 0, count: n) }

@@ -39,6 +39,14 @@ public final class Dropout: Layer {
         seed = random.next()
     }
 
+    /// Values of the mask of a training pass of `batch` samples (none without dropout).
+    private func maskCount(batch: Int) -> Int { rate > 0 ? batch * inputSize : 0 }
+
+    public func trainingWorkingBytes(batch: Int, inputGradient: Bool) -> Int {
+        maskCount(batch: batch) * MemoryLayout<Float>.stride
+    }
+    public var heldWorkingBytes: Int { mask.count * MemoryLayout<Float>.stride }
+
     public var needsInputForBackward: Bool { false }
     public var needsOutputForBackward: Bool { false }
 
@@ -52,7 +60,7 @@ public final class Dropout: Layer {
         var random = SeededGenerator(seed: seed ^ ((fixedStep ?? step) &* 0x9E37_79B9_7F4A_7C15))
         if fixedStep == nil { step += 1 }
         let keep = 1 / (1 - rate)
-        if mask.count != n { mask = [Float](repeating: 0, count: n) }
+        if mask.count != maskCount(batch: batch) { mask = [Float](repeating: 0, count: maskCount(batch: batch)) }
         for i in 0..<n {
             mask[i] = Float(random.nextUnit()) < rate ? 0 : keep
             output[i] = input[i] * mask[i]
@@ -68,7 +76,7 @@ public final class Dropout: Layer {
             for i in 0..<n { dInput[i] += dOutput[i] }
             return
         }
-        precondition(mask.count == n, "\(name): backward needs a training-mode forward pass first")
+        precondition(mask.count == maskCount(batch: batch), "\(name): backward needs a training-mode forward pass first")
         for i in 0..<n { dInput[i] += dOutput[i] * mask[i] }
     }
 }

@@ -39,6 +39,12 @@ public final class MaxPool: Layer {
 
     deinit { routes?.deallocate() }
 
+    /// Bytes of the routes of a training pass of `batch` samples.
+    private func routesBytes(batch: Int) -> Int { batch * outputSize * routeBytes }
+
+    public func trainingWorkingBytes(batch: Int, inputGradient: Bool) -> Int { routesBytes(batch: batch) }
+    public var heldWorkingBytes: Int { routesCapacity }
+
     /// The backward pass uses the routes kept in the forward pass, not the activations.
     public var needsInputForBackward: Bool { false }
     public var needsOutputForBackward: Bool { false }
@@ -94,11 +100,10 @@ public final class MaxPool: Layer {
         let (W, C, size, bytes) = (self.W, self.C, self.size, routeBytes)
         let tolerance = routesAreIndices ? 0 : nearTieTolerance
         let unset = UInt64.max
-        let count = batch * outputSize
-        if training, routesCapacity < count * bytes {
+        if training, routesCapacity < routesBytes(batch: batch) {
             routes?.deallocate()
-            routes = UnsafeMutableRawPointer.allocate(byteCount: count * bytes, alignment: 8)
-            routesCapacity = count * bytes
+            routesCapacity = routesBytes(batch: batch)
+            routes = UnsafeMutableRawPointer.allocate(byteCount: routesCapacity, alignment: 8)
         }
         let routes = training ? self.routes : nil
         // Channels innermost: every loop runs over C contiguous values.
