@@ -54,9 +54,16 @@ public enum PredictionSource {
     public static func displayName(_ identity: String) -> String {
         if let folds = reviewFolds(identity) { return "review (\(folds) folds)" }
         guard identity.hasPrefix(checkpointPrefix) else { return identity }
-        let rest = identity.dropFirst(checkpointPrefix.count)
-        let path = rest.split(separator: "|", omittingEmptySubsequences: false).dropLast(2).joined(separator: "|")
-        return path.isEmpty ? String(rest) : path
+        return checkpointPath(identity) ?? String(identity.dropFirst(checkpointPrefix.count))
+    }
+
+    /// The recorded path of a `checkpoint(_:in:)` identity (it may itself contain "|");
+    /// nil for any other identity.
+    static func checkpointPath(_ identity: String) -> String? {
+        guard identity.hasPrefix(checkpointPrefix) else { return nil }
+        let fields = identity.dropFirst(checkpointPrefix.count).split(separator: "|", omittingEmptySubsequences: false)
+        let path = fields.dropLast(2).joined(separator: "|")
+        return fields.count >= 3 && !path.isEmpty ? path : nil
     }
 
     static let checkpointPrefix = "checkpoint:"
@@ -332,6 +339,43 @@ extension ProjectStore {
                 try String.fetchAll(db, sql: "SELECT DISTINCT checkpoint FROM predictions WHERE substr(checkpoint, 1, ?) = ?",
                                     arguments: [PredictionSource.reviewPrefix.count, PredictionSource.reviewPrefix])
                     .sorted { (PredictionSource.reviewFolds($0) ?? 0) < (PredictionSource.reviewFolds($1) ?? 0) }
+            }
+        }
+    }
+
+    /// Deletes the checkpoint predictions nothing can show any more, and returns how many.
+    /// A checkpoint identity names a file as it was; once the file is written again (a
+    /// better epoch, another run) or deleted, that identity can never be the project's
+    /// model again, and its predictions only stand in, for a model that has none of its own
+    /// yet, where they are a clip's newest (`predictions(source:)`). So the predictions of
+    /// such identities go, except each clip's newest checkpoint prediction (all of them
+    /// when several share its time); those of files still as they were stay, as any of
+    /// them may be pinned again. Without this every better epoch's predictions would be
+    /// kept for good.
+    @discardableResult
+    public func pruneSupersededPredictions() throws -> Int {
+        let prefix = PredictionSource.checkpointPrefix
+        let identities = try wrapErrors {
+            try database.read { db in
+                try String.fetchAll(db, sql: "SELECT DISTINCT checkpoint FROM predictions WHERE substr(checkpoint, 1, ?) = ?",
+                                    arguments: [prefix.count, prefix])
+            }
+        }
+        let gone = identities.filter { identity in
+            guard let path = PredictionSource.checkpointPath(identity) else { return false }
+            return PredictionSource.checkpoint(checkpointURL(path), in: layout) != identity
+        }
+        guard !gone.isEmpty else { return 0 }
+        return try wrapErrors {
+            try database.write { db in
+                try db.execute(sql: """
+                    DELETE FROM predictions
+                    WHERE checkpoint IN (\(databaseQuestionMarks(count: gone.count)))
+                      AND computed_at < (SELECT max(newest.computed_at) FROM predictions newest
+                                         WHERE newest.clip_id = predictions.clip_id
+                                           AND substr(newest.checkpoint, 1, ?) = ?)
+                    """, arguments: StatementArguments(gone) + [prefix.count, prefix])
+                return db.changesCount
             }
         }
     }

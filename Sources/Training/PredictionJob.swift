@@ -138,6 +138,13 @@ public final class PredictionJob: Sendable {
             progress.done += batch.count
             events(.progress(progress))
         }
+        do {
+            // Every clip now has this model's own prediction: older checkpoints' stand-ins
+            // for it are no longer shown.
+            try store.pruneSupersededPredictions()
+        } catch {
+            return .failed("\(error)")
+        }
         return .finished(progress, stopped: false)
     }
 

@@ -78,6 +78,58 @@ import Testing
         #expect(PredictionSource.displayName(checkpoint) == "model.safetensors")
     }
 
+    /// Rows per source, to see what pruning removed.
+    func storedRows(_ store: ProjectStore) throws -> [String: Set<Int64>] {
+        try store.database.read { db in
+            var rows: [String: Set<Int64>] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT checkpoint, clip_id FROM predictions") {
+                rows[row[0], default: []].insert(row[1])
+            }
+            return rows
+        }
+    }
+
+    @Test func pruningDropsOnlyPredictionsOfCheckpointsAsTheyNoLongerAreThatNoClipStillShows() throws {
+        let project = try TemporaryProject()
+        let (store, clips) = try project.storeWithClips(["a.mp4", "b.mp4", "c.mp4", "d.mp4"])
+        let (a, b, c, d) = (clips["a.mp4"]!, clips["b.mp4"]!, clips["c.mp4"]!, clips["d.mp4"]!)
+        let even: [Float] = [0.2, 0.2, 0.2, 0.2, 0.2]
+        func at(_ seconds: Double) -> Date { Date(timeIntervalSince1970: seconds) }
+        // Run 1's best checkpoint predicted a, b and c, then a better epoch rewrote it.
+        let best = try writeCheckpoint(project, ".actionlab/runs/1/best.safetensors", modified: at(1000))
+        let first = try #require(PredictionSource.checkpoint(best, in: project.layout))
+        try store.savePredictions([a, b, c].map { prediction($0, even) }, classNames: Self.names, source: first, computedAt: at(10))
+        try FileManager.default.setAttributes([.modificationDate: at(2000)], ofItemAtPath: best.path)
+        let second = try #require(PredictionSource.checkpoint(best, in: project.layout))
+        try store.savePredictions([prediction(a, even)], classNames: Self.names, source: second, computedAt: at(20))
+        // Another file, unchanged since it predicted: it may be pinned again.
+        let other = try writeCheckpoint(project, "other.safetensors", modified: at(500))
+        let kept = try #require(PredictionSource.checkpoint(other, in: project.layout))
+        try store.savePredictions([a, d].map { prediction($0, even) }, classNames: Self.names, source: kept, computedAt: at(5))
+        // A deleted checkpoint whose prediction of c is older than the first one's, and of
+        // d newer than the kept file's; and a review, never pruned.
+        let deleted = try writeCheckpoint(project, "deleted.safetensors", modified: at(700))
+        let gone = try #require(PredictionSource.checkpoint(deleted, in: project.layout))
+        try store.savePredictions([prediction(c, even)], classNames: Self.names, source: gone, computedAt: at(8))
+        try store.savePredictions([prediction(d, even)], classNames: Self.names, source: gone, computedAt: at(9))
+        try FileManager.default.removeItem(at: deleted)
+        let review = PredictionSource.review(folds: 3)
+        try store.savePredictions([prediction(a, even)], classNames: Self.names, source: review, computedAt: at(1))
+
+        let newModel = "checkpoint:never-seen.safetensors|1|1.000000"
+        let shownBefore = try [second, kept, newModel, review].map { try store.predictions(source: $0).mapValues(\.source) }
+        #expect(try store.pruneSupersededPredictions() == 2)
+        // Gone: first's a (second's is newer) and the deleted file's c (first's is newer).
+        // Kept: first's b and c (each clip's newest), the deleted file's d (newest for d),
+        // the unchanged file's rows, second's, the review's.
+        #expect(try storedRows(store) == [first: [b.id, c.id], second: [a.id], kept: [a.id, d.id], gone: [d.id],
+                                           review: [a.id]])
+        // What any model shows is what it showed before.
+        let shownAfter = try [second, kept, newModel, review].map { try store.predictions(source: $0).mapValues(\.source) }
+        #expect(shownAfter == shownBefore)
+        #expect(try store.pruneSupersededPredictions() == 0)
+    }
+
     @Test func probabilitiesThatDoNotFitTheClassesAreRefused() throws {
         let project = try TemporaryProject()
         let (store, clips) = try project.storeWithClips(["a.mp4"])

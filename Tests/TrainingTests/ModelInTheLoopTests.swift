@@ -151,6 +151,34 @@ import Training
         #expect(try project.store.clipsNeedingPrediction(source: source).count == 3)
     }
 
+    @Test func aFinishedJobDropsThePredictionsOfTheCheckpointAsItWasBefore() throws {
+        let (project, _, checkpoint) = try makeProject(["a.mp4", "b.mp4"])
+        let layout = project.store.layout
+        guard case .finished = PredictionJob(store: project.store, checkpoint: checkpoint, loader: Self.loader).run() else {
+            Issue.record("the first job did not finish"); return
+        }
+        let before = try #require(PredictionSource.checkpoint(checkpoint, in: layout))
+        // Training writes the checkpoint again (a better epoch): the same file, a new time.
+        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: 60)], ofItemAtPath: checkpoint.path)
+        let after = try #require(PredictionSource.checkpoint(checkpoint, in: layout))
+        #expect(after != before)
+        // Stopped after its first clip: the old prediction still stands in for the other.
+        let stopping = PredictionJob(store: project.store, checkpoint: checkpoint, loader: Self.loader, batchSize: 1)
+        stopping.start { event in if case .progress = event { stopping.stop() } }
+        _ = stopping.wait()
+        let partly = try project.store.predictions(source: after)
+        #expect(Set(partly.values.map(\.source)) == [before, after])
+        // Finished: every clip has the new one, and the old ones are gone.
+        guard case .finished = PredictionJob(store: project.store, checkpoint: checkpoint, loader: Self.loader).run() else {
+            Issue.record("the last job did not finish"); return
+        }
+        let shown = try project.store.predictions(source: after)
+        #expect(shown.count == 2 && shown.values.allSatisfy { $0.source == after && $0.freshness == .current })
+        #expect(try project.store.predictions(source: "checkpoint:elsewhere|1|1.000000").values.allSatisfy { $0.source == after })
+        // The job pruned them itself: nothing is left to prune.
+        #expect(try project.store.pruneSupersededPredictions() == 0)
+    }
+
     @Test func aCheckpointThatCannotBeLoadedFailsTheJobStoringNothing() throws {
         let (project, _, _) = try makeProject(["a.mp4"])
         let bad = project.file("bad.safetensors")
