@@ -52,6 +52,9 @@ extension AppState {
         case .clipsReloaded(let rows, let labelEdits):
             var result = applyReloadedClips(rows, readAfterLabelEdits: labelEdits)
             if screen == .train { result.merge(requestEstimateIfNeeded()) }
+            // Another process committed to the project: it may have stored predictions
+            // (`actionlab suggest`, `review`) even when no clip row changed.
+            result.merge(UpdateResult(effects: [.loadSuggestions]))
             return result
         case .scanProgress(let status):
             let finished = status.isFinished && !clips.scan.isFinished

@@ -38,7 +38,7 @@ private func labelled(_ count: Int, _ labels: [Int: Int]) -> [ClipRow] {
 
         let result = state.update(.clipsReloaded(labelled(12, [0: 0, 1: 0, 2: 1, 3: 2, 4: 2, 5: 2]), labelEdits: 0))
         let after = try #require(state.training.estimate.request)
-        #expect(result.effects == [.estimateTraining(after)], "the estimate is for the new data")
+        #expect(result.effects == [.estimateTraining(after), .loadSuggestions], "the estimate is for the new data")
         #expect(after.trainingSamples + after.validationSamples == 6)
         _ = state.update(.key(.function(1)))
         let lines = AppView.render(state).lines
@@ -46,9 +46,11 @@ private func labelled(_ count: Int, _ labels: [Int: Int]) -> [ClipRow] {
                 "\(lines.joined(separator: "\n"))")
     }
 
-    @Test func anUnchangedReloadChangesNothing() {
+    /// The other process may have stored only predictions (`actionlab suggest`): the rows
+    /// redraw nothing, but the predictions are read again.
+    @Test func anUnchangedReloadRedrawsNothingButReadsThePredictionsAgain() {
         var state = Sample.state()
-        #expect(state.update(.clipsReloaded(Sample.clips(12), labelEdits: 0)) == .unchanged)
+        #expect(state.update(.clipsReloaded(Sample.clips(12), labelEdits: 0)) == UpdateResult(effects: [.loadSuggestions]))
     }
 
     @Test func aLabelTypedHereOutlivesAListReadBeforeIt() throws {
