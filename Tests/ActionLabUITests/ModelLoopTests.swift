@@ -222,6 +222,28 @@ private func expectSnapshot(_ state: AppState, _ name: String) {
         #expect(state.clips.visible.count == 10, "Esc clears the cell's filter")
     }
 
+    /// After an epoch that was not the best, the box shows it; choosing a cell shows the
+    /// best epoch's matrix instead, the one whose clips Enter lists.
+    @Test func cellsAreChosenFromTheBestEpochsMatrixTheOneEnterLists() throws {
+        var state = trainState()
+        var worse = RecordedRun.epoch(2)   // every clip right: unlike epoch 1, nothing is confused
+        worse.isBest = false
+        worse.bestEpoch = 1
+        worse.validationAccuracy = 0.4     // lower than epoch 1's, so not the best
+        _ = state.update(.training(.epoch(worse)))
+        var lines = AppView.render(state).lines
+        #expect(lines.contains { $0.contains("Validation, epoch 2") }, "\(lines.joined(separator: "\n"))")
+        #expect(lines.contains { $0.contains("run     100%   2   0") }, "\(lines.joined(separator: "\n"))")
+
+        _ = state.update(.key(.character("x")))
+        #expect(state.training.confusionCell == ConfusionCell(truth: 0, predicted: 1), "epoch 1's most confused cell")
+        lines = AppView.render(state).lines
+        #expect(lines.contains { $0.contains("Validation, best epoch 1") }, "\(lines.joined(separator: "\n"))")
+        #expect(lines.contains { $0.contains("run      50%   1▸  1") }, "\(lines.joined(separator: "\n"))")
+        _ = state.update(.key(.character("x")))
+        #expect(AppView.render(state).lines.contains { $0.contains("Validation, epoch 2") })
+    }
+
     @Test func xAgainOrEscStopsSelectingAndArrowsDoNothingThen() {
         var state = trainState()
         _ = state.update(.key(.character("x")))

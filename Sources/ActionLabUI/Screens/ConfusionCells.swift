@@ -86,7 +86,7 @@ extension AppState {
     /// True when the screen shows a confusion matrix whose cells can be selected.
     var hasConfusionMatrix: Bool {
         switch screen {
-        case .train: training.lastEpoch?.confusion != nil
+        case .train: training.selectableEpoch?.confusion != nil
         case .runs: runs.selectedRow?.bestCheckpoint != nil
         case .clips, .model: false
         }
@@ -95,7 +95,7 @@ extension AppState {
     /// The classes of the matrix the screen shows, or nil when it shows none.
     private var confusionClassCount: Int? {
         switch screen {
-        case .train: training.lastEpoch?.confusion?.classes
+        case .train: training.selectableEpoch?.confusion?.classes
         case .runs: classes.isEmpty ? nil : classes.count
         case .clips, .model: nil
         }
@@ -133,7 +133,7 @@ extension AppState {
         }
         var effects: [Effect] = []
         var start = ConfusionCell(truth: 0, predicted: 0)
-        if screen == .train, let matrix = training.lastEpoch?.confusion {
+        if screen == .train, let matrix = training.selectableEpoch?.confusion {
             start = Self.mostConfused(matrix) ?? start
         }
         if screen == .runs {

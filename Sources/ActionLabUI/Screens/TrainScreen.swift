@@ -238,7 +238,10 @@ enum TrainView {
     static func drawClassBox(_ state: AppState, _ layout: TrainLayout, into grid: inout CellGrid) {
         guard layout.classBoxHeight >= 3 else { return }
         let training = state.training
-        let report = training.lastEpoch
+        // The latest epoch's validation; while a cell is being chosen, the best epoch's,
+        // whose clips Enter lists.
+        let choosing = training.confusionCell != nil
+        let report = choosing ? training.selectableEpoch : training.lastEpoch
         let inner = layout.leftWidth - 2
         let first = layout.classBoxTop + 1, last = layout.classBoxTop + layout.classBoxHeight - 2
         // A failure's reason is longer than a line of the run box: it takes this box.
@@ -274,7 +277,8 @@ enum TrainView {
             }
             return
         }
-        let title = report.map { "Validation, epoch \($0.epoch)" } ?? "Validation by class"
+        let title = report.map { choosing && $0.isBest ? "Validation, best epoch \($0.epoch)" : "Validation, epoch \($0.epoch)" }
+            ?? "Validation by class"
         grid.box(row: layout.classBoxTop, column: 0, width: layout.leftWidth, height: layout.classBoxHeight, title: title)
         guard let report, let confusion = report.confusion else {
             let text = report == nil ? "Accuracy per class and the confusion matrix appear after each epoch."

@@ -189,6 +189,9 @@ public struct TrainingState: Sendable, Equatable {
     public internal(set) var decoding: LoadingProgress?
     public internal(set) var lastValidation: ValidationProgress?
     public internal(set) var lastEpoch: EpochReport?
+    /// The latest epoch that was the best so far: the one the `best` checkpoint holds, whose
+    /// validation clips Enter on a matrix cell lists.
+    public internal(set) var bestEpoch: EpochReport?
     public internal(set) var learningRate: Float?
     public internal(set) var lastCheckpoint: CheckpointSaved?
     /// Per layer, from the last batch: activation mean/std and gradient norm.
@@ -220,6 +223,11 @@ public struct TrainingState: Sendable, Equatable {
         Result { () throws(ModelError) in try settings.modelSummary() }
     }
 
+    /// The epoch whose confusion matrix cells are chosen from (x): the best one, since
+    /// Enter lists a cell's clips as the best checkpoint classifies them; the last one
+    /// when no best is known (a resumed run before it improves).
+    var selectableEpoch: EpochReport? { bestEpoch ?? lastEpoch }
+
     /// The epoch the charts reach: the one in progress, or the last finished.
     var currentEpoch: Int {
         max(lastBatch?.epoch ?? 0, lastEpoch?.epoch ?? 0, (run?.firstEpoch ?? 1) - 1)
@@ -231,6 +239,7 @@ public struct TrainingState: Sendable, Equatable {
         decoding = nil
         lastValidation = nil
         lastEpoch = nil
+        bestEpoch = nil
         learningRate = nil
         lastCheckpoint = nil
         layers = []
@@ -511,6 +520,7 @@ extension AppState {
             training.lastValidation = progress
         case .epoch(let report):
             training.lastEpoch = report
+            if report.isBest { training.bestEpoch = report }
             training.lastValidation = nil
             let x = Double(report.epoch)
             if let loss = report.validationLoss { training.validationLoss.append(ChartPoint(x: x, y: Double(loss))) }
