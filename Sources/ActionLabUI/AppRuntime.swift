@@ -288,8 +288,12 @@ public final class AppCore {
             return []
         case .loadRuns:
             guard let training else { return [] }
-            do { return [.runsLoaded(try training.runs())] }
+            var events: [AppEvent]
+            do { events = [.runsLoaded(try training.runs())] }
             catch { return [.warning("The runs could not be read: \(error)")] }
+            do { events.append(.learningCurveLoaded(try training.learningCurve())) }
+            catch { events.append(.warning("\(error)")) }
+            return events
         case .loadRunMetrics(let runID):
             guard let training else { return [] }
             do { return [.runMetricsLoaded(runID: runID, try training.metrics(runID: runID))] }

@@ -45,6 +45,8 @@ public enum AppEvent: Sendable, Equatable {
     case trainingNotStarted(String)
     /// The project's recorded runs, newest first.
     case runsLoaded([RunRow])
+    /// The learning curve `actionlab train-curve` kept, nil when there is none.
+    case learningCurveLoaded(LearningCurve.Result?)
     case runMetricsLoaded(runID: Int64, [EpochMetrics])
     /// The best checkpoint's answer for a clip (P on the Clips screen).
     case predictionReady(clipID: ClipID, ClipPrediction)

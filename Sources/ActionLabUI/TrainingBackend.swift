@@ -23,6 +23,8 @@ public protocol TrainingBackend: AnyObject {
                   completion: @escaping @Sendable (Result<TrainingEstimate, TrainingError>) -> Void)
     /// Recorded runs, newest first.
     func runs() throws -> [RunRow]
+    /// The latest learning curve `actionlab train-curve` kept in the project, or nil.
+    func learningCurve() throws -> LearningCurve.Result?
     func metrics(runID: Int64) throws -> [EpochMetrics]
     /// Classifies a clip with the project's current model (`ProjectStore.currentModel`).
     func predict(clip url: URL, completion: @escaping @Sendable (Result<ClipPrediction, TrainingError>) -> Void)
@@ -192,6 +194,15 @@ public final class ProjectTraining: TrainingBackend, @unchecked Sendable {
             } catch {
                 completion(.failure(TrainingError("\(error)")))
             }
+        }
+    }
+
+    public func learningCurve() throws -> LearningCurve.Result? {
+        guard let json = try store.trainCurveJSON() else { return nil }
+        do {
+            return try JSONDecoder().decode(LearningCurve.Result.self, from: Data(json.utf8))
+        } catch {
+            throw TrainingError("\(store.layout.databaseURL.path): the learning curve train-curve kept cannot be read (\(error)); run actionlab train-curve again")
         }
     }
 

@@ -101,6 +101,10 @@ extension AppState {
             return .redraw
         case .runsLoaded(let rows):
             return applyRuns(rows)
+        case .learningCurveLoaded(let curve):
+            guard runs.learningCurve != curve else { return .unchanged }
+            runs.learningCurve = curve
+            return screen == .runs ? .redraw : .unchanged
         case .runMetricsLoaded(let runID, let metrics):
             runs.metrics[runID] = metrics
             return screen == .runs ? .redraw : .unchanged

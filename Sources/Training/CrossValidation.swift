@@ -174,6 +174,26 @@ public final class LearningCurve: Sendable {
         }
     }
 
+    /// What `actionlab train-curve` prints with `--json` and keeps in the project for the
+    /// app: the points, how many validation clips scored them, and `verdict`'s sentence.
+    public struct Result: Sendable, Equatable, Codable {
+        public var points: [Point]
+        public var validationClips: Int
+        public var verdict: String
+        public var preset: String?
+
+        public init(points: [Point], validationClips: Int, preset: String?) {
+            self.points = points
+            self.validationClips = validationClips
+            self.verdict = LearningCurve.verdict(points, validationClips: validationClips)
+            self.preset = preset
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case points, verdict, preset, validationClips = "validation_clips"
+        }
+    }
+
     public let set: SampleSet
     public let settings: TrainingSettings
     public let fractions: [Double]

@@ -44,17 +44,6 @@ struct TrainCurve: ParsableCommand {
         }
     }
 
-    struct Output: Codable {
-        let points: [LearningCurve.Point]
-        let validationClips: Int
-        let verdict: String
-        let preset: String?
-
-        enum CodingKeys: String, CodingKey {
-            case points, verdict, preset, validationClips = "validation_clips"
-        }
-    }
-
     func run() throws {
         BLAS.setThreads(training.threads)
         try reportingErrors {
@@ -82,9 +71,8 @@ struct TrainCurve: ParsableCommand {
                 progress.line("stopped: nothing was kept")
                 throw ExitCode(130)
             }
-            let output = Output(points: points, validationClips: curve.split.validation.count,
-                                verdict: LearningCurve.verdict(points, validationClips: curve.split.validation.count),
-                                preset: settings.preset)
+            let output = LearningCurve.Result(points: points, validationClips: curve.split.validation.count,
+                                              preset: settings.preset)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             try store.saveTrainCurve(json: String(decoding: try encoder.encode(output), as: UTF8.self))

@@ -33,6 +33,24 @@ import Testing
         #expect(after.status == .completed && after.statusDetail == "all 2 epochs" && after.epochs == 2)
     }
 
+    @Test func theLearningCurveTrainCurveKeptIsReadBackAndADamagedOneNamesTheDatabase() throws {
+        let folder = try TemporaryFolder()
+        let store = try ProjectStore.open(ProjectLayout(root: folder.url))
+        defer { try? store.close() }
+        let training = ProjectTraining(store: store)
+        #expect(try training.learningCurve() == nil)
+        let curve = LearningCurve.Result(points: [LearningCurve.Point(fraction: 1, trainClips: 8, valAccuracy: 0.5)],
+                                         validationClips: 4, preset: "quick")
+        try store.saveTrainCurve(json: String(decoding: try JSONEncoder().encode(curve), as: UTF8.self))
+        #expect(try training.learningCurve() == curve)
+        try store.saveTrainCurve(json: "{\"points\": 3}")
+        #expect {
+            try training.learningCurve()
+        } throws: { error in
+            "\(error)".contains(store.layout.databaseURL.path) && "\(error)".contains("learning curve")
+        }
+    }
+
     @Test func theWatcherReportsWhatAnotherProcessChangesAndNothingElse() throws {
         let folder = try TemporaryFolder()
         let layout = ProjectLayout(root: folder.url)

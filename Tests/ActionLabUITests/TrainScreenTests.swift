@@ -380,6 +380,21 @@ private let estimate = try! TrainingEstimate(model: RecordedRun.settings.modelSp
         #expect(state.training.phase == .starting)
     }
 
+    @Test func theLatestLearningCurveSaysOnTheListWhetherMoreLabelsHelp() {
+        var state = Sample.state()
+        Sample.send(&state, [.key(.function(4)), .runsLoaded(Self.rows)])
+        #expect(!AppView.render(state).lines.contains { $0.contains("More labels?") }, "no curve kept yet")
+        let curve = LearningCurve.Result(points: [LearningCurve.Point(fraction: 0.5, trainClips: 10, valAccuracy: 0.6),
+                                                  LearningCurve.Point(fraction: 1, trainClips: 20, valAccuracy: 0.85)],
+                                         validationClips: 20, preset: "quick")
+        #expect(state.update(.learningCurveLoaded(curve)) == .redraw)
+        let lines = AppView.render(state).lines
+        let border = RunsLayout(width: state.width, height: state.height).listHeight   // the list box's last row
+        #expect(lines[border].contains("More labels? Accuracy still rose from 60% to 85% going from 10 to 20"),
+                "\(lines.joined(separator: "\n"))")
+        #expect(state.update(.learningCurveLoaded(curve)) == .unchanged)
+    }
+
     @Test func aRunThatEndedByItsOwnRulesHasNothingToResume() {
         var row = Self.rows[0]
         #expect(row.nothingToResume == nil, "stopped by the user after 2 of 40 epochs")

@@ -35,6 +35,8 @@ final class FakeTrainingBackend: TrainingBackend, @unchecked Sendable {
     }
 
     func runs() throws -> [RunRow] { record("runs"); return RunsScreenTests.rows }
+    var curve: LearningCurve.Result?
+    func learningCurve() throws -> LearningCurve.Result? { record("learningCurve"); return curve }
     func metrics(runID: Int64) throws -> [EpochMetrics] {
         record("metrics \(runID)")
         return RunsScreenTests.metrics(runID, 2, offset: 0)
@@ -113,7 +115,7 @@ final class FakeTrainingBackend: TrainingBackend, @unchecked Sendable {
         let clip = core.state.clips.selectedClip!.id
         settle(core) { $0.clips.predictions[clip] != .pending }
         #expect(core.state.clips.predictions[clip] == .ready(ClipPrediction(label: "jump", probability: 0.5, runID: 2)))
-        #expect(backend.calls == ["runs", "metrics 2", "predict clip_00.mp4"])
+        #expect(backend.calls == ["runs", "learningCurve", "metrics 2", "predict clip_00.mp4"])
     }
 
     @Test func withoutABackendTrainingSaysItIsNotAvailable() {

@@ -46,6 +46,13 @@ enum RunsView {
         }
         grid.put("  " + columns("Run", "Started", "Recipe", "LR", "Epochs", "Best val", "Time", "Ended"),
                  row: layout.listTop + 1, column: 1, style: .role(.dim, bold: true), maxWidth: inner)
+        // On the box's bottom border: whether more labels are likely to help, as the
+        // latest `actionlab train-curve` judged.
+        if let curve = runs.learningCurve {
+            let text = " More labels? \(curve.verdict) (train-curve) "
+            grid.put(text.truncated(to: max(1, inner - 4)), row: layout.listTop + layout.listHeight - 1, column: 2,
+                     style: .role(.accent))
+        }
         let first = layout.listTop + 2
         guard !runs.rows.isEmpty else {
             let text = runs.isLoaded ? "No runs yet: t on the Train screen starts one." : "Reading the runs…"

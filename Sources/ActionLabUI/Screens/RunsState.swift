@@ -123,6 +123,8 @@ public struct RunsState: Sendable, Equatable {
     /// Per-epoch metrics of the runs looked at so far.
     public internal(set) var metrics: [Int64: [EpochMetrics]] = [:]
     public internal(set) var isLoaded = false
+    /// The latest `actionlab train-curve` result: whether more labels are likely to help.
+    public internal(set) var learningCurve: LearningCurve.Result?
     /// The cell selected in the selected run's confusion matrix (x), nil when none is.
     public internal(set) var confusionCell: ConfusionCell?
     /// The name or note being typed (n, N), nil when none is.
