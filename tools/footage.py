@@ -54,3 +54,14 @@ def write_project(folder, classes, clips):
         writer = csv.writer(f)
         writer.writerow(["path", "label"])
         writer.writerows(clips)
+
+
+def write_clip(clip, folder, stem, random):
+    """Encodes `clip` to `folder`/`stem` with a codec (H.264 twice as often as MPEG-4 or
+    MJPEG) and a frame rate (24, 25 or 30) drawn from `random`, in that order; returns the
+    path written, relative to `folder`, with the codec's extension."""
+    codec = ["h264", "h264", "mpeg4", "mjpeg"][int(random.integers(0, 4))]
+    extension = {"h264": "mp4", "mpeg4": "mp4", "mjpeg": "avi"}[codec]
+    path = f"{stem}.{extension}"
+    encode(clip, os.path.join(folder, path), int(random.choice([24, 25, 30])), codec)
+    return path

@@ -33,7 +33,7 @@ import os
 import numpy as np
 from scipy import ndimage
 
-from footage import encode, load_city, load_picture, write_project
+from footage import load_city, load_picture, write_clip, write_project
 
 CLASSES = ["moves_left", "moves_right", "moves_up", "moves_down", "approaches"]
 # Each object: the photograph and the box (top, bottom, left, right, in its own pixels)
@@ -174,10 +174,7 @@ def make_split(folder, backgrounds, objects, per_class, args, random):
                 int(random.integers(0, 3))]
             out_h, out_w = out_h // 2 * 2, out_w // 2 * 2
             clip = render_clip(backgrounds[background], objects[thing], kind, frames, out_h, out_w, random)
-            codec = ["h264", "h264", "mpeg4", "mjpeg"][int(random.integers(0, 4))]
-            extension = {"h264": "mp4", "mpeg4": "mp4", "mjpeg": "avi"}[codec]
-            path = f"{kind}/{kind}-{thing}-{background}-{i:03d}.{extension}"
-            encode(clip, os.path.join(folder, path), int(random.choice([24, 25, 30])), codec)
+            path = write_clip(clip, folder, f"{kind}/{kind}-{thing}-{background}-{i:03d}", random)
             rows.append((path, kind))
     write_project(folder, CLASSES, rows)
 
