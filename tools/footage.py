@@ -65,3 +65,11 @@ def write_clip(clip, folder, stem, random):
     path = f"{stem}.{extension}"
     encode(clip, os.path.join(folder, path), int(random.choice([24, 25, 30])), codec)
     return path
+
+
+def clip_shape(frames, size, random):
+    """A clip's length (0.8-1.2 x `frames`) and frame size (square, 4:3 or 3:4 of `size`,
+    even sides), drawn from `random` in that order: (frames, height, width)."""
+    length = int(random.integers(int(frames * 0.8), int(frames * 1.2) + 1))
+    height, width = [(size, size), (size * 3 // 4, size), (size, size * 3 // 4)][int(random.integers(0, 3))]
+    return length, height // 2 * 2, width // 2 * 2

@@ -22,7 +22,7 @@ import os
 import numpy as np
 from scipy import ndimage
 
-from footage import load_city, load_picture, write_clip, write_project
+from footage import clip_shape, load_city, load_picture, write_clip, write_project
 
 CLASSES = ["pan_left", "pan_right", "tilt_up", "tilt_down", "zoom_in"]
 PHOTOS = ["astronaut", "coffee", "chelsea", "rocket", "camera", "coins", "brick", "grass", "gravel", "page",
@@ -99,10 +99,7 @@ def make_split(folder, sources, per_class, args, random):
         os.makedirs(os.path.join(folder, kind), exist_ok=True)
         for i in range(per_class):
             name = names[(i + CLASSES.index(kind)) % len(names)]
-            frames = int(random.integers(int(args.frames * 0.8), int(args.frames * 1.2) + 1))
-            out_h, out_w = [(args.size, args.size), (args.size * 3 // 4, args.size), (args.size, args.size * 3 // 4)][
-                int(random.integers(0, 3))]
-            out_h, out_w = out_h // 2 * 2, out_w // 2 * 2
+            frames, out_h, out_w = clip_shape(args.frames, args.size, random)
             clip = render_clip(sources[name], kind, frames, out_h, out_w, random)
             path = write_clip(clip, folder, f"{kind}/{kind}-{name}-{i:03d}", random)
             rows.append((path, kind))

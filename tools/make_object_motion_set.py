@@ -33,7 +33,7 @@ import os
 import numpy as np
 from scipy import ndimage
 
-from footage import load_city, load_picture, write_clip, write_project
+from footage import clip_shape, load_city, load_picture, write_clip, write_project
 
 CLASSES = ["moves_left", "moves_right", "moves_up", "moves_down", "approaches"]
 # Each object: the photograph and the box (top, bottom, left, right, in its own pixels)
@@ -169,10 +169,7 @@ def make_split(folder, backgrounds, objects, per_class, args, random):
             # Never an object over the rest of its own photograph.
             others = [name for name in background_names if name != OBJECTS[thing][0]] or background_names
             background = others[(i + CLASSES.index(kind)) % len(others)]
-            frames = int(random.integers(int(args.frames * 0.8), int(args.frames * 1.2) + 1))
-            out_h, out_w = [(args.size, args.size), (args.size * 3 // 4, args.size), (args.size, args.size * 3 // 4)][
-                int(random.integers(0, 3))]
-            out_h, out_w = out_h // 2 * 2, out_w // 2 * 2
+            frames, out_h, out_w = clip_shape(args.frames, args.size, random)
             clip = render_clip(backgrounds[background], objects[thing], kind, frames, out_h, out_w, random)
             path = write_clip(clip, folder, f"{kind}/{kind}-{thing}-{background}-{i:03d}", random)
             rows.append((path, kind))
