@@ -44,7 +44,7 @@ public enum TrainingPreset: String, CaseIterable, Sendable, Codable {
         }
     }
 
-    /// The recipe in a few words: input, head and augmentations ("motion, global_max_pool,
+    /// The recipe in a few words: input, head and augmentations ("motion, global_average_pool,
     /// crop + shift"), for the README's preset table and the Train screen.
     public var recipe: String {
         let settings = settings(classes: 5)
@@ -65,7 +65,7 @@ public enum TrainingPreset: String, CaseIterable, Sendable, Codable {
                 epochs: 40, batchSize: 8, learningRate: 2e-3, validationFraction: 0.2,
                 augmentation: Augmentation(randomCrop: true, temporalJitter: true),
                 earlyStoppingPatience: 15, reduceLearningRate: PlateauSchedule(factor: 0.5, patience: 4, minimum: 1e-4),
-                batchNormMomentum: 0.9, head: .globalMaxPool, input: .motion)
+                batchNormMomentum: 0.9, head: .globalAveragePool, input: .motion)
         case .seed:
             var model = ModelConfig.seed
             model.classes = classes

@@ -175,13 +175,14 @@ import Training
     @Test func theQuickPresetIsItsOwnModel() throws {
         let result = try ActionLabBinary.run(["summary", "--preset", "quick"])
         // Two input channels: the optical flow's dx and dy.
-        for piece in ["input (None, 24, 48, 48, 2)", "(None, 24, 48, 48, 16)", "maxpool4 (MaxPool2D)", "(None, 1, 1, 8)",
+        for piece in ["input (None, 24, 48, 48, 2)", "(None, 24, 48, 48, 16)", "(GlobalAveragePooling2D)    (None, 8)",
                       "Total params: 23,045"] {
             #expect(result.stdout.contains(piece), "\(piece)")
         }
         let wider = try ActionLabBinary.run(["summary", "--preset", "quick", "--dense", "32", "--classes", "3"])
-        #expect(wider.stdout.contains("dense1 (Dense)                     (None, 32)"))
-        #expect(wider.stdout.contains("dense2 (Dense)                     (None, 3)"))
+        let lines = wider.stdout.split(separator: "\n")
+        #expect(lines.contains { $0.hasPrefix("dense1 (Dense) ") && $0.contains(" (None, 32) ") })
+        #expect(lines.contains { $0.hasPrefix("dense2 (Dense) ") && $0.contains(" (None, 3) ") })
     }
 
     @Test func aCheckpointsTableIsItsStoredModel() throws {

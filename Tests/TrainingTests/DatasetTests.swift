@@ -264,7 +264,7 @@ import Training
         #expect(summary.status == .completed)
         let classifier = try ClipClassifier(checkpoint: try #require(summary.bestCheckpoint))
         #expect(classifier.input == quick.input)
-        #expect(try project.store.run(id: summary.runID!)?.settingsJSON.contains("global_max_pool") == true)
+        #expect(try project.store.run(id: summary.runID!)?.settingsJSON.contains("\(quick.head.rawValue)") == true)
 
         // Continuing from the checkpoint takes its input sampling, classes and input
         // transform; the model trained is the checkpoint's, whatever head the settings name.

@@ -275,6 +275,7 @@ enum DirectionalData {
         let config = try ProjectConfig.parse(try String(contentsOf: file, encoding: .utf8), file: file.path)
         let settings = try TrainingPreset.quick.settings(classes: 5).applying(try #require(config.training), file: file.path)
         #expect(settings.input == .frameDifferences)
+        #expect(settings.head == .globalMaxPool, "thin figures: the frame-wide maximum finds them, the mean dilutes them")
         #expect(settings.augmentation.horizontalFlip == .symmetric && settings.augmentation.timeReversal == nil)
     }
 }

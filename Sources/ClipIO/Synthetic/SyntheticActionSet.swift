@@ -86,15 +86,18 @@ public struct SyntheticActionSet: Sendable {
         let names = SyntheticAction.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
         // The recipe for these clips (docs/recipes.md): their figures are lines a pixel or
         // two wide on a noisy texture, where optical flow is weakest and frame differences
-        // show the figure best; and figures face and travel either way in every class, so
-        // a mirrored clip shows the same action.
+        // show the figure best, and a frame-wide mean dilutes them where a maximum finds
+        // them; and figures face and travel either way in every class, so a mirrored clip
+        // shows the same action.
         let text = """
             # Written by actionlab synth: the classes in key order (1-\(SyntheticAction.allCases.count)).
             classes = [\(names)]
 
             [training]
-            # Thin figures on a noisy texture: frame differences show them best.
+            # Thin figures on a noisy texture: frame differences show them best,
+            # and the strongest response anywhere in the frame finds them.
             input = "frame_differences"
+            head = "global_max_pool"
             # Figures face and move either way in every class: a mirrored clip keeps its label.
             horizontal_flip = true
 
