@@ -158,25 +158,16 @@ enum WinogradF4x3 {
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 36 * block) { body($0.baseAddress!) }
     }
 
-    /// y_k = (B^T x)_k for `count` channels: x_i at `x + i * xs`, y_k to `y + k * ys`.
+    /// y_k = (B^T x)_k, or with `transposed` false (B x)_k, for `count` channels: x_i at
+    /// `x + i * xs`, y_k to `y + k * ys`. Callers pass a literal: once inlined, only one
+    /// transform is left in the loop.
     @inline(__always)
-    private static func passBT(_ x: UnsafePointer<Float>, _ xs: Int, _ y: UnsafeMutablePointer<Float>, _ ys: Int, _ count: Int) {
+    private static func passSix(_ x: UnsafePointer<Float>, _ xs: Int, _ y: UnsafeMutablePointer<Float>, _ ys: Int, _ count: Int,
+                                transposed: Bool) {
         @inline(__always) func lanes<L: FloatLanes>(_: L.Type, _ c: Int) {
             let p = x + c, o = y + c
-            let t = bt(L(p), L(p + xs), L(p + 2 * xs), L(p + 3 * xs), L(p + 4 * xs), L(p + 5 * xs))
-            t.0.store(o); t.1.store(o + ys); t.2.store(o + 2 * ys); t.3.store(o + 3 * ys); t.4.store(o + 4 * ys); t.5.store(o + 5 * ys)
-        }
-        var c = 0
-        while c + 8 <= count { lanes(SIMD8<Float>.self, c); c += 8 }
-        while c < count { lanes(Float.self, c); c += 1 }
-    }
-
-    /// y_k = (B x)_k: x_i at `x + i * xs`, y_k to `y + k * ys`.
-    @inline(__always)
-    private static func passB(_ x: UnsafePointer<Float>, _ xs: Int, _ y: UnsafeMutablePointer<Float>, _ ys: Int, _ count: Int) {
-        @inline(__always) func lanes<L: FloatLanes>(_: L.Type, _ c: Int) {
-            let p = x + c, o = y + c
-            let t = b(L(p), L(p + xs), L(p + 2 * xs), L(p + 3 * xs), L(p + 4 * xs), L(p + 5 * xs))
+            let x0 = L(p), x1 = L(p + xs), x2 = L(p + 2 * xs), x3 = L(p + 3 * xs), x4 = L(p + 4 * xs), x5 = L(p + 5 * xs)
+            let t = transposed ? bt(x0, x1, x2, x3, x4, x5) : b(x0, x1, x2, x3, x4, x5)
             t.0.store(o); t.1.store(o + ys); t.2.store(o + 2 * ys); t.3.store(o + 3 * ys); t.4.store(o + 4 * ys); t.5.store(o + 5 * ys)
         }
         var c = 0
@@ -240,9 +231,9 @@ enum WinogradF4x3 {
             while c0 < count {
                 let w = min(block, count - c0)
                 // d B, window row i to scratch rows 6i ... 6i + 5.
-                for i in 0..<6 { passBT(d + c0 + i * row, column, t + 6 * i * block, block, w) }
+                for i in 0..<6 { passSix(d + c0 + i * row, column, t + 6 * i * block, block, w, transposed: true) }
                 // B^T (d B), column k to positions k, 6 + k, ..., 30 + k.
-                for k in 0..<6 { passBT(t + k * block, 6 * block, v + c0 + k * stride, 6 * stride, w) }
+                for k in 0..<6 { passSix(t + k * block, 6 * block, v + c0 + k * stride, 6 * stride, w, transposed: true) }
                 c0 += w
             }
         }
@@ -271,7 +262,7 @@ enum WinogradF4x3 {
             while c0 < count {
                 let w = min(block, count - c0)
                 // dV B^T, row r of dV (positions 6r ... 6r + 5) to scratch rows 6r ... 6r + 5.
-                for r in 0..<6 { passB(v + c0 + 6 * r * stride, stride, t + 6 * r * block, block, w) }
+                for r in 0..<6 { passSix(v + c0 + 6 * r * stride, stride, t + 6 * r * block, block, w, transposed: false) }
                 // B (dV B^T), window column k added to the six rows.
                 for k in 0..<6 { passBAdding(t + k * block, 6 * block, rows.offset(by: c0 + k * column), w) }
                 c0 += w
